@@ -1,0 +1,48 @@
+# KP Digital Workspace: everything a fresh clone needs.
+#   make run   install into .venv, initialise var/ (demo data when empty), serve on 127.0.0.1:$(PORT)
+#   make test  install what the tests need (Python and system packages) and run the whole suite
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 6543
+CONFIG ?= development.ini
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+# Installs only when setup.cfg (the dependency list) or the translations changed.
+STAMP := $(VENV)/.installed
+MO := kp_workspace/locale/ur/LC_MESSAGES/kp_workspace.mo
+PO := kp_workspace/locale/ur/LC_MESSAGES/kp_workspace.po
+
+.PHONY: run test install test-deps system-deps clean
+
+run: $(STAMP) $(MO)
+	$(BIN)/kpw -c $(CONFIG) init --demo-if-empty
+	$(BIN)/pserve $(CONFIG) http_port=$(PORT)
+
+install: $(STAMP) $(MO)
+
+$(STAMP): setup.cfg setup.py pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "setuptools>=64,<81" wheel
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+$(MO): $(PO) $(STAMP)
+	$(BIN)/pybabel -q compile -D kp_workspace -d kp_workspace/locale -l ur
+
+# System packages the tests use (none yet beyond Python; the list grows with the
+# features that need them: poppler, Chromium, fonts).
+SYSTEM_PACKAGES :=
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: system-deps $(STAMP) $(MO)
+	$(BIN)/python -m pytest --cov=kp_workspace --cov-report=term -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .coverage $(MO)

@@ -1,0 +1,32 @@
+"""KP Digital Workspace: the WSGI application factory."""
+from pyramid.config import Configurator
+
+from .settings import read_settings
+from .site import prepare_database, root_factory
+
+
+def main(global_config, **settings):
+    """Build the WSGI application from .ini ``settings``.
+
+    Opens the databases named by ``zodbconn.uri`` (main) and ``zodbconn.uri.audit``,
+    creates the site on first start and runs pending evolve steps (unless
+    ``kp_workspace.evolve_on_start`` is false).
+    """
+    kpw_settings = read_settings(global_config, settings)
+    settings.setdefault('retry.attempts', '3')
+    settings.setdefault('tm.manager_hook', 'pyramid_tm.explicit_manager')
+    with Configurator(settings=settings, root_factory=root_factory) as config:
+        config.registry.kpw_settings = kpw_settings
+        # Order matters: retries wrap the transaction, which wraps the views;
+        # the databases must be open before the site is prepared.
+        config.include('pyramid_retry')        # ZODB conflicts are retried
+        config.include('pyramid_tm')           # one transaction per request
+        config.include('pyramid_zodbconn')     # main + audit databases
+        config.include('pyramid_chameleon')    # .pt templates
+        config.include('.i18n')                # locales, translation dirs
+        config.include('.security')            # sessions, CSRF, security policy
+        config.include('.content_types')       # Department, ...
+        config.include('.views')               # browser pages, JSON API, static files
+    config.registry.kpw_generations = prepare_database(
+        config.registry, evolve=kpw_settings.evolve_on_start)
+    return config.make_wsgi_app()

@@ -1,0 +1,130 @@
+"""The audit log: append-only, in its own database.
+
+The log lives in the ZODB database named ``audit`` (``zodbconn.uri.audit``), a
+storage of its own beside the main one, so undoing or packing the main
+database cannot remove entries.  Both databases commit in one transaction, so
+an action and its audit entry are stored together or not at all.
+
+Entries are keyed by the negated time of the action in microseconds (times a
+small counter), so iterating keys in ascending order walks from the newest
+entry back, and a page or a jump to a date is a range read on the BTree, not a
+scan: paging costs the same with ten entries or ten million.
+"""
+import datetime
+import random
+
+from BTrees.Length import Length
+from BTrees.LOBTree import LOBTree
+from persistent import Persistent
+from pyramid_zodbconn import get_connection
+
+ROOT_KEY = 'kp_workspace.audit_log'
+_SPREAD = 1024  # keys per microsecond, so concurrent writers rarely collide
+
+
+class AuditEntry:
+    """One recorded action.  Immutable by convention: nothing in the code sets
+    its attributes after creation, and the log offers no way to change or
+    remove it."""
+
+    def __init__(self, at, actor, action, target, client, details):
+        self.at = at                  # aware UTC datetime
+        self.actor = actor            # login, or 'console' for kpw, or '' when anonymous
+        self.action = action          # dotted name, e.g. 'user.created'
+        self.target = target          # what it was done to, e.g. 'user:so.finance'
+        self.client = client          # client address, or 'console'
+        self.details = tuple(details)  # ((name, value), ...) all strings
+
+    def details_text(self):
+        return '; '.join(f'{k}: {v}' for k, v in self.details)
+
+
+def _key_for(at):
+    micros = int(at.timestamp() * 1_000_000)
+    return -(micros * _SPREAD + random.randrange(_SPREAD))
+
+
+class AuditLog(Persistent):
+    """Append-only, newest-first log of :class:`AuditEntry`."""
+
+    def __init__(self):
+        super().__init__()
+        self._entries = LOBTree()
+        self._count = Length(0)
+
+    def __len__(self):
+        return self._count()
+
+    def append(self, entry):
+        key = _key_for(entry.at)
+        while key in self._entries:  # same microsecond and same draw: step aside
+            key -= 1
+        self._entries[key] = entry
+        self._count.change(1)
+        return key
+
+    def page(self, after=None, before_time=None, limit=50):
+        """Up to ``limit`` entries, newest first.
+
+        :param after: a cursor returned by a previous call: continue after it.
+        :param before_time: an aware datetime: start at the newest entry older than it.
+        :returns: ``(entries, next_cursor)``; ``next_cursor`` is None on the last page.
+        """
+        if after is not None:
+            keys = self._entries.keys(min=after, excludemin=True)
+        elif before_time is not None:
+            keys = self._entries.keys(
+                min=-(int(before_time.timestamp() * 1_000_000) * _SPREAD), excludemin=True)
+        else:
+            keys = self._entries.keys()
+        entries, cursor = [], None
+        for key in keys:
+            if len(entries) == limit:
+                return entries, cursor
+            entries.append(self._entries[key])
+            cursor = key
+        return entries, None
+
+
+def ensure_audit_log(connection):
+    """Return the log in the audit database of ``connection``, creating it once."""
+    root = connection.get_connection('audit').root()
+    log = root.get(ROOT_KEY)
+    if log is None:
+        log = root[ROOT_KEY] = AuditLog()
+    return log
+
+
+def audit_log(request):
+    return get_connection(request, 'audit').root()[ROOT_KEY]
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class Actor:
+    """Who is acting, from where, and the log their actions go to.
+
+    The domain takes an Actor instead of a request so that browser views, the
+    JSON API and the ``kpw`` console record actions the same way.
+    """
+
+    def __init__(self, login, client, log):
+        self.login = login or ''
+        self.client = client or ''
+        self.log = log
+
+    def record(self, action, target='', **details):
+        entry = AuditEntry(now(), self.login, action, target, self.client,
+                           sorted((k, str(v)) for k, v in details.items()))
+        self.log.append(entry)
+        return entry
+
+
+def actor_from_request(request, login=None):
+    """The Actor for ``request``: the signed-in user (or ``login``) and the client address."""
+    if login is None:
+        identity = request.identity
+        login = identity.login if identity is not None else ''
+    return Actor(login, request.client_addr or '', audit_log(request))

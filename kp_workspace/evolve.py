@@ -1,0 +1,73 @@
+"""Numbered evolve steps: how the database layout is created and upgraded.
+
+``STEPS`` is ordered by generation.  A database at generation N runs every step
+above N in order, each in the same transaction as the start-up check, and ends
+at :data:`GENERATION`.  A step must be safe to run on any database at the
+generation before it; steps are never edited once released, only added.
+"""
+from .container import Folder
+from .security.principals import Principals
+from .security.revocation import RevokedSessions
+from .security.throttle import LoginThrottle
+from .security.tokens import TokenStore
+
+
+def _add(site, name, obj):
+    obj.__parent__, obj.__name__ = site, name
+    site._items[name] = obj
+    site._count.change(1)
+
+
+def step_1_layout(site, registry):
+    """Departments and principals (users, groups, posts)."""
+    if 'departments' not in site:
+        _add(site, 'departments', Folder())
+    if 'principals' not in site:
+        _add(site, 'principals', Principals())
+
+
+def step_2_tokens_and_throttle(site, registry):
+    """The API token store and the failed sign-in counter."""
+    if getattr(site, 'tokens', None) is None:
+        site.tokens = TokenStore()
+    if getattr(site, 'login_attempts', None) is None:
+        site.login_attempts = LoginThrottle()
+
+
+def step_3_revoked_sessions(site, registry):
+    """Record of browser sessions ended by signing out."""
+    if getattr(site, 'revoked_sessions', None) is None:
+        site.revoked_sessions = RevokedSessions()
+
+
+STEPS = (
+    (1, step_1_layout),
+    (2, step_2_tokens_and_throttle),
+    (3, step_3_revoked_sessions),
+)
+GENERATION = STEPS[-1][0]
+
+
+class EvolveError(RuntimeError):
+    """The database is newer than this code: refuse to touch it."""
+
+
+def pending(site, steps=STEPS):
+    return [(gen, step) for gen, step in steps if gen > site.generation]
+
+
+def evolve_site(site, registry, steps=STEPS):
+    """Run the pending steps in order, recording the generation after each.
+
+    :returns: the generation reached.
+    :raises EvolveError: the database is at a generation this code does not know.
+    """
+    newest = steps[-1][0] if steps else 0
+    if site.generation > newest:
+        raise EvolveError(
+            f'The database is at generation {site.generation}, newer than this release '
+            f'({newest}); upgrade the software before opening it.')
+    for gen, step in pending(site, steps):
+        step(site, registry)
+        site.generation = gen
+    return site.generation

@@ -1,0 +1,146 @@
+"""``kpw``: the workspace's console commands.
+
+    kpw [-c CONFIG] init [--demo | --demo-if-empty]
+    kpw [-c CONFIG] demo
+    kpw [-c CONFIG] evolve [--check]
+    kpw [-c CONFIG] user add LOGIN --name NAME [--email E] [--role R ...]
+    kpw [-c CONFIG] user passwd LOGIN
+    kpw [-c CONFIG] post assign POST_ID LOGIN [--transfer]
+
+Passwords are read from standard input (one line) or asked for at a terminal;
+they never appear on the command line.  Every change is recorded in the audit
+log as done by ``console``.
+"""
+import argparse
+import getpass
+import os
+import sys
+
+from pyramid.paster import bootstrap, setup_logging
+from pyramid_zodbconn import get_connection
+
+from ..audit import Actor, ensure_audit_log
+from ..errors import DomainError
+from ..evolve import GENERATION, pending
+from ..populate import load_demo
+from ..security.roles import ALL_ROLE_NAMES
+from ..site import ROOT_KEY, close_databases, prepare_database
+
+DEFAULT_CONFIG = 'development.ini'
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog='kpw', description='KP Digital Workspace console.')
+    parser.add_argument('-c', '--config', default=os.environ.get('KPW_CONFIG', DEFAULT_CONFIG),
+                        help='the .ini file (default: $KPW_CONFIG or development.ini)')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    init = sub.add_parser('init', help='create the database (and optionally demo data)')
+    group = init.add_mutually_exclusive_group()
+    group.add_argument('--demo', action='store_true', help='load demo data')
+    group.add_argument('--demo-if-empty', action='store_true',
+                       help='load demo data when the workspace has no users yet')
+
+    sub.add_parser('demo', help='load demo data (adds only what is missing)')
+
+    evolve = sub.add_parser('evolve', help='run pending database upgrade steps')
+    evolve.add_argument('--check', action='store_true', help='only list pending steps')
+
+    user = sub.add_parser('user', help='manage users').add_subparsers(dest='action', required=True)
+    add = user.add_parser('add', help='create a user; the password is read from stdin')
+    add.add_argument('login')
+    add.add_argument('--name', required=True)
+    add.add_argument('--email', default='')
+    add.add_argument('--role', action='append', default=[], choices=ALL_ROLE_NAMES)
+    passwd = user.add_parser('passwd', help='set a password, read from stdin')
+    passwd.add_argument('login')
+
+    post = sub.add_parser('post', help='manage posts').add_subparsers(dest='action', required=True)
+    assign = post.add_parser('assign', help='give a post to a user')
+    assign.add_argument('post_id')
+    assign.add_argument('login')
+    assign.add_argument('--transfer', action='store_true',
+                        help='relieve the present holders (the files stay with the post)')
+    return parser
+
+
+def read_password(stdin=None):
+    stdin = stdin or sys.stdin
+    if stdin.isatty():
+        first = getpass.getpass('Password: ')
+        if getpass.getpass('Again: ') != first:
+            raise DomainError('The two passwords differ.')
+        return first
+    return stdin.readline().rstrip('\n')
+
+
+def _run(args, env, out):
+    request = env['request']
+    conn = get_connection(request)
+    site = conn.root()[ROOT_KEY]
+    actor = Actor('console', 'console', ensure_audit_log(conn))
+    principals = site['principals']
+    if args.command == 'init':
+        if args.demo or (args.demo_if_empty and len(principals.users) == 0):
+            added = load_demo(site, actor)
+            print(f'Demo data loaded ({added} objects added).', file=out)
+        print(f'Workspace ready at generation {site.generation}.', file=out)
+    elif args.command == 'demo':
+        added = load_demo(site, actor)
+        print(f'Demo data loaded ({added} objects added).', file=out)
+    elif args.command == 'evolve':
+        steps = pending(site)
+        if args.check:
+            for gen, step in steps:
+                print(f'pending: {gen} {step.__doc__.strip()}', file=out)
+            print(f'Database at generation {site.generation}; this release is at {GENERATION}.',
+                  file=out)
+        else:
+            print(f'Database at generation {site.generation}.', file=out)
+    elif args.command == 'user' and args.action == 'add':
+        user = principals.add_user(actor, args.login, args.name, read_password(),
+                                   email=args.email, roles=args.role)
+        print(f'User {user.login} created.', file=out)
+    elif args.command == 'user' and args.action == 'passwd':
+        user = principals.user(args.login)
+        principals.reset_password(actor, user, read_password())
+        print(f'Password of {user.login} set; their sessions and tokens have ended.', file=out)
+    elif args.command == 'post' and args.action == 'assign':
+        post, user = principals.post(args.post_id), principals.user(args.login)
+        if args.transfer:
+            principals.transfer(actor, post, user)
+        else:
+            principals.assign(actor, post, user)
+        print(f'{user.login} now holds {post.post_id}.', file=out)
+
+
+def main(argv=None, out=None, err=None):
+    """Run one command.  :returns: the process exit status (0 ok, 1 refused, 2 usage)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    args = _parser().parse_args(argv)
+    if not os.path.exists(args.config):
+        print(f'kpw: no configuration file {args.config} (use -c)', file=err)
+        return 2
+    setup_logging(args.config)
+    env = bootstrap(args.config)
+    try:
+        if args.command == 'evolve' and not args.check:
+            # Start-up may already have evolved (kp_workspace.evolve_on_start).
+            before = env['registry'].kpw_generations[0]
+            _before, after = prepare_database(env['registry'], evolve=True)
+            print(f'Evolved from generation {before} to {after}.', file=out)
+            return 0
+        with env['request'].tm:
+            _run(args, env, out)
+    except DomainError as e:
+        message = e.message.interpolate() if hasattr(e.message, 'interpolate') else e.message
+        print(f'kpw: {message}', file=err)
+        return 1
+    finally:
+        env['closer']()
+        close_databases(env['registry'])
+    return 0
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Security: principals, roles, the security policy, sessions and CSRF."""
+
+
+def includeme(config):
+    from pyramid.session import SignedCookieSessionFactory
+
+    from .policy import WorkspaceSecurityPolicy
+    from .roles import _check_table
+    from .tokens import token_key
+
+    settings = config.registry.kpw_settings
+    _check_table()
+    config.set_session_factory(SignedCookieSessionFactory(
+        settings.secret,
+        cookie_name='kpw_session',
+        salt='kp_workspace.session',
+        httponly=True,
+        samesite='Lax',
+        secure=settings.secure_cookies,
+        timeout=settings.session_timeout,
+        reissue_time=min(600, settings.session_timeout // 10),
+        hashalg='sha512',
+    ))
+    config.registry.kpw_token_key = token_key(settings.secret)
+    config.set_security_policy(WorkspaceSecurityPolicy(config.registry.kpw_token_key))
+    # Every unsafe browser request carries the session's CSRF token; API views
+    # opt out because they authenticate by bearer token only (see policy.py).
+    config.set_default_csrf_options(require_csrf=True)

@@ -1,0 +1,362 @@
+"""People: users, groups and posts, and the operations that change them.
+
+Files move between *posts*, not people.  A user holds zero or more posts; when
+an officer is transferred, the post passes to the successor and the files held
+by the post go with it.  Which user holds which post is stored on both sides
+(``User.post_ids`` and ``Post.holders``) because both are read on hot paths;
+:class:`Principals` is the only code that changes either, so they stay in step.
+
+Every change is recorded in the audit log through the :class:`~kp_workspace.audit.Actor`.
+"""
+import datetime
+import re
+
+from persistent import Persistent
+from pyramid.i18n import TranslationStringFactory
+
+from ..container import Folder, FolderKeyError
+from ..errors import Conflict, DomainError, NotFound
+from .passwords import burn_time, hash_password, needs_rehash, password_problem, verify_password
+from .roles import ALL_ROLE_NAMES, role_principal
+
+_ = TranslationStringFactory('kp_workspace')
+
+LOGIN_RE = re.compile(r'^[a-z][a-z0-9._-]{1,39}$')
+EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class User(Persistent):
+    """A person who signs in.  ``roles`` are global roles; ``epoch`` changes
+    whenever the user's sessions and tokens must stop working (password reset,
+    deactivation)."""
+
+    type_name = 'User'
+
+    def __init__(self, login, name, email=''):
+        super().__init__()
+        self.login = login
+        self.name = name
+        self.email = email
+        self.roles = ()
+        self.group_ids = ()
+        self.post_ids = ()
+        self.active = True
+        self.password_hash = None
+        self.epoch = 0
+        self.created = _now()
+        self.password_changed = None
+
+    @property
+    def principal(self):
+        return f'user:{self.login}'
+
+    def principals(self):
+        """The principals this user acts as (besides Everyone and Authenticated)."""
+        found = [self.principal]
+        found.extend(role_principal(r) for r in self.roles)
+        found.extend(f'group:{g}' for g in self.group_ids)
+        found.extend(f'post:{p}' for p in self.post_ids)
+        return found
+
+    def check_password(self, password):
+        return self.password_hash is not None and verify_password(self.password_hash, password)
+
+
+class Group(Persistent):
+    """A named set of users that can be granted roles together.  Membership is
+    kept on the users (``User.group_ids``)."""
+
+    type_name = 'Group'
+
+    def __init__(self, group_id, title):
+        super().__init__()
+        self.group_id = group_id
+        self.title = title
+
+    @property
+    def principal(self):
+        return f'group:{self.group_id}'
+
+
+class Post(Persistent):
+    """A designation in a department, e.g. "Secretary Finance".  The roles it
+    confers are local roles of ``post:<id>`` in its department."""
+
+    type_name = 'Post'
+
+    def __init__(self, post_id, title, department):
+        super().__init__()
+        self.post_id = post_id
+        self.title = title
+        self.department = department
+        self.holders = ()
+        self.created = _now()
+
+    @property
+    def principal(self):
+        return f'post:{self.post_id}'
+
+
+class Principals(Folder):
+    """Holds the ``users``, ``groups`` and ``posts`` folders and the operations
+    on them."""
+
+    type_name = 'Principals'
+
+    def __init__(self):
+        super().__init__()
+        for name in ('users', 'groups', 'posts'):
+            folder = Folder()
+            folder.__parent__, folder.__name__ = self, name
+            self._items[name] = folder
+            self._count.change(1)
+
+    users = property(lambda self: self['users'])
+    groups = property(lambda self: self['groups'])
+    posts = property(lambda self: self['posts'])
+
+    # lookups ---------------------------------------------------------------
+    def user(self, login):
+        """The user with ``login`` (case-insensitive).  :raises NotFound:"""
+        user = self.users.get((login or '').strip().lower())
+        if user is None:
+            raise NotFound(_('There is no user "${login}".', mapping={'login': login}))
+        return user
+
+    def post(self, post_id):
+        post = self.posts.get(post_id)
+        if post is None:
+            raise NotFound(_('There is no post "${post}".', mapping={'post': post_id}))
+        return post
+
+    # users -----------------------------------------------------------------
+    def add_user(self, actor, login, name, password, email='', roles=(), group_ids=()):
+        """Create an active user.
+
+        :raises DomainError: a malformed login or e-mail, a weak password, an unknown role or group.
+        :raises Conflict: the login is taken.
+        """
+        login = (login or '').strip().lower()
+        if not LOGIN_RE.match(login):
+            raise DomainError(_('A login is 2 to 40 lower-case letters, digits, ".", "_" or "-", '
+                                'starting with a letter.'), field='login')
+        if login in self.users:
+            raise Conflict(_('The login "${login}" is taken.', mapping={'login': login}),
+                           field='login')
+        user = User(login, _clean_name(name), _clean_email(email))
+        self._set_password(user, password)
+        user.roles = _check_roles(roles)
+        user.group_ids = self._check_groups(group_ids)
+        self.users.add(login, user)
+        actor.record('user.created', user.principal, name=user.name, roles=','.join(user.roles))
+        return user
+
+    def update_user(self, actor, user, name, email, roles, group_ids, active):
+        """Change a user's details, roles, groups and whether they may sign in."""
+        values = {
+            'name': _clean_name(name),
+            'email': _clean_email(email),
+            'roles': _check_roles(roles),
+            'group_ids': self._check_groups(group_ids),
+            'active': bool(active),
+        }
+        if not values['active'] and user.login == actor.login:
+            raise DomainError(_('You cannot deactivate your own account.'), field='active')
+        changes = {}
+        for attr, value in values.items():
+            old = getattr(user, attr)
+            if old != value:
+                changes[attr] = f'{_show(old)} -> {_show(value)}'
+                setattr(user, attr, value)
+        if 'active' in changes:
+            user.epoch += 1  # ends the user's sessions and API tokens
+            actor.record('user.activated' if user.active else 'user.deactivated', user.principal)
+            del changes['active']
+        if changes:
+            actor.record('user.updated', user.principal, **changes)
+        return changes
+
+    def reset_password(self, actor, user, password):
+        """An administrator sets a new password; the user's sessions and tokens end."""
+        self._set_password(user, password)
+        user.epoch += 1
+        actor.record('user.password_reset', user.principal)
+
+    def change_own_password(self, actor, user, current, password):
+        """A user changes their own password, proving the current one."""
+        if not user.check_password(current):
+            raise DomainError(_('The current password is not right.'), field='current')
+        self._set_password(user, password)
+        user.epoch += 1
+        actor.record('user.password_changed', user.principal)
+
+    def authenticate(self, login, password):
+        """The active user with this login and password, or None.  Upgrades an
+        outdated password hash on success."""
+        user = self.users.get((login or '').strip().lower())
+        if user is None or not user.active or user.password_hash is None:
+            burn_time(password or '')
+            return None
+        if not user.check_password(password or ''):
+            return None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return user
+
+    def _set_password(self, user, password):
+        problem = password_problem(password or '')
+        if problem:
+            raise DomainError(problem, field='password')
+        user.password_hash = hash_password(password)
+        user.password_changed = _now()
+
+    # groups ----------------------------------------------------------------
+    def add_group(self, actor, group_id, title):
+        group_id = (group_id or '').strip().lower()
+        try:
+            self.groups.check_name(group_id)
+        except FolderKeyError as e:
+            error = Conflict if group_id in self.groups else DomainError
+            raise error(str(e), field='group_id')
+        group = self.groups.add(group_id, Group(group_id, _clean_name(title)))
+        actor.record('group.created', group.principal, title=group.title)
+        return group
+
+    def _check_groups(self, group_ids):
+        group_ids = tuple(sorted(set(group_ids or ())))
+        for gid in group_ids:
+            if gid not in self.groups:
+                raise DomainError(_('There is no group "${group}".', mapping={'group': gid}),
+                                  field='group_ids')
+        return group_ids
+
+    # posts -----------------------------------------------------------------
+    def add_post(self, actor, departments, post_id, title, department, roles=()):
+        """Create a post in ``department`` (a name in ``departments``) conferring ``roles`` there."""
+        post_id = (post_id or '').strip().lower()
+        try:
+            self.posts.check_name(post_id)
+        except FolderKeyError as e:
+            error = Conflict if post_id in self.posts else DomainError
+            raise error(str(e), field='post_id')
+        dept = _department(departments, department)
+        roles = _check_roles(roles)
+        post = self.posts.add(post_id, Post(post_id, _clean_name(title), department))
+        dept.set_roles(post.principal, roles)
+        actor.record('post.created', post.principal, title=post.title, department=department,
+                     roles=','.join(roles))
+        return post
+
+    def update_post(self, actor, departments, post, title, roles):
+        """Rename a post and set the roles it confers in its department."""
+        dept = _department(departments, post.department)
+        changes = {}
+        title = _clean_name(title)
+        if title != post.title:
+            changes['title'] = f'{post.title} -> {title}'
+            post.title = title
+        roles = _check_roles(roles)
+        old_roles = dept.roles_of(post.principal)
+        if roles != old_roles:
+            dept.set_roles(post.principal, roles)
+            changes['roles'] = f'{_show(old_roles)} -> {_show(roles)}'
+        if changes:
+            actor.record('post.updated', post.principal, **changes)
+        return changes
+
+    def assign(self, actor, post, user):
+        """Make ``user`` a holder of ``post`` (a post may have several holders)."""
+        if user.login in post.holders:
+            raise Conflict(_('${name} already holds this post.', mapping={'name': user.name}))
+        if not user.active:
+            raise DomainError(_('${name} is deactivated and cannot hold a post.',
+                                mapping={'name': user.name}))
+        post.holders = post.holders + (user.login,)
+        user.post_ids = user.post_ids + (post.post_id,)
+        actor.record('post.assigned', post.principal, user=user.login)
+
+    def relieve(self, actor, post, user):
+        """``user`` stops holding ``post``; the post and its files stay where they are."""
+        if user.login not in post.holders:
+            raise Conflict(_('${name} does not hold this post.', mapping={'name': user.name}))
+        post.holders = tuple(h for h in post.holders if h != user.login)
+        user.post_ids = tuple(p for p in user.post_ids if p != post.post_id)
+        actor.record('post.relieved', post.principal, user=user.login)
+
+    def transfer(self, actor, post, successor):
+        """Relieve every holder of ``post`` and hand it to ``successor``.
+
+        The post keeps its files, so work waiting for the post reaches the successor.
+        """
+        if post.holders == (successor.login,):
+            raise Conflict(_('${name} already holds this post.', mapping={'name': successor.name}))
+        if not successor.active:
+            raise DomainError(_('${name} is deactivated and cannot hold a post.',
+                                mapping={'name': successor.name}))
+        previous = post.holders
+        for login in previous:
+            holder = self.users.get(login)
+            if holder is not None:
+                holder.post_ids = tuple(p for p in holder.post_ids if p != post.post_id)
+        post.holders = (successor.login,)
+        if post.post_id not in successor.post_ids:
+            successor.post_ids = successor.post_ids + (post.post_id,)
+        actor.record('post.transferred', post.principal, successor=successor.login,
+                     previous=','.join(previous) or '-')
+
+    def holders(self, post):
+        """The users holding ``post``, in the order they were assigned."""
+        return [self.users[login] for login in post.holders if login in self.users]
+
+
+def effective_roles(user, departments):
+    """Every role ``user`` holds: global roles, and department roles granted to the
+    user, their groups or their posts.  :returns: a sorted list of role names."""
+    roles = set(user.roles)
+    principals = set(user.principals())
+    for dept in departments.values():
+        for principal, granted in dept.local_roles.items():
+            if principal in principals:
+                roles.update(granted)
+    return sorted(roles)
+
+
+def _department(departments, name):
+    dept = departments.get(name)
+    if dept is None:
+        raise DomainError(_('There is no department "${department}".', mapping={'department': name}),
+                          field='department')
+    return dept
+
+
+def _check_roles(roles):
+    roles = set(roles or ())
+    unknown = roles - set(ALL_ROLE_NAMES)
+    if unknown:
+        raise DomainError(_('Unknown role: ${role}', mapping={'role': sorted(unknown)[0]}),
+                          field='roles')
+    return tuple(r for r in ALL_ROLE_NAMES if r in roles)
+
+
+def _clean_name(name):
+    name = ' '.join((name or '').split())
+    if not 2 <= len(name) <= 120:
+        raise DomainError(_('A name needs 2 to 120 characters.'), field='name')
+    return name
+
+
+def _clean_email(email):
+    email = (email or '').strip()
+    if email and not EMAIL_RE.match(email):
+        raise DomainError(_('That is not an e-mail address.'), field='email')
+    return email
+
+
+def _show(value):
+    if isinstance(value, tuple):
+        return ','.join(value) or '-'
+    return str(value) if value not in ('', None) else '-'

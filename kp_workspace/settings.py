@@ -1,0 +1,125 @@
+"""Deployment settings, read once in :func:`kp_workspace.main`.
+
+Every setting of ours carries the ``kp_workspace.`` prefix and is documented in
+``development.ini``.  :func:`read_settings` fills in what a deployment left out
+(the data directory, the database URIs, the secret) and returns a typed, frozen
+:class:`WorkspaceSettings` that the rest of the code reads.
+"""
+import os
+import secrets
+import urllib.parse
+from dataclasses import dataclass
+
+PREFIX = 'kp_workspace.'
+SECRET_FILE = 'secret.key'
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    var_dir: str
+    secret: str
+    session_timeout: int = 8 * 3600
+    secure_cookies: bool = False
+    token_lifetime: int = 12 * 3600
+    login_max_failures: int = 5
+    login_window: int = 15 * 60
+    login_lockout: int = 15 * 60
+    evolve_on_start: bool = True
+    default_locale: str = 'en'
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names it."""
+
+
+def _int(settings, name, default):
+    raw = settings.get(PREFIX + name)
+    if raw in (None, ''):
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise SettingsError(f'{PREFIX}{name} must be a whole number, not {raw!r}')
+    if value <= 0:
+        raise SettingsError(f'{PREFIX}{name} must be greater than zero')
+    return value
+
+
+def _bool(settings, name, default):
+    raw = settings.get(PREFIX + name)
+    if raw in (None, ''):
+        return default
+    text = str(raw).strip().lower()
+    if text in ('1', 'true', 'yes', 'on'):
+        return True
+    if text in ('0', 'false', 'no', 'off'):
+        return False
+    raise SettingsError(f'{PREFIX}{name} must be true or false, not {raw!r}')
+
+
+def file_uri(path, **params):
+    """A zodburi ``file://`` URI for ``path`` with query ``params``."""
+    query = urllib.parse.urlencode(params)
+    uri = 'file://' + urllib.parse.quote(os.path.abspath(path))
+    return f'{uri}?{query}' if query else uri
+
+
+def load_or_create_secret(var_dir):
+    """Return the secret kept in ``var_dir``, creating it (mode 0600) on first use."""
+    path = os.path.join(var_dir, SECRET_FILE)
+    try:
+        with open(path, encoding='ascii') as f:
+            value = f.read().strip()
+        if value:
+            return value
+    except FileNotFoundError:
+        pass
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w', encoding='ascii') as f:
+        f.write(value + '\n')
+    return value
+
+
+def read_settings(global_config, settings):
+    """Complete ``settings`` in place and return the typed :class:`WorkspaceSettings`.
+
+    The data directory is ``$KPW_VAR_DIR`` when set, else ``kp_workspace.var_dir``,
+    else ``var/`` beside the .ini file.  ``zodbconn.uri`` (main database) and
+    ``zodbconn.uri.audit`` (audit log) default to FileStorages in that directory;
+    a deployment that sets them (ZEO, RelStorage) keeps its own values.
+
+    :raises SettingsError: when a value cannot be used.
+    """
+    here = (global_config or {}).get('here') or os.getcwd()
+    var_dir = (os.environ.get('KPW_VAR_DIR') or settings.get(PREFIX + 'var_dir')
+               or os.path.join(here, 'var'))
+    var_dir = os.path.abspath(var_dir)
+    os.makedirs(os.path.join(var_dir, 'blobs'), exist_ok=True)
+    settings[PREFIX + 'var_dir'] = var_dir
+    if not settings.get('zodbconn.uri'):
+        settings['zodbconn.uri'] = file_uri(
+            os.path.join(var_dir, 'Data.fs'),
+            blobstorage_dir=os.path.join(var_dir, 'blobs'),
+            connection_cache_size=20000)
+    if not settings.get('zodbconn.uri.audit'):
+        settings['zodbconn.uri.audit'] = file_uri(os.path.join(var_dir, 'Audit.fs'))
+    secret = settings.get(PREFIX + 'secret') or load_or_create_secret(var_dir)
+    if len(secret) < 32:
+        raise SettingsError(f'{PREFIX}secret must be at least 32 characters long')
+    locale = settings.get(PREFIX + 'default_locale') or 'en'
+    if locale not in ('en', 'ur'):
+        raise SettingsError(f'{PREFIX}default_locale must be en or ur')
+    settings['pyramid.default_locale_name'] = locale
+    return WorkspaceSettings(
+        var_dir=var_dir,
+        secret=secret,
+        session_timeout=_int(settings, 'session_timeout', 8 * 3600),
+        secure_cookies=_bool(settings, 'secure_cookies', False),
+        token_lifetime=_int(settings, 'token_lifetime', 12 * 3600),
+        login_max_failures=_int(settings, 'login_max_failures', 5),
+        login_window=_int(settings, 'login_window', 15 * 60),
+        login_lockout=_int(settings, 'login_lockout', 15 * 60),
+        evolve_on_start=_bool(settings, 'evolve_on_start', True),
+        default_locale=locale,
+    )

@@ -1,0 +1,103 @@
+"""Error responses: a clear message and the right status, never a traceback.
+
+Requests under ``/api/`` get JSON ``{"error": "..."}``; browser requests get a
+page.  A signed-out browser asking for a protected page is sent to the login
+page instead of a 403.
+"""
+import logging
+
+from pyramid.csrf import BadCSRFToken
+from pyramid.httpexceptions import HTTPError, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.i18n import TranslationStringFactory
+from pyramid.renderers import render_to_response
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from ZODB.POSException import ConflictError
+
+from ..errors import DomainError
+from ..security.policy import is_api
+
+_ = TranslationStringFactory('kp_workspace')
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: _('The request could not be understood'),
+    401: _('Please sign in'),
+    403: _('Not allowed'),
+    404: _('Not found'),
+    405: _('Not allowed here'),
+    409: _('That cannot be done now'),
+    413: _('Too large'),
+    429: _('Too many attempts'),
+    503: _('Busy'),
+}
+
+
+def error_response(request, status, message):
+    """A JSON error for the API, or an error page for the browser."""
+    translate = request.localizer.translate
+    message = translate(message)
+    if is_api(request):
+        response = request.response
+        response.status = status
+        response.content_type = 'application/json'
+        response.json_body = {'error': message}
+        return response
+    title = translate(TITLES.get(status, _('Something went wrong')))
+    response = render_to_response('kp_workspace:templates/error.pt',
+                                  {'title': title, 'message': message}, request=request)
+    response.status = status
+    return response
+
+
+@forbidden_view_config()
+def forbidden(exc, request):
+    if request.identity is None:
+        if is_api(request):
+            response = error_response(request, 401, _('Sign in first: send a valid bearer token.'))
+            response.headers['WWW-Authenticate'] = 'Bearer'
+            return response
+        return HTTPSeeOther(request.route_url('login', _query={'came_from': request.path_qs}))
+    return error_response(request, 403, _('You do not have permission to do that.'))
+
+
+@notfound_view_config()
+def notfound(exc, request):
+    return error_response(request, 404, _('There is nothing at this address, or you may not see it.'))
+
+
+@exception_view_config(BadCSRFToken)
+def bad_csrf(exc, request):
+    return error_response(request, 400, _('This form has expired or did not come from this site. '
+                                          'Go back, reload the page and try again.'))
+
+
+@exception_view_config(DomainError)
+def domain_error(exc, request):
+    return error_response(request, exc.status, exc.message)
+
+
+@exception_view_config(HTTPError)
+def http_error(exc, request):
+    if isinstance(exc, (HTTPForbidden, HTTPNotFound)):  # pragma: no cover - handled above
+        raise exc
+    return error_response(request, exc.code, exc.detail or exc.explanation or exc.title)
+
+
+@exception_view_config(ConflictError)
+def conflict(exc, request):
+    # Reached only when every retry collided: nothing was saved.
+    return error_response(request, 503, _('The workspace is busy and nothing was saved. '
+                                          'Please try again.'))
+
+
+@exception_view_config(Exception)
+def server_error(exc, request):
+    log.exception('unhandled error on %s %s', request.method, request.path_qs)
+    if is_api(request):
+        response = request.response
+        response.status = 500
+        response.json_body = {'error': 'An internal error occurred; it has been logged.'}
+        return response
+    response = render_to_response('kp_workspace:templates/error500.pt', {}, request=request)
+    response.status = 500
+    return response

@@ -1,0 +1,99 @@
+"""What every page's frame shows, computed once per request for the templates.
+
+Templates read ready values from ``chrome`` (set for .pt renderers only, so
+JSON responses never touch the session).
+"""
+from pyramid.decorator import reify
+from pyramid.events import BeforeRender
+from pyramid.i18n import TranslationStringFactory
+
+from ..i18n import LANGUAGES, text_direction
+from ..security.roles import (MANAGE_DEPARTMENTS, MANAGE_POSTS, MANAGE_ROLES, MANAGE_USERS,
+                              VIEW_AUDIT)
+
+_ = TranslationStringFactory('kp_workspace')
+
+ADMIN_SECTIONS = (
+    ('admin_users', _('Users'), MANAGE_USERS),
+    ('admin_posts', _('Posts'), MANAGE_POSTS),
+    ('admin_groups', _('Groups'), MANAGE_USERS),
+    ('admin_departments', _('Departments'), MANAGE_DEPARTMENTS),
+    ('admin_roles', _('Roles'), MANAGE_ROLES),
+    ('admin_audit', _('Audit log'), VIEW_AUDIT),
+)
+
+
+def admin_sections(request):
+    """The administration sections the user may open: ``[(route, title), ...]``."""
+    site = request.root
+    return [(route, title) for route, title, perm in ADMIN_SECTIONS
+            if request.has_permission(perm, site)]
+
+
+class Chrome:
+    def __init__(self, request):
+        self.request = request
+
+    @reify
+    def locale(self):
+        return self.request.locale_name
+
+    @reify
+    def dir(self):
+        return text_direction(self.locale)
+
+    @reify
+    def identity(self):
+        return self.request.identity
+
+    @reify
+    def user_name(self):
+        return self.identity.user.name if self.identity else None
+
+    @reify
+    def csrf_token(self):
+        return self.request.session.get_csrf_token()
+
+    @reify
+    def nav(self):
+        """``[(title, url, current)]`` for the main navigation."""
+        if self.identity is None:
+            return []
+        request = self.request
+        route = request.matched_route.name if request.matched_route else ''
+        items = [(_('Home'), request.route_url('home'), route == 'home')]
+        if admin_sections(request):
+            items.append((_('Administration'), request.route_url('admin'),
+                          route.startswith('admin')))
+        items.append((_('Password'), request.route_url('account_password'),
+                      route == 'account_password'))
+        return items
+
+    @reify
+    def languages(self):
+        here = self.request.path_qs
+        return [(code, name, self.request.route_url('set_language', code=code,
+                                                    _query={'next': here}), code == self.locale)
+                for code, name, _d in LANGUAGES]
+
+    @reify
+    def messages(self):
+        session = self.request.session
+        return ([('error', m) for m in session.pop_flash('error')]
+                + [('info', m) for m in session.pop_flash()])
+
+
+def flash(request, message, queue=''):
+    """Show ``message`` on the next page; translated now, since the session keeps plain text."""
+    request.session.flash(request.localizer.translate(message), queue)
+
+
+def add_chrome(event):
+    name = event.get('renderer_name') or ''
+    if name.endswith('.pt') and event.get('request') is not None:
+        event['chrome'] = Chrome(event['request'])
+
+
+def includeme(config):
+    config.add_subscriber(add_chrome, BeforeRender)
+

@@ -1,0 +1,174 @@
+"""Shared fixtures: a real app on real FileStorages in a temporary data directory.
+
+The demo database is built once per test session (through ``kpw init --demo``,
+so the console script is exercised too) and copied into each test's own data
+directory, so every test starts from the same state without paying for the
+password hashes again.
+"""
+import os
+import re
+import shutil
+
+import pytest
+import transaction
+import webtest
+
+from kp_workspace import main
+from kp_workspace.populate import DEMO_PASSWORD
+
+SECRET = 'test-secret-' + 'x' * 40
+CLIENT = '10.20.30.40'
+
+
+def write_ini(directory, var_dir, **settings):
+    lines = ['[app:main]', 'use = egg:kp_workspace', f'kp_workspace.var_dir = {var_dir}',
+             f'kp_workspace.secret = {SECRET}']
+    lines += [f'{k} = {v}' for k, v in settings.items()]
+    lines += ['', '[loggers]', 'keys = root', '[handlers]', 'keys = console', '[formatters]',
+              'keys = generic', '[logger_root]', 'level = WARN', 'handlers = console',
+              '[handler_console]', 'class = StreamHandler', 'args = (sys.stderr,)',
+              'level = NOTSET', 'formatter = generic', '[formatter_generic]',
+              'format = %(levelname)s %(message)s', '']
+    path = os.path.join(directory, 'test.ini')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch):
+    monkeypatch.delenv('KPW_VAR_DIR', raising=False)
+    monkeypatch.delenv('KPW_CONFIG', raising=False)
+
+
+@pytest.fixture(scope='session')
+def demo_template(tmp_path_factory):
+    from kp_workspace.scripts import kpw
+    base = tmp_path_factory.mktemp('demo-template')
+    var = base / 'var'
+    ini = write_ini(base, var)
+    saved = os.environ.pop('KPW_VAR_DIR', None)
+    try:
+        assert kpw.main(['-c', ini, 'init', '--demo'], out=open(os.devnull, 'w')) == 0
+    finally:
+        if saved is not None:
+            os.environ['KPW_VAR_DIR'] = saved
+    return var
+
+
+def copy_demo(template, target):
+    shutil.copytree(template, target)
+    for junk in ('Data.fs.lock', 'Audit.fs.lock'):
+        try:
+            os.remove(os.path.join(target, junk))
+        except FileNotFoundError:
+            pass
+    return target
+
+
+def close_app(wsgi_app):
+    from kp_workspace.site import close_databases
+    close_databases(wsgi_app.registry)
+
+
+def make_app(var_dir, **settings):
+    settings = {'kp_workspace.var_dir': str(var_dir), 'kp_workspace.secret': SECRET,
+                **settings}
+    return main({'here': str(var_dir)}, **settings)
+
+
+def check(form, value, checked=True):
+    """Tick (or untick) the deform checkbox whose value is ``value``."""
+    boxes = [f for f in form.fields.get('checkbox', []) if f._value == value]
+    assert boxes, f'no checkbox with value {value!r}'
+    boxes[0].checked = checked
+
+
+class Browser(webtest.TestApp):
+    """A WebTest app with the helpers the tests share."""
+
+    def login(self, login, password=DEMO_PASSWORD, status=303):
+        form = self.get('/login').forms[0]
+        form['login'] = login
+        form['password'] = password
+        return form.submit(status=status)
+
+    def csrf(self):
+        """The CSRF token of the current session (from any page's sign-out form)."""
+        page = self.get('/', status='*')
+        if page.status_int != 200:
+            page = self.get('/login')
+        match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+        return match.group(1)
+
+    def token(self, login, password=DEMO_PASSWORD):
+        res = self.post_json('/api/v1/auth/token', {'login': login, 'password': password},
+                             status=201)
+        return res.json['token']
+
+    def api(self, method, path, token, status=200, **kw):
+        headers = {'Authorization': f'Bearer {token}'}
+        return getattr(self, method)(path, headers=headers, status=status, **kw)
+
+
+@pytest.fixture
+def var_dir(tmp_path, demo_template):
+    return copy_demo(demo_template, tmp_path / 'var')
+
+
+@pytest.fixture
+def wsgi_app(var_dir):
+    app = make_app(var_dir)
+    yield app
+    transaction.abort()
+    close_app(app)
+
+
+@pytest.fixture
+def app(wsgi_app):
+    return Browser(wsgi_app, extra_environ={'REMOTE_ADDR': CLIENT})
+
+
+@pytest.fixture
+def other(wsgi_app):
+    """A second browser on the same app (another person)."""
+    return Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.99.0.1'})
+
+
+@pytest.fixture
+def open_site(wsgi_app):
+    """Call with a function of the Site; runs it in its own transaction and returns its result."""
+    from kp_workspace.site import ROOT_KEY
+
+    def run(fn, commit=False):
+        db = wsgi_app.registry._zodb_databases['']
+        tm = transaction.TransactionManager()
+        conn = db.open(transaction_manager=tm)
+        try:
+            tm.begin()
+            result = fn(conn.root()[ROOT_KEY], conn)
+            if commit:
+                tm.commit()
+            else:
+                tm.abort()
+            return result
+        finally:
+            conn.close()
+    return run
+
+
+@pytest.fixture
+def audit_entries(wsgi_app):
+    """Call to read the newest audit entries (newest first)."""
+    from kp_workspace.audit import ROOT_KEY
+
+    def read(limit=50):
+        db = wsgi_app.registry._zodb_databases['audit']
+        conn = db.open()
+        try:
+            entries, _cursor = conn.root()[ROOT_KEY].page(limit=limit)
+            return entries
+        finally:
+            conn.transaction_manager.abort()
+            conn.close()
+    return read

@@ -1,0 +1,180 @@
+"""Signing in and out in the browser: passwords, throttling, CSRF, sessions."""
+import pytest
+
+from tests.conftest import CLIENT
+
+
+def test_login_page_has_labelled_fields_and_csrf(app):
+    page = app.get('/login')
+    assert '<label for="login"' in page.text and '<label for="password"' in page.text
+    form = page.forms[0]
+    assert form['csrf_token'].value
+    cookie = [v for k, v in page.headerlist if k == 'Set-Cookie'][0]
+    assert 'HttpOnly' in cookie and 'SameSite=Lax' in cookie
+
+
+def test_demo_user_signs_in_and_sees_their_post(app):
+    res = app.login('so.finance')
+    assert res.location.endswith('/')
+    home = res.follow()
+    assert 'Ayesha Khan' in home.text
+    assert 'Section Officer (Budget), Finance' in home.text
+    assert 'Officer' in home.text
+
+
+def test_anonymous_is_sent_to_login_and_back(app):
+    res = app.get('/admin/users', status=303)
+    assert '/login?came_from=%2Fadmin%2Fusers' in res.location
+    form = res.follow().forms[0]
+    form['login'], form['password'] = 'admin', 'kp-demo-2026'
+    res = form.submit(status=303)
+    assert res.location.endswith('/admin/users')
+
+
+def test_came_from_cannot_leave_the_site(app):
+    form = app.get('/login', params={'came_from': '//evil.example/x'}).forms[0]
+    form['login'], form['password'] = 'admin', 'kp-demo-2026'
+    res = form.submit(status=303)
+    assert res.location == 'http://localhost/'
+
+
+def test_wrong_password_is_refused_and_recorded(app, audit_entries):
+    res = app.login('so.finance', 'wrong-password-1', status=401)
+    assert 'The login or password is not right.' in res.text
+    assert 'kpw.login' not in str(app.cookies)
+    entry = audit_entries(1)[0]
+    assert (entry.action, entry.target, entry.client) == ('login.failed', 'user:so.finance', CLIENT)
+    app.get('/', status=303)  # still signed out
+
+
+def test_unknown_login_gives_the_same_answer(app):
+    res = app.login('nobody.here', 'whatever-password', status=401)
+    assert 'The login or password is not right.' in res.text
+
+
+def test_empty_form_is_a_clear_400(app):
+    res = app.login('', '', status=400)
+    assert 'Enter your login and password.' in res.text
+
+
+def test_throttling_locks_the_login_even_for_the_right_password(app, audit_entries):
+    for _ in range(4):
+        app.login('secretary.finance', 'not-the-password', status=401)
+    res = app.login('secretary.finance', 'not-the-password', status=429)
+    assert 'Too many failed sign-in attempts' in res.text
+    res = app.login('secretary.finance', status=429)
+    assert 'Try again in 15 minutes' in res.text
+    assert audit_entries(1)[0].action == 'login.refused_locked'
+    # other logins are not affected
+    app.login('so.finance')
+
+
+def test_lock_expires(app, open_site):
+    import datetime
+    for _ in range(5):
+        app.login('cs', 'not-the-password', status=(401, 429))
+    app.login('cs', status=429)
+
+    def age(site, conn):
+        record = site.login_attempts._by_login['cs']
+        record.locked_until -= datetime.timedelta(minutes=16)
+        site.login_attempts._by_login['cs'] = record
+    open_site(age, commit=True)
+    app.login('cs')
+
+
+def test_successful_login_resets_the_count(app):
+    for _ in range(4):
+        app.login('cm', 'not-the-password', status=401)
+    app.login('cm')
+    app.post('/logout', {'csrf_token': app.csrf()}, status=303)
+    for _ in range(4):
+        app.login('cm', 'not-the-password', status=401)
+    app.login('cm')
+
+
+def test_login_post_without_csrf_token_is_refused(app):
+    app.get('/login')
+    res = app.post('/login', {'login': 'admin', 'password': 'kp-demo-2026'}, status=400)
+    assert 'This form has expired' in res.text
+    app.get('/', status=303)
+
+
+def test_forged_post_with_a_wrong_token_changes_nothing(app, open_site):
+    app.login('admin')
+    res = app.post('/admin/departments/+add', {
+        'csrf_token': 'f' * 40, 'name': 'forged', 'title': 'Forged Department', 'code': 'FRG',
+        'title_ur': ''}, status=400)
+    assert 'did not come from this site' in res.text
+    assert open_site(lambda site, conn: 'forged' in site['departments']) is False
+
+
+def test_logout_ends_the_session(app, audit_entries):
+    app.login('so.hed')
+    page = app.get('/')
+    res = page.forms[0].submit(status=303)  # the sign-out form in the header
+    assert res.location.endswith('/login')
+    assert 'You have signed out.' in res.follow().text
+    app.get('/', status=303)
+    assert audit_entries(2)[0].action == 'logout'
+
+
+def test_logout_get_asks_for_confirmation(app):
+    app.get('/logout', status=303)  # signed out: nothing to confirm
+    app.login('so.hed')
+    assert 'Sign out of KP Digital Workspace' in app.get('/logout').text
+
+
+def test_session_cookie_replayed_after_logout_is_useless(app, other):
+    app.login('so.finance')
+    stolen = app.cookies['kpw_session']
+    other.set_cookie('kpw_session', stolen)
+    other.get('/', status=200)  # a copied cookie works while the session lives...
+    app.post('/logout', {'csrf_token': app.csrf()}, status=303)
+    other.get('/', status=303)  # ...and not after its owner signs out
+
+
+def test_deactivation_ends_open_sessions(app, other):
+    other.login('so.sit')
+    other.get('/', status=200)
+    app.login('admin')
+    form = app.get('/admin/users/so.sit').forms['kpw-form']
+    form['active'] = False
+    form.submit('save', status=303)
+    other.get('/', status=303)
+    other.login('so.sit', status=401)
+
+
+def test_password_change_keeps_this_session_and_ends_others(app, other):
+    app.login('so.sports')
+    other.login('so.sports')
+    form = app.get('/account/password').forms['kpw-form']
+    form['current'] = 'kp-demo-2026'
+    form['password'] = 'a-new-secret-2026'
+    form['password-confirm'] = 'a-new-secret-2026'
+    res = form.submit('change_password', status=303)
+    assert 'Your password has been changed' in res.follow().text
+    app.get('/', status=200)
+    other.get('/', status=303)
+    other.login('so.sports', 'a-new-secret-2026')
+
+
+def test_password_change_needs_the_current_password(app):
+    app.login('so.sports')
+    form = app.get('/account/password').forms['kpw-form']
+    form['current'] = 'not-my-password'
+    form['password'] = form['password-confirm'] = 'a-new-secret-2026'
+    res = form.submit('change_password', status=400)
+    assert 'The current password is not right.' in res.text
+
+
+@pytest.mark.parametrize('password, message', [
+    ('short', 'at least 10 characters'),
+    ('aaaaaaaaaaaa', 'more different characters'),
+])
+def test_weak_new_password_is_refused(app, password, message):
+    app.login('so.sports')
+    form = app.get('/account/password').forms['kpw-form']
+    form['current'] = 'kp-demo-2026'
+    form['password'] = form['password-confirm'] = password
+    assert message in form.submit('change_password', status=400).text
