@@ -16,7 +16,7 @@ def negotiate_locale(request):
     chosen = request.cookies.get(COOKIE)
     if chosen in CODES:
         return chosen
-    match = request.accept_language.lookup(CODES, default=None) if request.accept_language else None
+    match = request.accept_language.lookup(CODES, default='')
     if match in CODES:
         return match
     return request.registry.kpw_settings.default_locale

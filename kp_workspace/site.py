@@ -31,14 +31,19 @@ class Site(Folder):
 
 
 def get_site(request):
-    """The :class:`Site` of the request's database connection (cached per request)."""
-    site = request.environ.get('kpw.site')
+    """The :class:`Site` of the request's database connection.
+
+    Cached on the request object, never in the WSGI environ: a retried request
+    gets a new request object and a new connection, and must not reuse objects
+    of the connection its failed attempt closed.
+    """
+    site = request.__dict__.get('_kpw_site')
     if site is None:
         root = get_connection(request).root()
         site = root.get(ROOT_KEY)
         if site is None:
             raise HTTPServiceUnavailable('The workspace database has not been initialised.')
-        request.environ['kpw.site'] = site
+        request.__dict__['_kpw_site'] = site
     return site
 
 

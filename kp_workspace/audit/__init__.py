@@ -57,10 +57,16 @@ class AuditLog(Persistent):
 
     def append(self, entry):
         key = _key_for(entry.at)
+        # Entries written through this connection keep their order even within
+        # one microsecond (a volatile attribute: per connection, never stored).
+        last = getattr(self, '_v_last_key', None)
+        if last is not None and key >= last:
+            key = last - 1
         while key in self._entries:  # same microsecond and same draw: step aside
             key -= 1
         self._entries[key] = entry
         self._count.change(1)
+        self._v_last_key = key
         return key
 
     def page(self, after=None, before_time=None, limit=50):

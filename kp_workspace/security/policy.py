@@ -56,9 +56,10 @@ class WorkspaceSecurityPolicy:
         self.helper = ACLHelper()
 
     def identity(self, request):
-        cached = request.environ.get('kpw.identity', False)
+        # Per request object, not in the environ (see get_site: retries).
+        cached = request.__dict__.get('_kpw_identity', False)
         if cached is False:
-            cached = request.environ['kpw.identity'] = self._find_identity(request)
+            cached = request.__dict__['_kpw_identity'] = self._find_identity(request)
         return cached
 
     def _find_identity(self, request):
@@ -105,7 +106,7 @@ class WorkspaceSecurityPolicy:
         session[SESSION_EPOCH] = user.epoch
         session[SESSION_ID] = secrets.token_urlsafe(18)
         session.new_csrf_token()
-        request.environ['kpw.identity'] = Identity(user, 'session')
+        request.__dict__['_kpw_identity'] = Identity(user, 'session')
         return []
 
     def forget(self, request, **kw):
@@ -116,5 +117,5 @@ class WorkspaceSecurityPolicy:
             lifetime = request.registry.kpw_settings.session_timeout
             get_site(request).revoked_sessions.revoke(session_id, now + lifetime, now)
         request.session.invalidate()
-        request.environ['kpw.identity'] = None
+        request.__dict__['_kpw_identity'] = None
         return []

@@ -1,0 +1,104 @@
+"""Evolve steps: a database made by an older release is brought up to date."""
+import pytest
+import transaction
+import ZODB
+import ZODB.FileStorage
+
+from kp_workspace import evolve
+from kp_workspace.audit import Actor, AuditLog
+from kp_workspace.site import ROOT_KEY, Site
+from tests.conftest import Browser, close_app, make_app
+
+
+def make_generation_1_database(var_dir):
+    """A database as the first release left it: layout only, one user, no token store."""
+    var_dir.mkdir(parents=True)
+    storage = ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'))
+    db = ZODB.DB(storage)
+    with db.transaction() as conn:
+        site = conn.root()[ROOT_KEY] = Site()
+        evolve.step_1_layout(site, None)
+        site.generation = 1
+        actor = Actor('test', 'test', AuditLog())
+        site['principals'].add_user(actor, 'old.timer', 'Old Timer', 'an-old-password-1',
+                                    roles=('administrator',))
+    db.close()
+
+
+def test_older_database_is_evolved_at_start_up(tmp_path):
+    var = tmp_path / 'var'
+    make_generation_1_database(var)
+    app = make_app(var)
+    try:
+        assert app.registry.kpw_generations == (1, evolve.GENERATION)
+        browser = Browser(app)
+        browser.login('old.timer', 'an-old-password-1')  # needs the throttle store from step 2
+        browser.post('/logout', {'csrf_token': browser.csrf()}, status=303)  # step 3
+        token = browser.token('old.timer', 'an-old-password-1')  # token store from step 2
+        assert browser.api('get', '/api/v1/me', token).json['login'] == 'old.timer'
+    finally:
+        close_app(app)
+    # a second start has nothing left to do
+    app = make_app(var)
+    try:
+        assert app.registry.kpw_generations == (evolve.GENERATION, evolve.GENERATION)
+    finally:
+        close_app(app)
+
+
+def test_start_up_without_evolving_leaves_the_generation(tmp_path):
+    var = tmp_path / 'var'
+    make_generation_1_database(var)
+    app = make_app(var, **{'kp_workspace.evolve_on_start': 'false'})
+    try:
+        assert app.registry.kpw_generations == (1, 1)
+    finally:
+        close_app(app)
+
+
+def test_steps_run_in_order_and_record_each_generation():
+    site = Site()
+    ran = []
+    steps = ((1, lambda s, r: ran.append((1, s.generation))),
+             (2, lambda s, r: ran.append((2, s.generation))),
+             (5, lambda s, r: ran.append((5, s.generation))))
+    assert evolve.evolve_site(site, None, steps) == 5
+    assert ran == [(1, 0), (2, 1), (5, 2)]
+    site.generation = 2
+    ran.clear()
+    evolve.evolve_site(site, None, steps)
+    assert ran == [(5, 2)]
+
+
+def test_a_failing_step_leaves_the_database_untouched(tmp_path):
+    storage = ZODB.FileStorage.FileStorage(str(tmp_path / 'Data.fs'))
+    db = ZODB.DB(storage)
+    with db.transaction() as conn:
+        conn.root()[ROOT_KEY] = site = Site()
+        site.generation = 1
+
+    def broken(site, registry):
+        site.partial = True
+        raise RuntimeError('step failed')
+    steps = evolve.STEPS[:1] + ((2, broken),)
+    with pytest.raises(RuntimeError):
+        with db.transaction() as conn:
+            evolve.evolve_site(conn.root()[ROOT_KEY], None, steps)
+    with db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        assert site.generation == 1 and not hasattr(site, 'partial')
+    db.close()
+    transaction.abort()
+
+
+def test_newer_database_is_refused():
+    site = Site()
+    site.generation = evolve.GENERATION + 1
+    with pytest.raises(evolve.EvolveError, match='newer than this release'):
+        evolve.evolve_site(site, None)
+
+
+def test_steps_are_numbered_upwards_and_documented():
+    gens = [gen for gen, _step in evolve.STEPS]
+    assert gens == sorted(set(gens)) and gens[0] >= 1
+    assert all(step.__doc__ for _gen, step in evolve.STEPS)
