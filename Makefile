@@ -31,9 +31,10 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 $(MO): $(PO) $(STAMP)
 	$(BIN)/pybabel -q compile -D kp_workspace -d kp_workspace/locale -l ur
 
-# System packages the tests use (none yet beyond Python; the list grows with the
-# features that need them: poppler, Chromium, fonts).
-SYSTEM_PACKAGES :=
+# System packages the tests use: Debian's Chromium for the end-to-end tests
+# (Playwright drives it; its own browser download does not work on these
+# machines) and the Noto fonts, so Urdu pages render as users see them.
+SYSTEM_PACKAGES := chromium fonts-noto-core
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

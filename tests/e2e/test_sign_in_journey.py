@@ -1,0 +1,65 @@
+"""A person signs in, finds their post, reads it in Urdu, and signs out, in Chromium."""
+
+
+def test_officer_signs_in_switches_to_urdu_and_signs_out(live_server, page):
+    page.goto(live_server + '/')
+    assert page.url.startswith(live_server + '/login')
+    # keyboard only: the login field has focus, labels are wired to fields
+    assert page.evaluate('document.activeElement.id') == 'login'
+    page.get_by_label('Login').fill('so.finance')
+    page.get_by_label('Password').fill('kp-demo-2026')
+    page.keyboard.press('Enter')
+    page.wait_for_url(live_server + '/')
+    assert page.get_by_role('heading', level=1).inner_text() == 'Welcome, Ayesha Khan'
+    assert page.get_by_role('cell', name='Section Officer (Budget), Finance').is_visible()
+    # no administration for an officer
+    assert page.get_by_role('link', name='Administration').count() == 0
+
+    page.get_by_role('link', name='اردو').click()
+    page.wait_for_load_state()
+    assert page.evaluate('getComputedStyle(document.body).direction') == 'rtl'
+    assert page.get_by_role('heading', level=1).inner_text() == 'خوش آمدید، Ayesha Khan'
+    # the brand sits on the right in right-to-left layout
+    brand = page.locator('.brand').bounding_box()
+    assert brand['x'] > 640
+
+    page.get_by_role('button', name='سائن آؤٹ').click()
+    page.wait_for_url(live_server + '/login')
+    page.goto(live_server + '/')
+    assert page.url.startswith(live_server + '/login')
+
+
+def test_wrong_password_shows_an_error_next_to_the_form(live_server, page):
+    page.goto(live_server + '/login')
+    page.get_by_label('Login').fill('so.finance')
+    page.get_by_label('Password').fill('not-the-password')
+    page.get_by_role('button', name='Sign in').click()
+    alert = page.get_by_role('alert')
+    assert alert.inner_text() == 'The login or password is not right.'
+    assert page.get_by_label('Login').get_attribute('aria-describedby') == 'login-error'
+
+
+def test_administrator_creates_a_user_who_then_signs_in(live_server, page, chromium):
+    page.goto(live_server + '/login')
+    page.get_by_label('Login').fill('admin')
+    page.get_by_label('Password').fill('kp-demo-2026')
+    page.get_by_role('button', name='Sign in').click()
+    page.get_by_role('link', name='Administration').click()
+    page.get_by_role('link', name='Users').first.click()
+    page.get_by_role('link', name='New user').click()
+    page.get_by_label('Login').fill('so.budget3')
+    page.get_by_label('Full name').fill('Hina Tariq')
+    page.locator('input[name=password]').fill('a-browser-password-1')
+    page.locator('input[name=password-confirm]').fill('a-browser-password-1')
+    page.get_by_role('button', name='Create user').click()
+    page.wait_for_url(live_server + '/admin/users/so.budget3')
+    assert 'User so.budget3 created.' in page.get_by_role('status').first.inner_text()
+
+    other = chromium.new_context().new_page()
+    other.goto(live_server + '/login')
+    other.get_by_label('Login').fill('so.budget3')
+    other.get_by_label('Password').fill('a-browser-password-1')
+    other.get_by_role('button', name='Sign in').click()
+    other.wait_for_url(live_server + '/')
+    assert 'Hina Tariq' in other.get_by_role('heading', level=1).inner_text()
+    other.context.close()
