@@ -94,10 +94,7 @@ def conflict(exc, request):
 def server_error(exc, request):
     log.exception('unhandled error on %s %s', request.method, request.path_qs)
     if is_api(request):
-        response = request.response
-        response.status = 500
-        response.json_body = {'error': 'An internal error occurred; it has been logged.'}
-        return response
+        return error_response(request, 500, _('An internal error occurred; it has been logged.'))
     response = render_to_response('kp_workspace:templates/error500.pt', {}, request=request)
     response.status = 500
     return response

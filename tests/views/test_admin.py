@@ -296,3 +296,18 @@ def test_users_list_pages(app, open_site):
     second = first.click('Next page')
     assert 'bulk059' in second.text or 'so.finance' in second.text
     assert 'Next page' not in second.text
+
+
+def test_department_edit_is_saved_and_recorded(app, audit_entries):
+    app.login('admin')
+    form = app.get('/admin/departments/sports').forms['kpw-form']
+    form['title'] = 'Sports & Youth Affairs Department'
+    form['code'] = 'SYA'
+    res = form.submit('save', status=303).follow()
+    assert 'Saved.' in res.text and 'Sports &amp; Youth Affairs Department' in res.text
+    entry = audit_entries(1)[0]
+    assert (entry.action, dict(entry.details)['code']) == ('department.updated', 'SPD -> SYA')
+    form = res.forms['kpw-form']
+    assert 'Nothing changed.' in form.submit('save', status=303).follow().text
+    form['code'] = 'FD'
+    assert 'Another department already uses the code FD.' in form.submit('save', status=409).text

@@ -167,3 +167,19 @@ def test_healthz_reports_a_broken_database(app, monkeypatch):
     monkeypatch.setattr(health, 'get_connection', broken)
     res = app.get('/healthz', status=503)
     assert res.json == {'status': 'unavailable'}
+
+
+def test_unexpected_errors_are_a_page_or_json_never_a_traceback(app, monkeypatch):
+    from kp_workspace.views.api import me as me_module
+    from kp_workspace.views import home as home_module
+
+    def broken(*args, **kw):
+        raise RuntimeError('boom')
+    token = app.token('so.finance')
+    monkeypatch.setattr(me_module, 'effective_roles', broken)
+    res = app.api('get', '/api/v1/me', token, status=500)
+    assert res.json == {'error': 'An internal error occurred; it has been logged.'}
+    monkeypatch.setattr(home_module, 'role_titles', broken)
+    app.login('so.finance')
+    res = app.get('/', status=500)
+    assert 'Nothing was saved' in res.text and 'Traceback' not in res.text and 'boom' not in res.text

@@ -1,5 +1,6 @@
 """``/api/v1/auth/token``: issue (POST) and revoke (DELETE) bearer tokens."""
 from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.response import Response
 from pyramid.view import view_config
 
 from ...audit import actor_from_request
@@ -36,5 +37,4 @@ def revoke_token(request):
     identity = request.identity
     get_site(request).tokens.revoke(request.registry.kpw_token_key, identity.token)
     actor_from_request(request).record('token.revoked', identity.user.principal)
-    request.response.status = 204
-    return request.response
+    return Response(status=204)
