@@ -8,6 +8,8 @@ refuses recorded ids.  Old records are purged a batch at a time.
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
+from .expiry import purge_expired
+
 PURGE_BATCH = 100
 
 
@@ -30,12 +32,4 @@ class RevokedSessions(Persistent):
             self._by_time.add((until, session_id))
 
     def purge(self, now):
-        done = []
-        for item in self._by_time:
-            if item[0] > now or len(done) >= PURGE_BATCH:
-                break
-            done.append(item)
-        for item in done:
-            self._by_time.remove(item)
-            self._until.pop(item[1], None)
-        return len(done)
+        return purge_expired(self._by_time, self._until, now, PURGE_BATCH)

@@ -14,6 +14,8 @@ import secrets
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
+from .expiry import purge_expired
+
 PREFIX = 'kpw_'
 PURGE_BATCH = 100
 
@@ -83,13 +85,4 @@ class TokenStore(Persistent):
 
     def purge_expired(self, now):
         """Forget up to a batch of expired tokens (oldest first), so the store stays small."""
-        cutoff = now.timestamp()
-        done = []
-        for item in self._by_expiry:
-            if item[0] > cutoff or len(done) >= PURGE_BATCH:
-                break
-            done.append(item)
-        for item in done:
-            self._by_expiry.remove(item)
-            self._by_digest.pop(item[1], None)
-        return len(done)
+        return purge_expired(self._by_expiry, self._by_digest, now.timestamp(), PURGE_BATCH)
