@@ -24,6 +24,8 @@ def main(global_config, **settings):
         config.include('pyramid_zodbconn')     # main + audit databases
         config.include('pyramid_chameleon')    # .pt templates
         config.include('.i18n')                # locales, translation dirs
+        if kpw_settings.mail:
+            config.include('pyramid_mailer')   # alerts by e-mail (mail.* settings)
         config.include('.security')            # sessions, CSRF, security policy
         config.include('.content_types')       # Department, ...
         config.include('.views')               # browser pages, JSON API, static files

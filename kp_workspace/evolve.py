@@ -5,7 +5,9 @@ above N in order, each in the same transaction as the start-up check, and ends
 at :data:`GENERATION`.  A step must be safe to run on any database at the
 generation before it; steps are never edited once released, only added.
 """
+from .alerts import AlertStore
 from .container import Folder
+from .desk import Desk
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle
@@ -40,10 +42,19 @@ def step_3_revoked_sessions(site, registry):
         site.revoked_sessions = RevokedSessions()
 
 
+def step_4_desk_and_alerts(site, registry):
+    """The desk registers (item ids, inboxes, counts) and users' alert boxes."""
+    if getattr(site, 'desk', None) is None:
+        site.desk = Desk()
+    if getattr(site, 'alerts', None) is None:
+        site.alerts = AlertStore()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
     (3, step_3_revoked_sessions),
+    (4, step_4_desk_and_alerts),
 )
 GENERATION = STEPS[-1][0]
 

@@ -26,6 +26,9 @@ class WorkspaceSettings:
     login_lockout: int = 15 * 60
     evolve_on_start: bool = True
     default_locale: str = 'en'
+    upload_limit: int = 50 * 1024 * 1024
+    overdue_days: tuple = (('immediate', 1), ('urgent', 3), ('routine', 7))
+    mail: bool = False
 
 
 class SettingsError(ValueError):
@@ -122,4 +125,8 @@ def read_settings(global_config, settings):
         login_lockout=_int(settings, 'login_lockout', 15 * 60),
         evolve_on_start=_bool(settings, 'evolve_on_start', True),
         default_locale=locale,
+        upload_limit=_int(settings, 'upload_limit_mb', 50) * 1024 * 1024,
+        overdue_days=tuple((p, _int(settings, f'overdue_days.{p}', d))
+                           for p, d in (('immediate', 1), ('urgent', 3), ('routine', 7))),
+        mail=bool(settings.get('mail.host')),
     )

@@ -44,4 +44,5 @@ def includeme(config):
     config.registry.content_types = {}
     config.add_directive('add_content_type', add_content_type)
     config.include('.department')
+    config.include('.registration')
     config.action(None, check_types, args=(config.registry,), order=10)

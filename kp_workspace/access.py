@@ -1,0 +1,89 @@
+"""Who is acting, through which posts, and what they may see and do.
+
+Files and summaries are not protected by the department's ACL alone: who may
+*see* one depends on its movement chain and classification, and who may *act*
+on one depends on holding the post it sits with.  :class:`Officer` answers both
+questions from the same facts for views, the API and search alike:
+
+- **see**: a post the user holds is in the item's movement chain; or the item is
+  closed, routine, and the user is a records clerk of its department.
+  Administrators get nothing from their role here.
+- **act**: the permission must come from the user's global roles, the roles of
+  the post holding the item (when the user holds it), or the user's roles in the
+  item's department; the workflow guards then say whether this user, now, may.
+"""
+from pyramid.decorator import reify
+
+from .security.roles import READ_ARCHIVE, permissions_of
+
+ROUTINE = 'routine'
+
+
+class Officer:
+    def __init__(self, user, site, actor, mailer=None):
+        self.user = user
+        self.site = site
+        self.actor = actor
+        self.mailer = mailer
+        self.post_ids = tuple(user.post_ids)
+
+    @property
+    def login(self):
+        return self.user.login
+
+    @reify
+    def _principals(self):
+        return frozenset(self.user.principals())
+
+    @reify
+    def department_roles(self):
+        """``{department name: set of roles}`` granted to the user, their groups or posts."""
+        found = {}
+        for dept in self.site['departments'].values():
+            for principal, roles in dept.local_roles.items():
+                if principal in self._principals:
+                    found.setdefault(dept.__name__, set()).update(roles)
+        return found
+
+    def post_roles(self, post_id):
+        """The roles a post confers in its own department."""
+        post = self.site['principals'].posts.get(post_id)
+        if post is None:
+            return ()
+        dept = self.site['departments'].get(post.department)
+        return dept.roles_of(f'post:{post_id}') if dept is not None else ()
+
+    def holds(self, post_id):
+        return post_id in self.post_ids
+
+    def roles_on(self, item):
+        roles = set(self.user.roles)
+        roles |= self.department_roles.get(item.department, set())
+        if self.holds(item.holder):
+            roles |= set(self.post_roles(item.holder))
+        return roles
+
+    def may(self, permission, item):
+        return permission in permissions_of(self.roles_on(item))
+
+    def may_in_department(self, permission, department):
+        roles = set(self.user.roles) | self.department_roles.get(department, set())
+        return permission in permissions_of(roles)
+
+    def posts_with(self, permission, department=None):
+        """Posts the user holds that confer ``permission`` (in ``department``, if given)."""
+        posts = self.site['principals'].posts
+        found = []
+        for post_id in self.post_ids:
+            post = posts.get(post_id)
+            if post is None or (department is not None and post.department != department):
+                continue
+            if permission in permissions_of(self.post_roles(post_id)):
+                found.append(post)
+        return found
+
+    def can_view(self, item):
+        if any(p in item.chain for p in self.post_ids):
+            return True
+        return (item.state == 'closed' and item.classification == ROUTINE
+                and READ_ARCHIVE in permissions_of(self.department_roles.get(item.department, ())))

@@ -1,0 +1,91 @@
+"""CaseFile: the noting sheet, correspondence, drafts and movement register of one matter."""
+import colander
+import deform
+from pyramid.i18n import TranslationStringFactory
+
+from ..container import Folder
+from ..errors import DomainError
+from ..security.roles import OPEN_FILE
+from ..workflows import Refused
+from .movable import CLASSIFICATIONS, PRIORITIES, Movable, check_choice, check_text, now
+
+_ = TranslationStringFactory('kp_workspace')
+
+CLASSIFICATION_TITLES = {'routine': _('Routine'), 'confidential': _('Confidential'),
+                         'secret': _('Secret')}
+PRIORITY_TITLES = {'routine': _('Routine'), 'urgent': _('Urgent'), 'immediate': _('Immediate')}
+
+
+class CaseFile(Movable):
+    type_name = 'CaseFile'
+    kind = 'file'
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.state = 'open'
+        for name in ('attachments', 'drafts'):
+            folder = Folder()
+            folder.__parent__, folder.__name__ = self, name
+            setattr(self, name, folder)
+
+
+class CaseFileSchema(colander.Schema):
+    subject = colander.SchemaNode(colander.String(), title=_('Subject'),
+                                  validator=colander.Length(min=3, max=300))
+    classification = colander.SchemaNode(
+        colander.String(), title=_('Classification'), default='routine',
+        widget=deform.widget.SelectWidget(values=list(CLASSIFICATION_TITLES.items())),
+        validator=colander.OneOf(CLASSIFICATIONS))
+    priority = colander.SchemaNode(
+        colander.String(), title=_('Priority'), default='routine',
+        widget=deform.widget.SelectWidget(values=list(PRIORITY_TITLES.items())),
+        validator=colander.OneOf(PRIORITIES))
+
+
+def opening_post(officer, department, post_id=None):
+    """The post ``officer`` opens files through in ``department``.  :raises Refused:"""
+    posts = officer.posts_with(OPEN_FILE, department)
+    if post_id:
+        posts = [p for p in posts if p.post_id == post_id]
+    if not posts:
+        raise Refused(_('You hold no post that may open files in this department.'), status=403)
+    return posts[0]
+
+
+def open_file(department, officer, subject, classification='routine', priority='routine',
+              post_id=None):
+    """Open a new case file in ``department`` held by the officer's post there.
+
+    The number is ``CODE/YEAR/NNNN``, unique: numbers come from a counter per
+    department and year whose concurrent use conflicts and is retried.
+    """
+    site = officer.site
+    post = opening_post(officer, department.__name__, post_id)
+    subject = check_text(subject, 'subject', 300, minimum=3)
+    classification = check_choice(classification, CLASSIFICATIONS, 'classification')
+    priority = check_choice(priority, PRIORITIES, 'priority')
+    at = now()
+    serial = site.desk.next_number(department.__name__, 'file', at.year)
+    number = f'{department.code}/{at.year}/{serial:04d}'
+    item_id = site.desk.new_id()
+    casefile = CaseFile(item_id, number, subject, department.__name__, classification, priority,
+                        post.post_id, at, officer.login)
+    department.add(item_id, casefile)
+    site.desk.register(casefile)
+    site.desk.place(casefile, post.post_id, casefile.received_at)
+    officer.actor.record('file.opened', f'file:{item_id}', number=number,
+                         classification=classification, post=post.post_id)
+    return casefile
+
+
+def find_item(site, officer, item_id, kind=None):
+    """The file or summary ``item_id`` if ``officer`` may see it.
+
+    :raises DomainError: 404 both when it does not exist and when it may not be
+        seen, so its existence is not revealed.
+    """
+    item = site.desk.items.get(item_id or '')
+    if item is None or (kind and item.kind != kind) or not officer.can_view(item):
+        raise DomainError(_('There is nothing at this address, or you may not see it.'),
+                          status=404)
+    return item

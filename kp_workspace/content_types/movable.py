@@ -1,0 +1,198 @@
+"""What case files and summaries share: a holder, a noting sheet and a movement register.
+
+The domain operations here (open, write a note, move) keep the desk registers
+(:mod:`kp_workspace.desk`) and the audit log in step; workflows call them, views
+never touch the registers.
+"""
+import datetime
+
+from BTrees.IOBTree import IOBTree
+from persistent import Persistent
+from persistent.list import PersistentList
+from pyramid.i18n import TranslationStringFactory
+
+from ..alerts import notify_post
+from ..errors import DomainError
+from ..workflows import Refused
+
+_ = TranslationStringFactory('kp_workspace')
+
+CLASSIFICATIONS = ('routine', 'confidential', 'secret')
+PRIORITIES = ('routine', 'urgent', 'immediate')
+MAX_NOTE = 20000
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class Note(Persistent):
+    """One numbered paragraph of the noting sheet."""
+
+    def __init__(self, n, text, author, author_name, post_id, post_title, at):
+        super().__init__()
+        self.n, self.text = n, text
+        self.author, self.author_name = author, author_name
+        self.post_id, self.post_title = post_id, post_title
+        self.at = at
+        self.edited_at = None
+
+
+class Movement:
+    """One line of the movement register (immutable once written)."""
+
+    def __init__(self, n, at, action, from_post, from_title, to_post, to_title, remarks, by,
+                 by_name, activity):
+        self.n, self.at, self.action = n, at, action
+        self.from_post, self.from_title = from_post, from_title
+        self.to_post, self.to_title = to_post, to_title
+        self.remarks, self.by, self.by_name = remarks, by, by_name
+        self.activity = activity  # the item's activity count right after this move
+
+
+class Movable(Persistent):
+    """Base of :class:`CaseFile` and :class:`Summary`."""
+
+    kind = None
+
+    def __init__(self, item_id, number, subject, department, classification, priority,
+                 holder, at, created_by):
+        super().__init__()
+        self.id = item_id
+        self.number = number
+        self.subject = subject
+        self.department = department
+        self.classification = classification
+        self.priority = priority
+        self.holder = holder
+        self.received_at = at.timestamp()
+        self.chain = (holder,)
+        self.movements = PersistentList()
+        self.notes = IOBTree()
+        self.frozen_through = 0     # notes numbered up to this are frozen
+        self.activity = 0           # bumped by every note, attachment, draft and move
+        self.created_at = at
+        self.created_by = created_by
+        self.state = None
+
+    @property
+    def title(self):
+        return f'{self.number}: {self.subject}'
+
+    def note_list(self):
+        return list(self.notes.values())
+
+    def is_frozen(self, note):
+        return note.n <= self.frozen_through
+
+    def last_movement(self):
+        return self.movements[-1] if self.movements else None
+
+    def previous_sender(self):
+        """The post that sent the item to its holder, or None."""
+        last = self.last_movement()
+        return last.from_post if last is not None and last.to_post == self.holder else None
+
+
+def check_text(text, field, maximum, minimum=1):
+    text = (text or '').strip()
+    if len(text) < minimum:
+        raise DomainError(_('This cannot be empty.'), field=field)
+    if len(text) > maximum:
+        raise DomainError(_('This is too long (at most ${n} characters).', mapping={'n': maximum}),
+                          field=field)
+    return text
+
+
+def check_choice(value, choices, field):
+    if value not in choices:
+        raise DomainError(_('Choose one of: ${choices}.', mapping={'choices': ', '.join(choices)}),
+                          field=field)
+    return value
+
+
+def acting_post(item, officer):
+    """The post through which ``officer`` acts on ``item`` (the holder), or refuse."""
+    if not officer.holds(item.holder):
+        raise Refused(_('Only the holder of ${number} can do that; it is with another desk.',
+                        mapping={'number': item.number}))
+    return item.holder
+
+
+def write_note(item, officer, text):
+    """Add a paragraph to the noting sheet as the holder.  :returns: the note."""
+    post_id = acting_post(item, officer)
+    text = check_text(text, 'text', MAX_NOTE)
+    n = (item.notes.maxKey() if len(item.notes) else 0) + 1
+    post = officer.site['principals'].posts[post_id]
+    note = Note(n, text, officer.login, officer.user.name, post_id, post.title, now())
+    item.notes[n] = note
+    item.activity += 1
+    officer.actor.record('note.written', f'{item.kind}:{item.id}', n=n, post=post_id)
+    return note
+
+
+def edit_note(item, officer, n, text):
+    """Change a note: its author only, and only until the item moves on."""
+    note = item.notes.get(n)
+    if note is None:
+        raise DomainError(_('There is no note ${n}.', mapping={'n': n}), status=404)
+    if note.author != officer.login:
+        raise Refused(_('Only the author of a note can change it.'), status=403)
+    if item.is_frozen(note):
+        raise Refused(_('Note ${n} is frozen: the file has moved on since it was written.',
+                        mapping={'n': n}))
+    note.text = check_text(text, 'text', MAX_NOTE)
+    note.edited_at = now()
+    item.activity += 1
+    officer.actor.record('note.edited', f'{item.kind}:{item.id}', n=n)
+    return note
+
+
+def post_title(site, post_id):
+    post = site['principals'].posts.get(post_id)
+    return post.title if post is not None else post_id
+
+
+def move(item, officer, action, to_post, remarks='', alert='arrived'):
+    """Move ``item`` from its holder to ``to_post`` and record it everywhere.
+
+    Freezes the noting sheet written so far, updates the desk registers, the
+    movement register, the audit log, and alerts the receiving post.
+    """
+    site = officer.site
+    desk = site.desk
+    if to_post not in site['principals'].posts:
+        raise DomainError(_('There is no post "${post}".', mapping={'post': to_post}),
+                          field='to_post', status=400)
+    if to_post == item.holder:
+        raise Refused(_('It is already with ${post}.', mapping={'post': post_title(site, to_post)}))
+    remarks = (remarks or '').strip()
+    if len(remarks) > 2000:
+        raise DomainError(_('Remarks are limited to 2000 characters.'), field='remarks')
+    at = now()
+    from_post = item.holder
+    desk.lift(item, from_post, item.received_at, at.timestamp())
+    desk.sent(item, from_post, at.timestamp())
+    item.holder = to_post
+    item.received_at = at.timestamp()
+    desk.place(item, to_post, item.received_at)
+    if to_post not in item.chain:
+        item.chain = item.chain + (to_post,)
+    item.frozen_through = item.notes.maxKey() if len(item.notes) else 0
+    item.activity += 1
+    item.movements.append(Movement(
+        len(item.movements) + 1, at, action, from_post, post_title(site, from_post), to_post,
+        post_title(site, to_post), remarks, officer.login, officer.user.name, item.activity))
+    officer.actor.record(f'{item.kind}.{action}', f'{item.kind}:{item.id}',
+                         **{'from': from_post, 'to': to_post})
+    if alert:
+        text = f'{item.number} — {item.subject} (from {post_title(site, from_post)})'
+        notify_post(site, to_post, alert, text, item, officer.mailer, sender=officer.login)
+
+
+def change_state(item, officer, new_state):
+    """Change ``item.state`` keeping the department counts right (a workflow's ``on_state``)."""
+    officer.site.desk.state_changing(item)
+    item.state = new_state
+    officer.site.desk.state_changed(item)

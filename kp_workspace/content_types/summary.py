@@ -1,0 +1,91 @@
+"""Summary (e-summary): a submission from a department to the Chief Minister.
+
+Drafted in a department, put up to its Secretary, sent on to the Chief
+Secretary (and to other departments for comments), put up to the Chief
+Minister, who records a decision that goes back to the department.
+"""
+import colander
+import deform
+from pyramid.i18n import TranslationStringFactory
+
+from ..security.roles import DRAFT
+from ..workflows import Refused
+from .casefile import CLASSIFICATION_TITLES, PRIORITY_TITLES
+from .movable import CLASSIFICATIONS, PRIORITIES, Movable, check_choice, check_text, now
+
+_ = TranslationStringFactory('kp_workspace')
+
+DECISIONS = ('approved', 'approved_with_changes', 'returned', 'seen')
+DECISION_TITLES = {'approved': _('Approved'), 'approved_with_changes': _('Approved with changes'),
+                   'returned': _('Returned'), 'seen': _('Seen')}
+SECTIONS = ('background', 'proposal', 'financial_implications', 'decision_sought')
+
+
+class Summary(Movable):
+    type_name = 'Summary'
+    kind = 'summary'
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.state = 'draft'
+        self.background = self.proposal = self.financial_implications = ''
+        self.decision_sought = ''
+        self.decision = None
+        self.decision_remarks = ''
+        self.decided_at = None
+        self.decided_by = None
+
+
+class SummarySchema(colander.Schema):
+    subject = colander.SchemaNode(colander.String(), title=_('Subject'),
+                                  validator=colander.Length(min=3, max=300))
+    background = colander.SchemaNode(colander.String(), title=_('Background'),
+                                     widget=deform.widget.TextAreaWidget(rows=5))
+    proposal = colander.SchemaNode(colander.String(), title=_('Proposal'),
+                                   widget=deform.widget.TextAreaWidget(rows=5))
+    financial_implications = colander.SchemaNode(
+        colander.String(), title=_('Financial implications'), missing='',
+        widget=deform.widget.TextAreaWidget(rows=3))
+    decision_sought = colander.SchemaNode(colander.String(), title=_('Decision sought'),
+                                          widget=deform.widget.TextAreaWidget(rows=3))
+    classification = colander.SchemaNode(
+        colander.String(), title=_('Classification'), default='routine',
+        widget=deform.widget.SelectWidget(values=list(CLASSIFICATION_TITLES.items())),
+        validator=colander.OneOf(CLASSIFICATIONS))
+    priority = colander.SchemaNode(
+        colander.String(), title=_('Priority'), default='routine',
+        widget=deform.widget.SelectWidget(values=list(PRIORITY_TITLES.items())),
+        validator=colander.OneOf(PRIORITIES))
+
+
+def initiate_summary(department, officer, subject, background, proposal, decision_sought,
+                     financial_implications='', classification='routine', priority='routine'):
+    """Draft a summary in ``department``, held by the officer's post there."""
+    site = officer.site
+    posts = officer.posts_with(DRAFT, department.__name__)
+    if not posts:
+        raise Refused(_('You hold no post that may draft in this department.'), status=403)
+    post = posts[0]
+    values = {
+        'background': check_text(background, 'background', 20000),
+        'proposal': check_text(proposal, 'proposal', 20000),
+        'financial_implications': (financial_implications or '').strip()[:20000],
+        'decision_sought': check_text(decision_sought, 'decision_sought', 5000),
+    }
+    subject = check_text(subject, 'subject', 300, minimum=3)
+    classification = check_choice(classification, CLASSIFICATIONS, 'classification')
+    priority = check_choice(priority, PRIORITIES, 'priority')
+    at = now()
+    serial = site.desk.next_number(department.__name__, 'summary', at.year)
+    number = f'{department.code}/S/{at.year}/{serial:04d}'
+    item_id = site.desk.new_id()
+    summary = Summary(item_id, number, subject, department.__name__, classification, priority,
+                      post.post_id, at, officer.login)
+    for name, value in values.items():
+        setattr(summary, name, value)
+    department.add(item_id, summary)
+    site.desk.register(summary)
+    site.desk.place(summary, post.post_id, summary.received_at)
+    officer.actor.record('summary.initiated', f'summary:{item_id}', number=number,
+                         post=post.post_id)
+    return summary

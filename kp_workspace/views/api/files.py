@@ -1,0 +1,201 @@
+"""File work through the API: posts, files, notes, attachments, actions, drafts,
+summaries, the inbox and alerts."""
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
+from pyramid.response import FileIter, Response
+from pyramid.view import view_config
+
+from ...content_types.attachment import attach
+from ...content_types.casefile import open_file
+from ...content_types.movable import edit_note, write_note
+from ...content_types.outgoing import add_draft
+from ...content_types.summary import initiate_summary
+from ...lists import inbox, overdue, pending, sent
+from ...security.roles import VIEW
+from ...site import get_site
+from ..work import (draft_for, draft_json, item_for, item_json, now_ts, officer_for,
+                    run_action, run_draft_action)
+from . import api_config, json_body
+
+LISTS = {'inbox': inbox, 'pending': pending, 'overdue': overdue, 'sent': sent}
+
+
+def _department(request):
+    dept = get_site(request)['departments'].get(request.matchdict['department_id'])
+    if dept is None:
+        raise HTTPNotFound('There is no such department.')
+    return dept
+
+
+def _str(body, name, required=True):
+    value = body.get(name, '')
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise HTTPBadRequest(f'"{name}" must be a non-empty string.' if required
+                             else f'"{name}" must be a string.')
+    return value
+
+
+def _created(request, data):
+    request.response.status = 201
+    return data
+
+
+@view_config(**api_config(route_name='api_posts', request_method='GET', permission=VIEW))
+def posts(request):
+    return [{'id': p.post_id, 'title': p.title, 'department': p.department}
+            for p in get_site(request)['principals'].posts.values()]
+
+
+@view_config(**api_config(route_name='api_department_files', request_method='POST',
+                          permission=VIEW))
+def new_file(request):
+    body = json_body(request)
+    casefile = open_file(_department(request), officer_for(request), _str(body, 'subject'),
+                         body.get('classification', 'routine'), body.get('priority', 'routine'),
+                         post_id=body.get('post'))
+    return _created(request, {'id': casefile.id, 'number': casefile.number,
+                              'state': casefile.state, 'holder': casefile.holder})
+
+
+@view_config(**api_config(route_name='api_department_summaries', request_method='POST',
+                          permission=VIEW))
+def new_summary(request):
+    body = json_body(request)
+    summary = initiate_summary(
+        _department(request), officer_for(request), _str(body, 'subject'),
+        _str(body, 'background'), _str(body, 'proposal'), _str(body, 'decision_sought'),
+        _str(body, 'financial_implications', required=False),
+        body.get('classification', 'routine'), body.get('priority', 'routine'))
+    return _created(request, {'id': summary.id, 'number': summary.number,
+                              'state': summary.state, 'holder': summary.holder})
+
+
+@view_config(**api_config(route_name='api_file', request_method='GET', permission=VIEW))
+def get_file(request):
+    return item_json(request, item_for(request, 'file'))
+
+
+@view_config(**api_config(route_name='api_summary', request_method='GET', permission=VIEW))
+def get_summary(request):
+    return item_json(request, item_for(request, 'summary'))
+
+
+@view_config(**api_config(route_name='api_file_notes', request_method='POST', permission=VIEW))
+@view_config(**api_config(route_name='api_summary_notes', request_method='POST', permission=VIEW))
+def add_note(request):
+    item = item_for(request)
+    note = write_note(item, officer_for(request), _str(json_body(request), 'text'))
+    return _created(request, {'n': note.n})
+
+
+@view_config(**api_config(route_name='api_file_note', request_method='PATCH', permission=VIEW))
+def patch_note(request):
+    item = item_for(request, 'file')
+    try:
+        n = int(request.matchdict['n'])
+    except ValueError:
+        raise HTTPNotFound()
+    note = edit_note(item, officer_for(request), n, _str(json_body(request), 'text'))
+    return {'n': note.n, 'text': note.text}
+
+
+@view_config(**api_config(route_name='api_file_attachments', request_method='POST',
+                          permission=VIEW))
+def add_attachment(request):
+    item = item_for(request, 'file')
+    upload = request.POST.get('file')
+    if upload is None or not hasattr(upload, 'file'):
+        raise HTTPBadRequest('Send the file as multipart form data in the field "file".')
+    att = attach(item, officer_for(request), upload.file, upload.filename,
+                 title=request.POST.get('title', ''),
+                 receipt=request.POST.get('receipt') in ('1', 'true', 'yes', 'on'),
+                 limit=request.registry.kpw_settings.upload_limit)
+    return _created(request, {'id': att.id, 'content_type': att.content_type, 'size': att.size,
+                              'diary_number': att.diary_number})
+
+
+@view_config(**api_config(route_name='api_file_attachment', request_method='GET',
+                          permission=VIEW))
+def get_attachment(request):
+    return attachment_response(request, item_for(request, 'file'), request.matchdict['att_id'])
+
+
+def attachment_response(request, item, att_id):
+    att = item.attachments.get(att_id)
+    if att is None:
+        raise HTTPNotFound()
+    officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id)
+    response = Response(content_type=att.content_type, app_iter=FileIter(att.open()))
+    response.content_length = att.size
+    response.content_disposition = f'attachment; filename="{att.id}-{_ascii(att.filename)}"'
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    return response
+
+
+def _ascii(name):
+    return ''.join(c if c.isascii() and (c.isalnum() or c in '._-') else '_' for c in name)
+
+
+@view_config(**api_config(route_name='api_file_action', request_method='POST', permission=VIEW))
+@view_config(**api_config(route_name='api_summary_action', request_method='POST',
+                          permission=VIEW))
+def action(request):
+    item = item_for(request)
+    body = json_body(request) if request.body else {}
+    params = {k: v for k, v in body.items() if k in ('to_post', 'remarks', 'decision')
+              and isinstance(v, str)}
+    run_action(request, item, request.matchdict['action'], params)
+    return item_json(request, item)
+
+
+@view_config(**api_config(route_name='api_file_drafts', request_method='POST', permission=VIEW))
+def new_draft(request):
+    item = item_for(request, 'file')
+    body = json_body(request)
+    draft = add_draft(item, officer_for(request), _str(body, 'kind'), _str(body, 'subject'),
+                      _str(body, 'body'))
+    return _created(request, {'id': f'{item.id}-{draft.id}', 'state': draft.state})
+
+
+@view_config(**api_config(route_name='api_draft_action', request_method='POST', permission=VIEW))
+def draft_action(request):
+    casefile, draft = draft_for(request, request.matchdict['id'])
+    run_draft_action(request, draft, request.matchdict['action'])
+    return draft_json(casefile, draft)
+
+
+@view_config(**api_config(route_name='api_inbox', request_method='GET', permission=VIEW))
+def inbox_view(request):
+    officer = officer_for(request)
+    which = request.params.get('view', 'inbox')
+    if which not in LISTS:
+        raise HTTPBadRequest('view is one of inbox, pending, overdue, sent.')
+    try:
+        offset = max(0, int(request.params.get('offset', 0)))
+        limit = min(200, max(1, int(request.params.get('limit', 50))))
+    except ValueError:
+        raise HTTPBadRequest('offset and limit are whole numbers.')
+    rows, total, more = LISTS[which](officer.site.desk, officer.post_ids,
+                                     request.registry.kpw_settings.overdue_days, now_ts(),
+                                     offset, limit)
+    return {'items': rows, 'total': total, 'more': more}
+
+
+@view_config(**api_config(route_name='api_alerts', request_method='GET', permission=VIEW))
+def alerts(request):
+    officer = officer_for(request)
+    box = officer.site.alerts.box(officer.login)
+    if box is None:
+        return {'items': [], 'unread': 0}
+    return {'items': [{'at': a.at.isoformat(), 'kind': a.kind, 'text': a.text,
+                       'item_id': a.item_id, 'unread': unread}
+                      for a, unread in box.newest(50)],
+            'unread': box.unread()}
+
+
+@view_config(**api_config(route_name='api_alerts_read', request_method='POST', permission=VIEW))
+def alerts_read(request):
+    officer = officer_for(request)
+    box = officer.site.alerts.box(officer.login)
+    if box is not None:
+        box.mark_read()
+    return {'unread': 0}

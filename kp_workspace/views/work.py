@@ -1,0 +1,102 @@
+"""What the file-work views share: the acting officer, lookups, actions, JSON shapes.
+
+HTML pages and the JSON API call the same functions here, which call the domain.
+"""
+import time
+
+from pyramid_mailer import get_mailer
+
+from ..access import Officer
+from ..audit import actor_from_request
+from ..content_types.casefile import find_item
+from ..content_types.outgoing import find_draft
+from ..site import get_site
+from ..workflows.casefile import CASEFILE
+from ..workflows.draft import DRAFT_WORKFLOW
+from ..workflows.summary import SUMMARY
+
+WORKFLOWS = {'file': CASEFILE, 'summary': SUMMARY}
+
+
+def officer_for(request):
+    """The signed-in user as an :class:`Officer` (cached per request object)."""
+    found = request.__dict__.get('_kpw_officer')
+    if found is None:
+        mailer = get_mailer(request) if request.registry.kpw_settings.mail else None
+        found = Officer(request.identity.user, get_site(request), actor_from_request(request),
+                        mailer)
+        request.__dict__['_kpw_officer'] = found
+    return found
+
+
+def item_for(request, kind=None, key='id'):
+    return find_item(get_site(request), officer_for(request), request.matchdict[key], kind)
+
+
+def draft_for(request, draft_id):
+    officer = officer_for(request)
+    casefile, draft = find_draft(get_site(request), draft_id)
+    find_item(officer.site, officer, casefile.id, 'file')  # 404 unless the file may be seen
+    return casefile, draft
+
+
+def run_action(request, item, action, params):
+    return WORKFLOWS[item.kind].run(item, action, officer_for(request), **params)
+
+
+def run_draft_action(request, draft, action):
+    return DRAFT_WORKFLOW.run(draft, action, officer_for(request))
+
+
+def now_ts():
+    return time.time()
+
+
+def iso(dt):
+    return dt.isoformat() if dt is not None else None
+
+
+def post_ref(site, post_id):
+    post = site['principals'].posts.get(post_id) if post_id else None
+    return {'id': post_id, 'title': post.title if post is not None else post_id}
+
+
+def notes_json(item):
+    return [{'n': n.n, 'text': n.text, 'author': n.author, 'author_name': n.author_name,
+             'post': n.post_id, 'at': iso(n.at), 'edited_at': iso(n.edited_at),
+             'frozen': item.is_frozen(n)} for n in item.notes.values()]
+
+
+def movements_json(item):
+    return [{'from': m.from_post, 'to': m.to_post, 'action': m.action, 'remarks': m.remarks,
+             'at': iso(m.at), 'by': m.by} for m in item.movements]
+
+
+def draft_json(casefile, draft):
+    return {'id': f'{casefile.id}-{draft.id}', 'kind': draft.kind, 'subject': draft.subject,
+            'body': draft.body, 'state': draft.state, 'author': draft.author,
+            'approved_by': draft.approved_by, 'approved_at': iso(draft.approved_at)}
+
+
+def item_json(request, item):
+    site = get_site(request)
+    officer = officer_for(request)
+    data = {
+        'id': item.id, 'kind': item.kind, 'number': item.number, 'subject': item.subject,
+        'state': item.state, 'classification': item.classification, 'priority': item.priority,
+        'department': item.department, 'holder': post_ref(site, item.holder),
+        'notes': notes_json(item), 'movements': movements_json(item),
+        'actions': [t.name for t in WORKFLOWS[item.kind].available(item, officer)],
+    }
+    if item.kind == 'file':
+        data['attachments'] = [{'id': a.id, 'title': a.title, 'filename': a.filename,
+                                'content_type': a.content_type, 'size': a.size,
+                                'diary_number': a.diary_number}
+                               for a in item.attachments.values()]
+        data['drafts'] = [draft_json(item, d) for d in item.drafts.values()]
+    else:
+        for name in ('background', 'proposal', 'financial_implications', 'decision_sought',
+                     'decision', 'decision_remarks'):
+            data[name] = getattr(item, name)
+        data['decided_at'] = iso(item.decided_at)
+    return data

@@ -1,0 +1,112 @@
+"""One small workflow engine; the definitions are data in the modules beside it.
+
+A :class:`Workflow` has states and :class:`Transition` s.  A transition names
+the states it leaves from, the state it reaches, the permission it needs (from
+:mod:`kp_workspace.security.roles`), a guard (who and when, beyond the
+permission) and an effect (what happens to the holder and the registers).
+Definitions are checked when the app starts (:func:`check`): a transition that
+names an unknown state or permission stops start-up, not a user.
+
+Running a transition that is not allowed raises :class:`Refused` and changes
+nothing: guards run before effects, and effects raise before they write.
+"""
+from dataclasses import dataclass, field
+
+from pyramid.i18n import TranslationStringFactory
+
+from ..errors import DomainError
+from ..security.roles import PERMISSION_TITLES
+
+_ = TranslationStringFactory('kp_workspace')
+
+
+class Refused(DomainError):
+    """The transition is not allowed now (409), or not for this user (403)."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    title: str
+    sources: tuple
+    target: str            # a state name, or None: stay in the present state
+    permission: str
+    guard: object           # guard(obj, officer, params) -> None, or raises Refused
+    effect: object          # effect(obj, officer, params) -> None
+    needs: tuple = ()       # parameter names the transition takes (to_post, remarks, ...)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    states: dict            # state name -> title
+    initial: str
+    transitions: tuple = field(default_factory=tuple)
+    on_state: object = None  # on_state(obj, officer, new_state); default: set obj.state
+
+    def transition(self, name):
+        for t in self.transitions:
+            if t.name == name:
+                return t
+        return None
+
+    def available(self, obj, officer):
+        """The transitions ``officer`` may run on ``obj`` now."""
+        found = []
+        for t in self.transitions:
+            try:
+                _check(self, t, obj, officer, {})
+            except Refused:
+                continue
+            found.append(t)
+        return found
+
+    def run(self, obj, name, officer, **params):
+        """Run transition ``name`` on ``obj`` for ``officer``.
+
+        :raises Refused: unknown transition (404), wrong state (409), not permitted (403),
+            or a guard that says no (409).
+        """
+        t = self.transition(name)
+        if t is None:
+            raise Refused(_('There is no action "${action}".', mapping={'action': name}),
+                          status=404)
+        _check(self, t, obj, officer, params, strict=True)
+        t.effect(obj, officer, params)
+        if t.target is not None and t.target != obj.state:
+            if self.on_state is not None:
+                self.on_state(obj, officer, t.target)
+            else:
+                obj.state = t.target
+        return t
+
+
+def _check(workflow, t, obj, officer, params, strict=False):
+    if obj.state not in t.sources:
+        raise Refused(_('"${action}" cannot be done while it is ${state}.',
+                        mapping={'action': t.title,
+                                 'state': workflow.states.get(obj.state, obj.state)}))
+    if not officer.may(t.permission, obj):
+        raise Refused(_('You may not ${action} this.', mapping={'action': t.title}), status=403)
+    t.guard(obj, officer, params if strict else None)
+
+
+def check(workflow):
+    """Validate a definition.  :raises ValueError: naming what is wrong."""
+    if workflow.initial not in workflow.states:
+        raise ValueError(f'{workflow.name}: initial state {workflow.initial} is not a state')
+    names = set()
+    for t in workflow.transitions:
+        if t.name in names:
+            raise ValueError(f'{workflow.name}: transition {t.name} defined twice')
+        names.add(t.name)
+        unknown = (set(t.sources) | ({t.target} if t.target else set())) - set(workflow.states)
+        if unknown:
+            raise ValueError(f'{workflow.name}.{t.name}: unknown states {sorted(unknown)}')
+        if t.permission not in PERMISSION_TITLES:
+            raise ValueError(f'{workflow.name}.{t.name}: unknown permission {t.permission}')
+        if not callable(t.guard) or not callable(t.effect):
+            raise ValueError(f'{workflow.name}.{t.name}: guard and effect must be callables')
+    return workflow

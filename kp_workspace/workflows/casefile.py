@@ -1,0 +1,109 @@
+"""The life of a case file, as data: open <-> closed, moving between posts while open."""
+from pyramid.i18n import TranslationStringFactory
+
+from ..content_types.movable import (Movement, acting_post, change_state, move, now,
+                                      post_title)
+from ..security.roles import FORWARD, OPEN_FILE
+from . import Refused, Transition, Workflow, check
+
+_ = TranslationStringFactory('kp_workspace')
+
+
+# guards ------------------------------------------------------------------------------
+def holder(item, officer, params):
+    acting_post(item, officer)
+
+
+def needs_post(item, officer, params):
+    holder(item, officer, params)
+    if params is not None and not params.get('to_post'):
+        raise Refused(_('Choose the post to send it to.'), status=400)
+
+
+def has_sender(item, officer, params):
+    holder(item, officer, params)
+    if item.previous_sender() is None:
+        raise Refused(_('There is nobody to send it back to: it has not been sent to you.'))
+
+
+def untouched_since_sent(item, officer, params):
+    """The officer sent it (from a post they hold) and nobody has acted on it since."""
+    last = item.last_movement()
+    if last is None or last.action not in ('forward', 'return', 'submit', 'put_up') \
+            or not officer.holds(last.from_post) or item.holder != last.to_post:
+        raise Refused(_('You can recall only a file you sent, while it is still where you sent it.'))
+    if officer.holds(item.holder):
+        raise Refused(_('It is with you already.'))
+    if item.activity != last.activity:
+        raise Refused(_('It cannot be recalled: ${post} has already acted on it.',
+                        mapping={'post': last.to_title}))
+
+
+def may_reopen(item, officer, params):
+    if not officer.posts_with(OPEN_FILE, item.department):
+        raise Refused(_('You hold no post that may open files in this department.'), status=403)
+
+
+# effects -----------------------------------------------------------------------------
+def forward(item, officer, params):
+    move(item, officer, 'forward', params['to_post'], params.get('remarks', ''))
+
+
+def send_back(item, officer, params):
+    move(item, officer, 'return', item.previous_sender(), params.get('remarks', ''),
+         alert='returned')
+
+
+def recall(item, officer, params):
+    last = item.last_movement()
+    move(item, officer, 'recall', last.from_post, params.get('remarks', ''), alert=None)
+
+
+def close(item, officer, params):
+    site = officer.site
+    at = now()
+    site.desk.lift(item, item.holder, item.received_at, at.timestamp())
+    item.activity += 1
+    item.closed_at = at
+    item.movements.append(Movement(
+        len(item.movements) + 1, at, 'close', item.holder, post_title(site, item.holder), '',
+        'Record room', params.get('remarks', ''), officer.login, officer.user.name,
+        item.activity))
+    item.frozen_through = item.notes.maxKey() if len(item.notes) else 0
+    officer.actor.record('file.close', f'file:{item.id}', post=item.holder)
+
+
+def reopen(item, officer, params):
+    site = officer.site
+    post = officer.posts_with(OPEN_FILE, item.department)[0]
+    at = now()
+    item.holder = post.post_id
+    item.received_at = at.timestamp()
+    if post.post_id not in item.chain:
+        item.chain = item.chain + (post.post_id,)
+    site.desk.place(item, post.post_id, item.received_at)
+    item.activity += 1
+    item.movements.append(Movement(
+        len(item.movements) + 1, at, 'reopen', '', 'Record room', post.post_id, post.title,
+        params.get('remarks', ''), officer.login, officer.user.name, item.activity))
+    officer.actor.record('file.reopen', f'file:{item.id}', post=post.post_id)
+
+
+CASEFILE = check(Workflow(
+    name='casefile',
+    states={'open': _('open'), 'closed': _('closed (in the record room)')},
+    initial='open',
+    on_state=change_state,
+    transitions=(
+        Transition('forward', _('forward'), ('open',), None, FORWARD, needs_post, forward,
+                   needs=('to_post', 'remarks')),
+        Transition('return', _('send back'), ('open',), None, FORWARD, has_sender, send_back,
+                   needs=('remarks',)),
+        Transition('recall', _('recall'), ('open',), None, FORWARD, untouched_since_sent, recall,
+                   needs=('remarks',)),
+        Transition('close', _('close'), ('open',), 'closed', FORWARD, holder, close,
+                   needs=('remarks',)),
+        Transition('reopen', _('reopen'), ('closed',), 'open', OPEN_FILE, may_reopen, reopen,
+                   needs=('remarks',)),
+    ),
+))

@@ -1,0 +1,91 @@
+"""The life of a summary, as data: draft -> submitted -> with the CM -> decided."""
+from pyramid.i18n import TranslationStringFactory
+
+from ..content_types.movable import change_state, check_choice, move, now
+from ..content_types.summary import DECISIONS
+from ..security.roles import APPROVE, DECIDE_SUMMARY, FORWARD, permissions_of
+from . import Refused, Transition, Workflow, check
+from .casefile import has_sender, holder, needs_post, untouched_since_sent
+
+_ = TranslationStringFactory('kp_workspace')
+
+
+def _post_may(officer, post_id, permission, department=None):
+    post = officer.site['principals'].posts.get(post_id)
+    if post is None or (department is not None and post.department != department):
+        return False
+    return permission in permissions_of(officer.post_roles(post_id))
+
+
+def to_secretary(item, officer, params):
+    needs_post(item, officer, params)
+    if params is not None and not _post_may(officer, params['to_post'], APPROVE, item.department):
+        raise Refused(_('A summary is first put up to the Secretary (an approver) of its '
+                        'department.'))
+
+
+def to_chief_minister(item, officer, params):
+    needs_post(item, officer, params)
+    if not any(_post_may(officer, p, APPROVE, item.department) for p in item.chain):
+        raise Refused(_('The Secretary of the department has not seen this summary yet.'))
+    if params is not None and not _post_may(officer, params['to_post'], DECIDE_SUMMARY):
+        raise Refused(_('Only the Chief Minister decides summaries: choose that post.'))
+
+
+def decide(item, officer, params):
+    decision = check_choice(params.get('decision'), DECISIONS, 'decision')
+    item.decision = decision
+    item.decision_remarks = (params.get('remarks') or '').strip()[:5000]
+    item.decided_at = now()
+    item.decided_by = officer.login
+    officer.actor.record('summary.decided', f'summary:{item.id}', decision=decision)
+    move(item, officer, 'decision', item.chain[0], item.decision_remarks, alert='decided')
+
+
+def decide_guard(item, officer, params):
+    holder(item, officer, params)
+    if params is not None:
+        check_choice(params.get('decision'), DECISIONS, 'decision')
+
+
+def _move(action, alert='arrived'):
+    def effect(item, officer, params):
+        move(item, officer, action, params['to_post'], params.get('remarks', ''), alert=alert)
+    return effect
+
+
+def send_back(item, officer, params):
+    move(item, officer, 'return', item.previous_sender(), params.get('remarks', ''),
+         alert='returned')
+
+
+def recall(item, officer, params):
+    last = item.last_movement()
+    move(item, officer, 'recall', last.from_post, params.get('remarks', ''), alert=None)
+    # taking it back undoes the step it went up
+    earlier = {'submit': 'draft', 'put_up': 'submitted'}.get(last.action)
+    if earlier:
+        change_state(item, officer, earlier)
+
+
+SUMMARY = check(Workflow(
+    name='summary',
+    states={'draft': _('being drafted'), 'submitted': _('under submission'),
+            'with_cm': _('with the Chief Minister'), 'decided': _('decided')},
+    initial='draft',
+    on_state=change_state,
+    transitions=(
+        Transition('submit', _('put up to the Secretary'), ('draft',), 'submitted', FORWARD,
+                   to_secretary, _move('submit'), needs=('to_post', 'remarks')),
+        Transition('forward', _('forward'), ('submitted',), None, FORWARD, needs_post,
+                   _move('forward'), needs=('to_post', 'remarks')),
+        Transition('put_up', _('put up to the Chief Minister'), ('submitted',), 'with_cm', APPROVE,
+                   to_chief_minister, _move('put_up'), needs=('to_post', 'remarks')),
+        Transition('return', _('send back'), ('submitted', 'with_cm'), 'submitted', FORWARD,
+                   has_sender, send_back, needs=('remarks',)),
+        Transition('recall', _('recall'), ('submitted', 'with_cm'), None, FORWARD,
+                   untouched_since_sent, recall, needs=('remarks',)),
+        Transition('decide', _('decide'), ('with_cm',), 'decided', DECIDE_SUMMARY, decide_guard,
+                   decide, needs=('decision', 'remarks')),
+    ),
+))
