@@ -1,9 +1,14 @@
 """The home page: who I am, my posts, where I can go."""
 from pyramid.view import view_config
 
-from ..security.roles import ROLES_BY_NAME, VIEW
+from pyramid.i18n import TranslationStringFactory
+
+from ..security.roles import APPROVE, DRAFT, OPEN_FILE, ROLES_BY_NAME, VIEW
 from ..site import get_site
 from .layout import admin_sections
+from .work import officer_for
+
+_ = TranslationStringFactory('kp_workspace')
 
 
 class PostRow:
@@ -30,7 +35,22 @@ def home(request):
         rows.append(PostRow(post.title, dept.title if dept else post.department,
                             role_titles(request, dept.roles_of(post.principal) if dept else ())))
     translate = request.localizer.translate
+    officer = officer_for(request)
+    work = []
+    for name, dept in departments.items():
+        links = []
+        if officer.posts_with(OPEN_FILE, name):
+            links.append((translate(_('Open a new file')),
+                          request.route_url('department_new_file', name=name)))
+        if officer.posts_with(DRAFT, name):
+            links.append((translate(_('Draft a summary')),
+                          request.route_url('department_new_summary', name=name)))
+        if officer.may_in_department(APPROVE, name):
+            links.append((translate(_('Dashboard')), request.route_url('department', name=name)))
+        if links:
+            work.append((dept.title, links))
     return {
+        'work': work,
         'name': identity.user.name,
         'posts': rows,
         'global_roles': role_titles(request, identity.user.roles),

@@ -62,12 +62,24 @@ class Chrome:
         request = self.request
         route = request.matched_route.name if request.matched_route else ''
         items = [(_('Home'), request.route_url('home'), route == 'home')]
+        if self.identity.user.post_ids:
+            items.append((_('Inbox'), request.route_url('inbox'),
+                          route in ('inbox', 'sent', 'pending', 'overdue')))
+        unread = self.unread_alerts
+        items.append((_('Alerts (${n})', mapping={'n': unread}) if unread else _('Alerts'),
+                      request.route_url('alerts'), route == 'alerts'))
         if admin_sections(request):
             items.append((_('Administration'), request.route_url('admin'),
                           route.startswith('admin')))
         items.append((_('Password'), request.route_url('account_password'),
                       route == 'account_password'))
         return items
+
+    @reify
+    def unread_alerts(self):
+        from ..site import get_site
+        box = get_site(self.request).alerts.box(self.identity.user.login)
+        return box.unread() if box is not None else 0
 
     @reify
     def languages(self):

@@ -1,0 +1,337 @@
+"""Browser pages for file work: desk lists, dashboards, files, summaries, alerts."""
+import datetime
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.i18n import TranslationStringFactory
+from pyramid.view import view_config, view_defaults
+
+from ..content_types.attachment import attach
+from ..content_types.casefile import (CLASSIFICATION_TITLES, PRIORITY_TITLES, CaseFileSchema,
+                                      open_file)
+from ..content_types.movable import edit_note, write_note
+from ..content_types.outgoing import KIND_TITLES, add_draft, edit_draft
+from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_summary
+from ..errors import DomainError
+from ..lists import dashboard, inbox, overdue, pending, sent
+from ..security.roles import APPROVE, DRAFT, OPEN_FILE, VIEW
+from ..site import get_site
+from ..workflows.draft import DRAFT_WORKFLOW
+from .forms import CSRFSchema, run_form
+from .layout import flash
+from .work import WORKFLOWS, item_for, now_ts, officer_for, run_action, run_draft_action
+
+_ = TranslationStringFactory('kp_workspace')
+
+LISTS = {
+    'inbox': (inbox, _('Inbox'), _('Files and summaries waiting with your posts, newest first.')),
+    'pending': (pending, _('Pending'), _('What waits with your posts, longest waiting first.')),
+    'overdue': (overdue, _('Overdue'),
+                _('Waiting longer than allowed: immediate 1 day, urgent 3, routine 7.')),
+    'sent': (sent, _('Sent'), _('What your posts sent, newest first, and where it is now.')),
+}
+PAGE = 50
+
+
+def _when(ts_or_iso):
+    if isinstance(ts_or_iso, str):
+        ts_or_iso = datetime.datetime.fromisoformat(ts_or_iso)
+    return ts_or_iso.strftime('%d %b %Y %H:%M') if ts_or_iso else ''
+
+
+def _department(request, permission):
+    dept = get_site(request)['departments'].get(request.matchdict['name'])
+    if dept is None:
+        raise HTTPNotFound()
+    if not officer_for(request).may_in_department(permission, dept.__name__):
+        raise HTTPForbidden()
+    return dept
+
+
+@view_config(route_name='inbox', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
+@view_config(route_name='pending', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
+@view_config(route_name='overdue', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
+@view_config(route_name='sent', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
+def desk_list(request):
+    which = request.matched_route.name
+    fn, title, intro = LISTS[which]
+    try:
+        offset = max(0, int(request.params.get('offset', 0)))
+    except ValueError:
+        raise HTTPBadRequest()
+    officer = officer_for(request)
+    rows, total, more = fn(officer.site.desk, officer.post_ids,
+                           request.registry.kpw_settings.overdue_days, now_ts(), offset, PAGE)
+    translate = request.localizer.translate
+    for r in rows:
+        r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
+        r['received'] = _when(r.get('sent_at') or r['received_at'])
+        r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
+    return {
+        'title': translate(title), 'intro': translate(intro), 'which': which, 'rows': rows,
+        'total': total, 'has_posts': bool(officer.post_ids),
+        'tabs': [(name, translate(t), request.route_url(name), name == which)
+                 for name, (_f, t, _i) in LISTS.items()],
+        'next_url': request.route_url(which, _query={'offset': offset + PAGE}) if more else None,
+        'prev_url': request.route_url(which, _query={'offset': max(0, offset - PAGE)})
+        if offset else None,
+    }
+
+
+@view_config(route_name='department', permission=VIEW,
+             renderer='kp_workspace:templates/department.pt')
+def department_dashboard(request):
+    dept = _department(request, APPROVE)
+    counts, posts = dashboard(get_site(request), dept.__name__,
+                              request.registry.kpw_settings.overdue_days, now_ts())
+    return {'title': dept.title, 'counts': counts, 'posts': posts}
+
+
+@view_config(route_name='department_new_file', permission=VIEW,
+             renderer='kp_workspace:templates/form.pt')
+def new_file(request):
+    dept = _department(request, OPEN_FILE)
+    officer = officer_for(request)
+
+    def save(data):
+        casefile = open_file(dept, officer, data['subject'], data['classification'],
+                             data['priority'])
+        flash(request, _('File ${number} opened.', mapping={'number': casefile.number}))
+        return HTTPSeeOther(request.route_url('file', id=casefile.id))
+
+    schema = CaseFileSchema().clone()
+    schema.add(CSRFSchema()['csrf_token'].clone())
+    result = run_form(request, schema, save, buttons=(_('Open file'),))
+    if isinstance(result, dict):
+        result['title'] = request.localizer.translate(
+            _('Open a new file in ${department}', mapping={'department': dept.title}))
+    return result
+
+
+@view_config(route_name='department_new_summary', permission=VIEW,
+             renderer='kp_workspace:templates/form.pt')
+def new_summary(request):
+    dept = _department(request, DRAFT)
+    officer = officer_for(request)
+
+    def save(data):
+        summary = initiate_summary(dept, officer, data['subject'], data['background'],
+                                   data['proposal'], data['decision_sought'],
+                                   data['financial_implications'], data['classification'],
+                                   data['priority'])
+        flash(request, _('Summary ${number} drafted.', mapping={'number': summary.number}))
+        return HTTPSeeOther(request.route_url('summary', id=summary.id))
+
+    schema = SummarySchema().clone()
+    schema.add(CSRFSchema()['csrf_token'].clone())
+    result = run_form(request, schema, save, buttons=(_('Draft summary'),))
+    if isinstance(result, dict):
+        result['title'] = request.localizer.translate(
+            _('Draft a summary in ${department}', mapping={'department': dept.title}))
+    return result
+
+
+def post_choices(site):
+    departments = site['departments']
+    groups = {}
+    for post in site['principals'].posts.values():
+        dept = departments.get(post.department)
+        groups.setdefault(dept.title if dept is not None else post.department, []).append(
+            (post.post_id, post.title))
+    return sorted(groups.items())
+
+
+def _page(request, item):
+    """Everything a file or summary page shows, ready for the template."""
+    officer = officer_for(request)
+    translate = request.localizer.translate
+    workflow = WORKFLOWS[item.kind]
+    site = officer.site
+    holder = site['principals'].posts.get(item.holder)
+    holds = officer.holds(item.holder) and item.state not in ('closed', 'decided')
+    route = 'file' if item.kind == 'file' else 'summary'
+    data = {
+        'item': item, 'kind': item.kind, 'holds': holds,
+        'holder_title': holder.title if holder is not None else item.holder,
+        'state_title': translate(workflow.states[item.state]),
+        'classification': translate(CLASSIFICATION_TITLES[item.classification]),
+        'priority': translate(PRIORITY_TITLES[item.priority]),
+        'notes': [{'n': n.n, 'text': n.text, 'author': n.author_name, 'post': n.post_title,
+                   'at': _when(n.at), 'edited': _when(n.edited_at) if n.edited_at else '',
+                   'editable': n.author == officer.login and not item.is_frozen(n) and holds,
+                   'edit_url': request.route_url('file_note_edit', id=item.id, n=n.n)}
+                  for n in item.notes.values()],
+        'movements': [{'at': _when(m.at), 'action': m.action, 'sender': m.from_title,
+                       'receiver': m.to_title, 'remarks': m.remarks, 'by': m.by_name}
+                      for m in item.movements],
+        'actions': [{'name': t.name, 'title': translate(t.title), 'needs': t.needs,
+                     'url': request.route_url(f'{route}_action', id=item.id, action=t.name)}
+                    for t in workflow.available(item, officer)],
+        'posts': post_choices(site) if holds else [],
+        'note_url': request.route_url(f'{route}_notes', id=item.id),
+        'decisions': list((k, translate(v)) for k, v in DECISION_TITLES.items()),
+    }
+    if item.kind == 'file':
+        data['attachments'] = [
+            {'title': a.title, 'filename': a.filename, 'type': a.content_type, 'size': a.size,
+             'diary': a.diary_number, 'at': _when(a.at),
+             'url': request.route_url('file_attachment', id=item.id, att_id=a.id)}
+            for a in item.attachments.values()]
+        data['drafts'] = [
+            {'id': d.id, 'kind': translate(KIND_TITLES[d.kind]), 'subject': d.subject,
+             'body': d.body, 'state': translate(DRAFT_WORKFLOW.states[d.state]),
+             'actions': [(t.name, translate(t.title),
+                          request.route_url('file_draft_action', id=item.id, draft=d.id,
+                                            action=t.name))
+                         for t in DRAFT_WORKFLOW.available(d, officer)]}
+            for d in item.drafts.values()]
+        data['draft_kinds'] = [(k, translate(v)) for k, v in KIND_TITLES.items()]
+        data['attach_url'] = request.route_url('file_attachments', id=item.id)
+        data['draft_url'] = request.route_url('file_drafts', id=item.id)
+        data['limit_mb'] = request.registry.kpw_settings.upload_limit >> 20
+    else:
+        data['decision'] = translate(DECISION_TITLES[item.decision]) if item.decision else None
+    return data
+
+
+def _render_error(request, item, err, template):
+    from pyramid.renderers import render_to_response
+    request.response.status = err.status
+    data = _page(request, item)
+    data['error'] = request.localizer.translate(err.message)
+    return render_to_response(template, data, request=request, response=request.response)
+
+
+@view_defaults(permission=VIEW)
+class ItemPages:
+    def __init__(self, request):
+        self.request = request
+
+    def _back(self, item, message=None):
+        if message:
+            flash(self.request, message)
+        route = 'file' if item.kind == 'file' else 'summary'
+        return HTTPSeeOther(self.request.route_url(route, id=item.id))
+
+    def _template(self, item):
+        return f'kp_workspace:templates/{item.kind}.pt'
+
+    @view_config(route_name='file', renderer='kp_workspace:templates/file.pt')
+    def file_page(self):
+        return dict(_page(self.request, item_for(self.request, 'file')), error=None)
+
+    @view_config(route_name='summary', renderer='kp_workspace:templates/summary.pt')
+    def summary_page(self):
+        return dict(_page(self.request, item_for(self.request, 'summary')), error=None)
+
+    @view_config(route_name='file_notes', request_method='POST')
+    @view_config(route_name='summary_notes', request_method='POST')
+    def add_note(self):
+        item = item_for(self.request)
+        try:
+            note = write_note(item, officer_for(self.request), self.request.POST.get('text', ''))
+        except DomainError as err:
+            return _render_error(self.request, item, err, self._template(item))
+        return self._back(item, _('Note ${n} added.', mapping={'n': note.n}))
+
+    @view_config(route_name='file_note_edit', renderer='kp_workspace:templates/note_edit.pt')
+    def edit_note(self):
+        request = self.request
+        item = item_for(request, 'file')
+        try:
+            n = int(request.matchdict['n'])
+        except ValueError:
+            raise HTTPNotFound()
+        note = item.notes.get(n)
+        if note is None:
+            raise HTTPNotFound()
+        error = None
+        if request.method == 'POST':
+            try:
+                edit_note(item, officer_for(request), n, request.POST.get('text', ''))
+                return self._back(item, _('Note ${n} changed.', mapping={'n': n}))
+            except DomainError as err:
+                request.response.status = err.status
+                error = request.localizer.translate(err.message)
+        return {'item': item, 'n': n, 'text': request.POST.get('text', note.text), 'error': error,
+                'back': request.route_url('file', id=item.id)}
+
+    @view_config(route_name='file_attachments', request_method='POST')
+    def add_attachment(self):
+        request = self.request
+        item = item_for(request, 'file')
+        upload = request.POST.get('file')
+        try:
+            if upload is None or not hasattr(upload, 'file'):
+                raise DomainError(_('Choose a file to attach.'), field='file')
+            attach(item, officer_for(request), upload.file, upload.filename,
+                   title=request.POST.get('title', ''), receipt=bool(request.POST.get('receipt')),
+                   limit=request.registry.kpw_settings.upload_limit)
+        except DomainError as err:
+            return _render_error(request, item, err, 'kp_workspace:templates/file.pt')
+        return self._back(item, _('Attached.'))
+
+    @view_config(route_name='file_attachment', request_method='GET')
+    def attachment(self):
+        from .api.files import attachment_response
+        return attachment_response(self.request, item_for(self.request, 'file'),
+                                   self.request.matchdict['att_id'])
+
+    @view_config(route_name='file_action', request_method='POST')
+    @view_config(route_name='summary_action', request_method='POST')
+    def action(self):
+        request = self.request
+        item = item_for(request)
+        params = {k: request.POST[k] for k in ('to_post', 'remarks', 'decision')
+                  if k in request.POST}
+        try:
+            t = run_action(request, item, request.matchdict['action'], params)
+        except DomainError as err:
+            return _render_error(request, item, err, self._template(item))
+        translate = request.localizer.translate
+        return self._back(item, _('Done: ${action}.', mapping={'action': translate(t.title)}))
+
+    @view_config(route_name='file_drafts', request_method='POST')
+    def add_draft(self):
+        request = self.request
+        item = item_for(request, 'file')
+        try:
+            add_draft(item, officer_for(request), request.POST.get('kind', ''),
+                      request.POST.get('subject', ''), request.POST.get('body', ''))
+        except DomainError as err:
+            return _render_error(request, item, err, 'kp_workspace:templates/file.pt')
+        return self._back(item, _('Draft added.'))
+
+    @view_config(route_name='file_draft_action', request_method='POST')
+    def draft_action(self):
+        request = self.request
+        item = item_for(request, 'file')
+        draft = item.drafts.get(request.matchdict['draft'])
+        if draft is None:
+            raise HTTPNotFound()
+        try:
+            if request.matchdict['action'] == 'edit':
+                edit_draft(draft, officer_for(request), request.POST.get('subject', ''),
+                           request.POST.get('body', ''))
+            else:
+                run_draft_action(request, draft, request.matchdict['action'])
+        except DomainError as err:
+            return _render_error(request, item, err, 'kp_workspace:templates/file.pt')
+        return self._back(item, _('Draft updated.'))
+
+
+@view_config(route_name='alerts', permission=VIEW, renderer='kp_workspace:templates/alerts.pt')
+def alerts_page(request):
+    officer = officer_for(request)
+    box = officer.site.alerts.box(officer.login)
+    if request.method == 'POST':
+        if box is not None:
+            box.mark_read()
+        return HTTPSeeOther(request.route_url('alerts'))
+    items = box.newest(100) if box is not None else []
+    desk = officer.site.desk
+    return {'items': [{'at': _when(a.at), 'text': a.text, 'unread': unread,
+                       'url': request.route_url('file' if desk.items.get(a.item_id) is None or
+                                                desk.items[a.item_id].kind == 'file'
+                                                else 'summary', id=a.item_id)}
+                      for a, unread in items],
+            'unread': box.unread() if box is not None else 0}
