@@ -183,3 +183,11 @@ def test_unexpected_errors_are_a_page_or_json_never_a_traceback(app, monkeypatch
     app.login('so.finance')
     res = app.get('/', status=500)
     assert 'Nothing was saved' in res.text and 'Traceback' not in res.text and 'boom' not in res.text
+
+
+def test_openapi_describes_every_api_route(app):
+    from kp_workspace.views import ROUTES
+    doc = app.get('/api/v1/openapi.json').json
+    api_paths = {pattern for name, pattern in ROUTES
+                 if pattern.startswith('/api/') and name != 'api_openapi'}
+    assert api_paths <= set(doc['paths']), api_paths - set(doc['paths'])

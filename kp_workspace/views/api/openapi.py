@@ -14,6 +14,73 @@ def _errors(*codes):
                      'content': {'application/json': {'schema': ERROR}}} for c in codes}
 
 
+def _op(summary, ok='200', body=None, errors=(401, 403, 404, 409), params=()):
+    op = {'summary': summary,
+          'responses': {ok: {'description': 'OK', 'content': {'application/json': {}}},
+                        **_errors(*errors)}}
+    if body is not None:
+        op['requestBody'] = {'required': True, 'content': {'application/json': {'schema': {
+            'type': 'object', 'properties': {k: {'type': 'string'} for k in body}}}}}
+    if params:
+        op['parameters'] = [{'name': p, 'in': 'path', 'required': True,
+                             'schema': {'type': 'string'}} for p in params]
+    return op
+
+
+FILE_WORK_PATHS = {
+    '/api/v1/posts': {'get': _op('All posts: [{"id", "title", "department"}]')},
+    '/api/v1/departments/{department_id}/files': {'post': _op(
+        'Open a case file (201 {"id", "number", "state", "holder"})', '201',
+        ('subject', 'classification', 'priority'), (400, 401, 403, 404), ('department_id',))},
+    '/api/v1/departments/{department_id}/summaries': {'post': _op(
+        'Draft a summary', '201', ('subject', 'background', 'proposal', 'decision_sought',
+                                   'financial_implications', 'classification', 'priority'),
+        (400, 401, 403, 404), ('department_id',))},
+    '/api/v1/files/{id}': {'get': _op('A case file with notes, attachments, movements, drafts',
+                                      params=('id',))},
+    '/api/v1/files/{id}/notes': {'post': _op('Write a note as the holder (201 {"n"})', '201',
+                                             ('text',), params=('id',))},
+    '/api/v1/files/{id}/notes/{n}': {'patch': _op('Change your note until the file moves',
+                                                  body=('text',), params=('id', 'n'))},
+    '/api/v1/files/{id}/attachments': {'post': {
+        'summary': 'Attach a file (multipart field "file", optional "title", "receipt")',
+        'parameters': [{'name': 'id', 'in': 'path', 'required': True,
+                        'schema': {'type': 'string'}}],
+        'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': {
+            'type': 'object', 'properties': {'file': {'type': 'string', 'format': 'binary'},
+                                             'title': {'type': 'string'},
+                                             'receipt': {'type': 'string'}}}}}},
+        'responses': {'201': {'description': 'Attached'}, **_errors(400, 401, 404, 409)}}},
+    '/api/v1/files/{id}/attachments/{att_id}': {'get': {
+        'summary': 'The bytes of an attachment',
+        'parameters': [{'name': n, 'in': 'path', 'required': True, 'schema': {'type': 'string'}}
+                       for n in ('id', 'att_id')],
+        'responses': {'200': {'description': 'The file'}, **_errors(401, 404)}}},
+    '/api/v1/files/{id}/actions/{action}': {'post': _op(
+        'forward {"to_post", "remarks"}, return, recall, close, reopen',
+        body=('to_post', 'remarks'), params=('id', 'action'))},
+    '/api/v1/files/{id}/drafts': {'post': _op('Draft a letter, memorandum, office order or '
+                                              'notification', '201', ('kind', 'subject', 'body'),
+                                              params=('id',))},
+    '/api/v1/drafts/{id}/actions/{action}': {'post': _op('submit, approve or revise a draft',
+                                                         params=('id', 'action'))},
+    '/api/v1/summaries/{id}': {'get': _op('A summary', params=('id',))},
+    '/api/v1/summaries/{id}/notes': {'post': _op('Comment on a summary as its holder', '201',
+                                                 ('text',), params=('id',))},
+    '/api/v1/summaries/{id}/actions/{action}': {'post': _op(
+        'submit, forward, put_up, return, recall, decide {"decision", "remarks"}',
+        body=('to_post', 'remarks', 'decision'), params=('id', 'action'))},
+    '/api/v1/inbox': {'get': {
+        'summary': 'What your posts hold: {"items": [{"id", "kind", "number", "subject", '
+                   '"priority", "received_at", "age_days", "overdue"}], "total", "more"}',
+        'parameters': [{'name': n, 'in': 'query', 'required': False,
+                        'schema': {'type': 'string'}} for n in ('view', 'offset', 'limit')],
+        'responses': {'200': {'description': 'OK'}, **_errors(400, 401)}}},
+    '/api/v1/alerts': {'get': _op('Your alerts: {"items": [...], "unread"}', errors=(401,))},
+    '/api/v1/alerts/read': {'post': _op('Mark every alert as read', errors=(401,))},
+}
+
+
 def openapi_document(server_url):
     return {
         'openapi': '3.1.0',
@@ -68,6 +135,7 @@ def openapi_document(server_url):
                         **_errors(401)},
                 },
             },
+            **FILE_WORK_PATHS,
             '/healthz': {
                 'get': {'summary': 'Health check', 'security': [],
                         'responses': {'200': {'description': 'The database opens'},

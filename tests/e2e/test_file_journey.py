@@ -1,0 +1,47 @@
+"""The demo journey in Chromium: a file goes from so.finance to secretary.finance
+and back to closure."""
+
+
+def sign_in(page, base, login):
+    page.goto(base + '/login')
+    page.get_by_label('Login').fill(login)
+    page.get_by_label('Password').fill('kp-demo-2026')
+    page.get_by_role('button', name='Sign in').click()
+    page.wait_for_url(base + '/')
+
+
+def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server, chromium):
+    officer = chromium.new_context().new_page()
+    sign_in(officer, live_server, 'so.finance')
+    officer.get_by_role('link', name='Open a new file').click()
+    officer.get_by_label('Subject').fill('Upgrading the treasury network')
+    officer.get_by_label('Priority').select_option('urgent')
+    officer.get_by_role('button', name='Open file').click()
+    officer.wait_for_url(f'{live_server}/files/*')
+    file_url = officer.url
+    officer.get_by_label('New note').fill('Three bids received; the lowest is Rs 4.2 million.')
+    officer.get_by_role('button', name='Add note').click()
+    assert officer.get_by_text('Note 1 added.').is_visible()
+    officer.get_by_label('To post').select_option('secretary-finance')
+    officer.locator('#remarks-forward').fill('For approval please')
+    officer.get_by_role('button', name='forward').click()
+    assert officer.get_by_text('With: Secretary Finance').is_visible()
+
+    secretary = chromium.new_context().new_page()
+    sign_in(secretary, live_server, 'secretary.finance')
+    assert secretary.get_by_role('link', name='Alerts (1)').is_visible()
+    secretary.get_by_role('link', name='Inbox').click()
+    secretary.locator('table.desk a').first.click()
+    assert secretary.url == file_url
+    secretary.get_by_label('New note').fill('Approved.')
+    secretary.get_by_role('button', name='Add note').click()
+    secretary.get_by_role('button', name='send back').click()
+    assert secretary.get_by_text('With: Section Officer (Budget), Finance').is_visible()
+
+    officer.goto(file_url)
+    officer.get_by_role('button', name='close').click()
+    assert officer.get_by_text('closed (in the record room)').is_visible()
+    registers = officer.locator('#moves-h + table').inner_text()
+    assert 'forward' in registers and 'return' in registers and 'close' in registers
+    officer.context.close()
+    secretary.context.close()
