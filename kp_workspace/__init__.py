@@ -3,6 +3,7 @@ from pyramid.config import Configurator
 
 from .settings import read_settings
 from .site import prepare_database, root_factory
+from .wsgi import UploadLimit
 
 
 def main(global_config, **settings):
@@ -31,4 +32,4 @@ def main(global_config, **settings):
         config.include('.views')               # browser pages, JSON API, static files
     config.registry.kpw_generations = prepare_database(
         config.registry, evolve=kpw_settings.evolve_on_start)
-    return config.make_wsgi_app()
+    return UploadLimit(config.make_wsgi_app(), kpw_settings.upload_limit)

@@ -3,7 +3,6 @@
 Routes are declared here, in one list, so the URL surface can be read in one
 place; the views themselves are found by ``config.scan``.
 """
-
 ROUTES = (
     ('home', '/'),
     ('login', '/login'),

@@ -187,3 +187,20 @@ def test_a_100_mb_pdf_is_accepted_with_bounded_memory(var_dir, tmp_path):
         assert len(got.body) == os.path.getsize(pdf)
     finally:
         close_app(app)
+
+
+def test_declared_oversize_is_refused_before_reading(app, file_id):
+    token, fid = file_id
+    res = app.post(f'/api/v1/files/{fid}/attachments', b'x' * 10,
+                   headers={'Authorization': f'Bearer {token}',
+                            'Content-Type': 'multipart/form-data; boundary=zz',
+                            'Content-Length': str(60 << 20)}, status=413, expect_errors=True)
+    assert 'larger than the limit of 50 MB' in res.json['error']
+
+
+def test_declared_oversize_in_the_browser_is_a_page(app, file_id):
+    _token, fid = file_id
+    res = app.post(f'/files/{fid}/attachments', b'x' * 10,
+                   headers={'Content-Type': 'multipart/form-data; boundary=zz',
+                            'Content-Length': str(60 << 20)}, status=413, expect_errors=True)
+    assert 'larger than the limit of 50 MB' in res.text and '<h1>Too large</h1>' in res.text

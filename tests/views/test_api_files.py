@@ -250,3 +250,21 @@ def test_inbox_lists_and_bad_parameters(app, tokens):
     call(app, tokens, 'so.finance', 'get', '/api/v1/inbox', 400, params={'limit': 'x'})
     call(app, tokens, 'admin', 'get', '/api/v1/inbox')  # no posts: an empty inbox
     app.get('/api/v1/inbox', status=401)
+
+
+def test_transferring_a_post_hands_its_files_to_the_successor(app, tokens, open_site):
+    fid = new_file(app, tokens)['id']
+    call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/actions/forward',
+         params={'to_post': 'secretary-finance'})
+    app.login('admin')
+    form = app.get('/admin/posts/secretary-finance').forms['holder-form']
+    form['login'] = 'secretary.hed'
+    form.submit('op', value='transfer', status=303)
+    # the successor finds the file in the inbox and can act on it
+    inbox = call(app, tokens, 'secretary.hed', 'get', '/api/v1/inbox').json
+    assert fid in [i['id'] for i in inbox['items']]
+    call(app, tokens, 'secretary.hed', 'post_json', f'/api/v1/files/{fid}/notes', 201,
+         params={'text': 'Taken over on transfer.'})
+    # the predecessor no longer sees it (the post left them; they were never in the chain)
+    call(app, tokens, 'secretary.finance', 'get', f'/api/v1/files/{fid}', 404)
+    assert call(app, tokens, 'secretary.finance', 'get', '/api/v1/inbox').json['total'] == 0
