@@ -16,7 +16,9 @@ class DomainError(Exception):
             self.status = status
 
     def __str__(self):
-        return str(self.message)
+        """The message in English with its values filled in (for logs and the console)."""
+        interpolate = getattr(self.message, 'interpolate', None)
+        return interpolate() if interpolate is not None else str(self.message)
 
 
 class Conflict(DomainError):

@@ -133,8 +133,7 @@ def main(argv=None, out=None, err=None):
         with env['request'].tm:
             _run(args, env, out)
     except DomainError as e:
-        message = e.message.interpolate() if hasattr(e.message, 'interpolate') else e.message
-        print(f'kpw: {message}', file=err)
+        print(f'kpw: {e}', file=err)
         return 1
     finally:
         env['closer']()

@@ -268,3 +268,41 @@ def test_transferring_a_post_hands_its_files_to_the_successor(app, tokens, open_
     # the predecessor no longer sees it (the post left them; they were never in the chain)
     call(app, tokens, 'secretary.finance', 'get', f'/api/v1/files/{fid}', 404)
     assert call(app, tokens, 'secretary.finance', 'get', '/api/v1/inbox').json['total'] == 0
+
+
+def test_summary_recall_undoes_the_step(app, tokens):
+    body = {'subject': 'Recall me', 'background': 'b', 'proposal': 'p', 'decision_sought': 'd'}
+    sid = call(app, tokens, 'so.finance', 'post_json', '/api/v1/departments/finance/summaries',
+               201, params=body).json['id']
+    base = f'/api/v1/summaries/{sid}/actions'
+    call(app, tokens, 'so.finance', 'post_json', f'{base}/submit',
+         params={'to_post': 'secretary-finance'})
+    data = call(app, tokens, 'so.finance', 'post_json', f'{base}/recall', params={}).json
+    assert data['state'] == 'draft' and data['holder']['id'] == 'so-budget-finance'
+    call(app, tokens, 'so.finance', 'post_json', f'{base}/submit',
+         params={'to_post': 'secretary-finance'})
+    call(app, tokens, 'secretary.finance', 'post_json', f'{base}/put_up',
+         params={'to_post': 'chief-minister'})
+    data = call(app, tokens, 'secretary.finance', 'post_json', f'{base}/recall', params={}).json
+    assert data['state'] == 'submitted' and data['holder']['id'] == 'secretary-finance'
+    call(app, tokens, 'so.hed', 'post_json', '/api/v1/departments/finance/summaries', 403,
+         params=body)
+
+
+def test_drafts_can_be_edited_only_while_being_written(app, tokens):
+    fid = new_file(app, tokens)['id']
+    app.login('so.finance')
+    call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/drafts', 201,
+         params={'kind': 'memorandum', 'subject': 'Memo', 'body': 'Text'})
+    csrf = app.csrf()
+    app.post(f'/files/{fid}/drafts/d1/actions/edit',
+             {'csrf_token': csrf, 'subject': 'Memo, revised', 'body': 'New text'}, status=303)
+    data = call(app, tokens, 'so.finance', 'get', f'/api/v1/files/{fid}').json
+    assert data['drafts'][0]['subject'] == 'Memo, revised'
+    app.post(f'/files/{fid}/drafts/d1/actions/submit', {'csrf_token': csrf}, status=303)
+    res = app.post(f'/files/{fid}/drafts/d1/actions/edit',
+                   {'csrf_token': csrf, 'subject': 'Late', 'body': 'Late'}, status=409)
+    assert 'Only a draft being written can be changed' in res.text
+    app.post(f'/files/{fid}/drafts/d9/actions/submit', {'csrf_token': csrf}, status=404)
+    call(app, tokens, 'so.finance', 'post_json', '/api/v1/drafts/nonsense/actions/submit', 404,
+         params={})
