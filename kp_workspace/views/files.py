@@ -38,6 +38,14 @@ def _when(ts_or_iso):
     return ts_or_iso.strftime('%d %b %Y %H:%M') if ts_or_iso else ''
 
 
+def human_size(size):
+    if size < 1024:
+        return f'{size} B'
+    if size < 1024 * 1024:
+        return f'{size / 1024:.1f} KB'
+    return f'{size / 1024 / 1024:.1f} MB'
+
+
 def _department(request, permission):
     dept = get_site(request)['departments'].get(request.matchdict['name'])
     if dept is None:
@@ -172,7 +180,8 @@ def _page(request, item):
     }
     if item.kind == 'file':
         data['attachments'] = [
-            {'title': a.title, 'filename': a.filename, 'type': a.content_type, 'size': a.size,
+            {'title': a.title, 'filename': a.filename, 'type': a.content_type,
+             'size': human_size(a.size),
              'diary': a.diary_number, 'at': _when(a.at),
              'url': request.route_url('file_attachment', id=item.id, att_id=a.id)}
             for a in item.attachments.values()]

@@ -41,7 +41,7 @@ def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server,
     officer.goto(file_url)
     officer.get_by_role('button', name='close').click()
     assert officer.get_by_text('closed (in the record room)').is_visible()
-    registers = officer.locator('#moves-h + table').inner_text()
+    registers = officer.locator('ol.movements').inner_text()
     assert 'forward' in registers and 'return' in registers and 'close' in registers
     officer.context.close()
     secretary.context.close()
