@@ -28,7 +28,8 @@ def main(global_config, **settings):
         if kpw_settings.mail:
             config.include('pyramid_mailer')   # alerts by e-mail (mail.* settings)
         config.include('.security')            # sessions, CSRF, security policy
-        config.include('.content_types')       # Department, ...
+        config.include('.content_types')       # Department, CaseFile, Summary, ...
+        config.include('.search')              # Whoosh index, updated after commit
         config.include('.views')               # browser pages, JSON API, static files
     config.registry.kpw_generations = prepare_database(
         config.registry, evolve=kpw_settings.evolve_on_start)

@@ -16,7 +16,7 @@ from pyramid.i18n import TranslationStringFactory
 from ZODB.blob import Blob
 
 from ..errors import DomainError
-from .movable import acting_post, check_text, now
+from .movable import acting_post, check_text, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -176,7 +176,7 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
         att.blob.consumeFile(path)
         path = None
         item.attachments.add(att_id, att)
-        item.activity += 1
+        touch(item)
         officer.actor.record('attachment.added', f'file:{item.id}', attachment=att_id,
                              type=content_type, size=size, **({'diary': diary} if diary else {}))
         return att

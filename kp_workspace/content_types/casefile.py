@@ -7,7 +7,8 @@ from ..container import Folder
 from ..errors import DomainError
 from ..security.roles import OPEN_FILE
 from ..workflows import Refused
-from .movable import CLASSIFICATIONS, PRIORITIES, Movable, check_choice, check_text, now
+from .movable import (CLASSIFICATIONS, PRIORITIES, Movable, announce, check_choice, check_text,
+                      now)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -73,6 +74,7 @@ def open_file(department, officer, subject, classification='routine', priority='
     department.add(item_id, casefile)
     site.desk.register(casefile)
     site.desk.place(casefile, post.post_id, casefile.received_at)
+    announce(casefile)
     officer.actor.record('file.opened', f'file:{item_id}', number=number,
                          classification=classification, post=post.post_id)
     return casefile

@@ -10,9 +10,11 @@ from BTrees.IOBTree import IOBTree
 from persistent import Persistent
 from persistent.list import PersistentList
 from pyramid.i18n import TranslationStringFactory
+from pyramid.threadlocal import get_current_registry
 
 from ..alerts import notify_post
 from ..errors import DomainError
+from ..search import ItemChanged
 from ..workflows import Refused
 
 _ = TranslationStringFactory('kp_workspace')
@@ -20,6 +22,20 @@ _ = TranslationStringFactory('kp_workspace')
 CLASSIFICATIONS = ('routine', 'confidential', 'secret')
 PRIORITIES = ('routine', 'urgent', 'immediate')
 MAX_NOTE = 20000
+
+
+def touch(item):
+    """Record that ``item`` (or something in it) changed: its activity count, which
+    recall checks, and the search index, which follows after commit."""
+    item.activity += 1
+    jar = item._p_jar or item.__parent__._p_jar
+    get_current_registry().notify(ItemChanged(item, jar))
+
+
+def announce(item):
+    """A new item, or a change that does not count as activity (a state change)."""
+    item.activity -= 1
+    touch(item)
 
 
 def now():
@@ -127,7 +143,7 @@ def write_note(item, officer, text):
     post = officer.site['principals'].posts[post_id]
     note = Note(n, text, officer.login, officer.user.name, post_id, post.title, now())
     item.notes[n] = note
-    item.activity += 1
+    touch(item)
     officer.actor.record('note.written', f'{item.kind}:{item.id}', n=n, post=post_id)
     return note
 
@@ -144,7 +160,7 @@ def edit_note(item, officer, n, text):
                         mapping={'n': n}))
     note.text = check_text(text, 'text', MAX_NOTE)
     note.edited_at = now()
-    item.activity += 1
+    touch(item)
     officer.actor.record('note.edited', f'{item.kind}:{item.id}', n=n)
     return note
 
@@ -180,7 +196,7 @@ def move(item, officer, action, to_post, remarks='', alert='arrived'):
     if to_post not in item.chain:
         item.chain = item.chain + (to_post,)
     item.frozen_through = item.notes.maxKey() if len(item.notes) else 0
-    item.activity += 1
+    touch(item)
     item.movements.append(Movement(
         len(item.movements) + 1, at, action, from_post, post_title(site, from_post), to_post,
         post_title(site, to_post), remarks, officer.login, officer.user.name, item.activity))
@@ -196,3 +212,4 @@ def change_state(item, officer, new_state):
     officer.site.desk.state_changing(item)
     item.state = new_state
     officer.site.desk.state_changed(item)
+    announce(item)

@@ -8,7 +8,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..errors import DomainError
 from ..workflows import Refused
-from .movable import acting_post, check_choice, check_text, now
+from .movable import acting_post, check_choice, check_text, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -57,7 +57,7 @@ def add_draft(casefile, officer, kind, subject, body):
         draft_id += 'x'
     draft = OutgoingDocument(draft_id, kind, subject, body, officer.login, post_id, now())
     casefile.drafts.add(draft_id, draft)
-    casefile.activity += 1
+    touch(casefile)
     officer.actor.record('draft.created', f'file:{casefile.id}', draft=draft_id, kind=kind)
     return draft
 
@@ -71,7 +71,7 @@ def edit_draft(draft, officer, subject, body):
     draft.subject = check_text(subject, 'subject', 300)
     draft.body = check_text(body, 'body', 50000)
     draft.updated_at = now()
-    casefile.activity += 1
+    touch(casefile)
     officer.actor.record('draft.edited', f'file:{casefile.id}', draft=draft.id)
 
 

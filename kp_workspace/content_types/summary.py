@@ -11,7 +11,8 @@ from pyramid.i18n import TranslationStringFactory
 from ..security.roles import DRAFT
 from ..workflows import Refused
 from .casefile import CLASSIFICATION_TITLES, PRIORITY_TITLES
-from .movable import CLASSIFICATIONS, PRIORITIES, Movable, check_choice, check_text, now
+from .movable import (CLASSIFICATIONS, PRIORITIES, Movable, announce, check_choice, check_text,
+                      now)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -86,6 +87,7 @@ def initiate_summary(department, officer, subject, background, proposal, decisio
     department.add(item_id, summary)
     site.desk.register(summary)
     site.desk.place(summary, post.post_id, summary.received_at)
+    announce(summary)
     officer.actor.record('summary.initiated', f'summary:{item_id}', number=number,
                          post=post.post_id)
     return summary

@@ -1,7 +1,7 @@
 """The life of a case file, as data: open <-> closed, moving between posts while open."""
 from pyramid.i18n import TranslationStringFactory
 
-from ..content_types.movable import (Movement, acting_post, change_state, move, now,
+from ..content_types.movable import (Movement, acting_post, change_state, move, now, touch,
                                       post_title)
 from ..security.roles import FORWARD, OPEN_FILE
 from . import Refused, Transition, Workflow, check
@@ -63,7 +63,7 @@ def close(item, officer, params):
     site = officer.site
     at = now()
     site.desk.lift(item, item.holder, item.received_at, at.timestamp())
-    item.activity += 1
+    touch(item)
     item.closed_at = at
     item.movements.append(Movement(
         len(item.movements) + 1, at, 'close', item.holder, post_title(site, item.holder), '',
@@ -82,7 +82,7 @@ def reopen(item, officer, params):
     if post.post_id not in item.chain:
         item.chain = item.chain + (post.post_id,)
     site.desk.place(item, post.post_id, item.received_at)
-    item.activity += 1
+    touch(item)
     item.movements.append(Movement(
         len(item.movements) + 1, at, 'reopen', '', 'Record room', post.post_id, post.title,
         params.get('remarks', ''), officer.login, officer.user.name, item.activity))

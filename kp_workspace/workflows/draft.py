@@ -1,7 +1,7 @@
 """The life of an outgoing document before signing: draft -> put up -> approved."""
 from pyramid.i18n import TranslationStringFactory
 
-from ..content_types.movable import acting_post, now
+from ..content_types.movable import acting_post, now, touch
 from ..security.roles import APPROVE, DRAFT
 from . import Transition, Workflow, check
 
@@ -15,7 +15,7 @@ def file_holder(draft, officer, params):
 def _record(name):
     def effect(draft, officer, params):
         casefile = draft.casefile
-        casefile.activity += 1
+        touch(casefile)
         if name == 'approved':
             draft.approved_by = officer.login
             draft.approved_at = now()

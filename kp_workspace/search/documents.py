@@ -1,0 +1,76 @@
+"""What the index holds for a file or summary, and who may find it.
+
+``allowed`` follows :meth:`kp_workspace.access.Officer.can_view` exactly: the
+posts of the movement chain, plus the department's archive readers when the
+item is closed and routine.  :func:`principals_for` is the officer's side of
+the same rule.
+"""
+import datetime
+
+from ..security.roles import READ_ARCHIVE, permissions_of
+
+MAX_TEXT = 200_000
+
+
+def allowed_principals(item):
+    allowed = [f'post:{p}' for p in item.chain]
+    if item.state == 'closed' and item.classification == 'routine':
+        allowed.append(f'archive:{item.department}')
+    return ' '.join(allowed)
+
+
+def principals_for(officer):
+    """What an officer matches in ``allowed``."""
+    found = [f'post:{p}' for p in officer.post_ids]
+    for dept, roles in officer.department_roles.items():
+        if READ_ARCHIVE in permissions_of(roles):
+            found.append(f'archive:{dept}')
+    return found
+
+
+def item_text(item):
+    parts = [item.subject]
+    parts.extend(n.text for n in item.notes.values())
+    if item.kind == 'summary':
+        parts.extend((item.background, item.proposal, item.financial_implications,
+                      item.decision_sought, item.decision_remarks or ''))
+    return '\n'.join(p for p in parts if p)[:MAX_TEXT]
+
+
+def sub_text(item, key):
+    """The text of document ``key`` (an item id, or ``item/a1`` for an attachment)."""
+    _id, _sep, sub = key.partition('/')
+    if not sub:
+        return item_text(item)
+    if sub in getattr(item, 'attachments', ()):
+        att = item.attachments[sub]
+        return f'{att.title}\n{getattr(att, "text", "") or ""}'[:MAX_TEXT]
+    if sub in getattr(item, 'drafts', ()):
+        draft = item.drafts[sub]
+        return f'{draft.subject}\n{draft.body}'[:MAX_TEXT]
+    return ''
+
+
+def _date(item):
+    last = item.last_movement()
+    at = last.at if last is not None else item.created_at
+    return at.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def documents_for(item):
+    """The index documents of ``item``: itself, its attachments and its drafts."""
+    allowed = allowed_principals(item)
+    stamp = f'{item.activity}|{item.state}|{allowed}'
+    common = {'item': item.id, 'number': item.number, 'department': item.department,
+              'state': item.state, 'allowed': allowed, 'date': _date(item), 'stamp': stamp}
+    docs = [dict(common, key=item.id, kind=item.kind, title=item.subject,
+                 content=f'{item.number}\n{item_text(item)}')]
+    for att in getattr(item, 'attachments', {}).values() if item.kind == 'file' else ():
+        docs.append(dict(common, key=f'{item.id}/{att.id}', kind='attachment',
+                         title=f'{att.title} ({item.subject})',
+                         content=sub_text(item, f'{item.id}/{att.id}')))
+    for draft in getattr(item, 'drafts', {}).values() if item.kind == 'file' else ():
+        docs.append(dict(common, key=f'{item.id}/{draft.id}', kind='draft',
+                         title=f'{draft.subject} ({item.subject})',
+                         content=sub_text(item, f'{item.id}/{draft.id}')))
+    return docs
