@@ -6,6 +6,7 @@ copied into the blob in chunks and counted as it goes, so an upload over the
 limit stops at the limit and a large file never sits whole in memory.
 """
 import os
+import re
 import tempfile
 import zipfile
 
@@ -99,6 +100,42 @@ def _check_pdf(f):
                             field='file', status=400)
 
 
+TEXT_SOURCE_LIMIT = 20 * 1024 * 1024   # larger files are kept, but not read for search
+TEXT_LIMIT = 200_000                    # characters of text kept for search
+TEXT_PAGES = 200
+TEXT_MEMBERS = {  # where the text of a word-processing document lives inside its zip
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'word/document.xml',
+    'application/vnd.oasis.opendocument.text': 'content.xml',
+}
+
+
+def extract_text(path, content_type, size):
+    """The text of a PDF or office document, for search ('' when there is none or it
+    cannot be read: extraction never refuses an upload)."""
+    if size > TEXT_SOURCE_LIMIT:
+        return ''
+    try:
+        if content_type == 'application/pdf':
+            parts, total = [], 0
+            with open(path, 'rb') as f:
+                reader = pypdf.PdfReader(f, strict=False)
+                for page in reader.pages[:TEXT_PAGES]:
+                    text = page.extract_text() or ''
+                    parts.append(text)
+                    total += len(text)
+                    if total > TEXT_LIMIT:
+                        break
+            return '\n'.join(parts)[:TEXT_LIMIT]
+        member = TEXT_MEMBERS.get(content_type)
+        if member is not None:
+            with zipfile.ZipFile(path) as z:
+                xml = z.read(member)[:TEXT_LIMIT * 4].decode('utf-8', 'replace')
+            return re.sub(r'<[^>]+>', ' ', xml)[:TEXT_LIMIT]
+    except Exception:  # a document we cannot read is still kept; it is only not searchable
+        return ''
+    return ''
+
+
 class Attachment(Persistent):
     type_name = 'Attachment'
 
@@ -115,6 +152,7 @@ class Attachment(Persistent):
         self.at = at
         self.diary_number = diary_number
         self.pages = pages
+        self.text = ''
         self.blob = Blob()
 
     def open(self):
@@ -172,6 +210,7 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
             att_id += 'x'
         att = Attachment(att_id, title, filename, content_type, size, officer.login, post_id,
                          now(), diary_number=diary, pages=pages)
+        att.text = extract_text(path, content_type, size)
         # consumeFile moves the temporary file into the blob directory (no copy in memory)
         att.blob.consumeFile(path)
         path = None

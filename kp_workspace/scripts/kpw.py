@@ -23,6 +23,7 @@ from ..audit import Actor, ensure_audit_log
 from ..errors import DomainError
 from ..evolve import GENERATION, pending
 from ..populate import load_demo
+from ..search import reindex as search_reindex
 from ..security.roles import ALL_ROLE_NAMES
 from ..site import ROOT_KEY, close_databases, prepare_database
 
@@ -55,6 +56,11 @@ def _parser():
     passwd = user.add_parser('passwd', help='set a password, read from stdin')
     passwd.add_argument('login')
 
+    reindex = sub.add_parser('reindex', help='rebuild the search index from the database')
+    reindex.add_argument('--check', action='store_true',
+                         help='only report differences between the index and the database')
+    reindex.add_argument('--batch', type=int, default=1000, help='items per committed batch')
+
     post = sub.add_parser('post', help='manage posts').add_subparsers(dest='action', required=True)
     assign = post.add_parser('assign', help='give a post to a user')
     assign.add_argument('post_id')
@@ -72,6 +78,42 @@ def read_password(stdin=None):
             raise DomainError('The two passwords differ.')
         return first
     return stdin.readline().rstrip('\n')
+
+
+def _progress(err):
+    def show(done, total):
+        width = 30
+        filled = width * done // max(total, 1)
+        err.write(f'\rreindex [{"#" * filled}{"." * (width - filled)}] {done}/{total}')
+        if done >= total:
+            err.write('\n')
+        err.flush()
+    return show
+
+
+def _reindex(args, env, conn, site, out):
+    registry = env['registry']
+    engine = registry.kpw_search
+    if args.check:
+        missing, extra, stale = search_reindex.check(engine, site, args.batch,
+                                                     trim=conn.cacheMinimize)
+        for label, keys in (('missing', missing), ('extra', extra), ('stale', stale)):
+            for key in keys[:50]:
+                print(f'{label}: {key}', file=out)
+            if len(keys) > 50:
+                print(f'{label}: ... and {len(keys) - 50} more', file=out)
+        if missing or extra or stale:
+            print(f'The index differs from the database: {len(missing)} missing, '
+                  f'{len(extra)} extra, {len(stale)} stale. Run kpw reindex.', file=out)
+            return 3
+        print('The index matches the database.', file=out)
+        return 0
+    written = search_reindex.rebuild(engine, site, args.batch, progress=_progress(sys.stderr),
+                                     trim=conn.cacheMinimize)
+    queue = registry.kpw_indexer.queue
+    queue.remove(queue.peek())
+    print(f'Reindexed {len(site.desk.items)} items ({written} documents).', file=out)
+    return 0
 
 
 def _run(args, env, out):
@@ -97,6 +139,8 @@ def _run(args, env, out):
                   file=out)
         else:
             print(f'Database at generation {site.generation}.', file=out)
+    elif args.command == 'reindex':
+        return _reindex(args, env, conn, site, out)
     elif args.command == 'user' and args.action == 'add':
         user = principals.add_user(actor, args.login, args.name, read_password(),
                                    email=args.email, roles=args.role)
@@ -131,7 +175,9 @@ def main(argv=None, out=None, err=None):
             print(f'Evolved from generation {before} to {after}.', file=out)
             return 0
         with env['request'].tm:
-            _run(args, env, out)
+            status = _run(args, env, out)
+        if status:
+            return status
     except DomainError as e:
         print(f'kpw: {e}', file=err)
         return 1

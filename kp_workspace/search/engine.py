@@ -141,6 +141,8 @@ class WhooshEngine:
             results.results.fragmenter = ContextFragmenter(maxchars=200, surround=40)
             results.results.formatter = HtmlFormatter(tagname='mark', between=' … ')
             facets = {k: len(v) for k, v in results.results.groups('kind').items()}
+            if results.pagenum != max(1, page):  # whoosh gives the last page for one past it
+                return Results(results.total, [], facets, page, results.pagecount)
             hits = []
             for hit in results:
                 fields = hit.fields()

@@ -44,6 +44,8 @@ ROUTES = (
     ('api_inbox', '/api/v1/inbox'),
     ('api_alerts', '/api/v1/alerts'),
     ('api_alerts_read', '/api/v1/alerts/read'),
+    ('api_search', '/api/v1/search'),
+    ('search', '/search'),
     # browser: file work
     ('inbox', '/inbox'),
     ('sent', '/sent'),

@@ -78,6 +78,13 @@ FILE_WORK_PATHS = {
         'responses': {'200': {'description': 'OK'}, **_errors(400, 401)}}},
     '/api/v1/alerts': {'get': _op('Your alerts: {"items": [...], "unread"}', errors=(401,))},
     '/api/v1/alerts/read': {'post': _op('Mark every alert as read', errors=(401,))},
+    '/api/v1/search': {'get': {
+        'summary': 'Search what you may open: {"items": [{"id", "kind", "title", "number", '
+                   '"snippet", "url"}], "total", "page", "pages", "facets"}',
+        'parameters': [{'name': n, 'in': 'query', 'required': False,
+                        'schema': {'type': 'string'}}
+                       for n in ('q', 'type', 'department', 'state', 'page', 'sort')],
+        'responses': {'200': {'description': 'OK'}, **_errors(400, 401)}}},
 }
 
 

@@ -1,0 +1,297 @@
+"""Search: what is found, by whom, and nothing else; the index follows commits."""
+import io
+import itertools
+import random
+
+import pypdf
+import pytest
+import transaction
+from pyramid.threadlocal import manager
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from kp_workspace.access import Officer
+from kp_workspace.audit import Actor, ensure_audit_log
+from kp_workspace.content_types.casefile import open_file
+from kp_workspace.site import ROOT_KEY
+from tests.conftest import close_app, make_app, write_ini
+
+LOGINS = ['so.finance', 'secretary.finance', 'clerk.finance', 'diary.finance', 'so.hed',
+          'secretary.hed', 'so.sit', 'secretary.sit', 'so.sports', 'cs', 'cm', 'admin']
+
+
+@pytest.fixture
+def tokens(app):
+    cache = {}
+
+    def get(login):
+        if login not in cache:
+            cache[login] = app.token(login)
+        return cache[login]
+    return get
+
+
+def api(app, tokens, login, method, path, status=200, **kw):
+    return app.api(method, path, tokens(login), status=status, **kw)
+
+
+def search(app, tokens, login, q, status=200, **params):
+    return api(app, tokens, login, 'get', '/api/v1/search', status, params={'q': q, **params}).json
+
+
+def open_api_file(app, tokens, subject, login='so.finance', dept='finance', **extra):
+    return api(app, tokens, login, 'post_json', f'/api/v1/departments/{dept}/files', 201,
+               params={'subject': subject, **extra}).json
+
+
+def test_find_by_words_in_subject_and_notes_and_by_number(app, tokens):
+    f = open_api_file(app, tokens, 'Procurement of vehicles for the Treasury')
+    api(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{f["id"]}/notes', 201,
+        params={'text': 'The budget allocation under head A03970 is sufficient.'})
+    found = search(app, tokens, 'so.finance', 'vehicle')  # stemmed: vehicles ~ vehicle
+    assert [i['id'] for i in found['items']] == [f['id']] and found['total'] == 1
+    item = found['items'][0]
+    assert item['kind'] == 'file' and item['number'] == f['number']
+    assert item['url'].endswith(f'/files/{f["id"]}')
+    assert search(app, tokens, 'so.finance', 'A03970')['items'][0]['id'] == f['id']
+    assert '<mark class="match term0">allocation</mark>' in \
+        search(app, tokens, 'so.finance', 'allocation')['items'][0]['snippet']
+    assert search(app, tokens, 'so.finance', f['number'])['items'][0]['id'] == f['id']
+    assert search(app, tokens, 'so.finance', 'zebra')['items'] == []
+
+
+def test_urdu_text_is_found_in_any_spelling(app, tokens):
+    f = open_api_file(app, tokens, 'محکمہ خزانہ: گاڑیوں کی خریداری')
+    api(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{f["id"]}/notes', 201,
+        params={'text': 'مُحَکَّمہ تعلیم کی رائے درکار ہے۔'})
+    for query in ('خریداری', 'محكمه', 'تعلیم', 'محکمہ'):
+        assert [i['id'] for i in search(app, tokens, 'so.finance', query)['items']] == [f['id']], query
+
+
+def urdu_pdf():
+    """A PDF with English and Urdu text, drawn with a font that has Arabic script."""
+    import os
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont('Helvetica', 12)
+    c.drawString(72, 760, 'Audit observation on the pension fund reconciliation')
+    font = '/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf'
+    assert os.path.exists(font), 'make test installs fonts-noto-core'
+    pdfmetrics.registerFont(TTFont('Naskh', font))
+    c.setFont('Naskh', 14)
+    # drawn in visual (right-to-left) order, as a bidi-aware writer does
+    c.drawString(72, 730, 'پنشن فنڈ'[::-1])
+    c.save()
+    return buf.getvalue()
+
+
+def test_attachment_text_is_found_and_links_to_its_file(app, tokens):
+    f = open_api_file(app, tokens, 'Audit para 12')
+    api(app, tokens, 'so.finance', 'post', f'/api/v1/files/{f["id"]}/attachments', 201,
+        params={'title': 'AG letter'}, upload_files=[('file', 'ag.pdf', urdu_pdf())])
+    found = search(app, tokens, 'so.finance', 'reconciliation')
+    assert [(i['kind'], i['id']) for i in found['items']] == [('attachment', f['id'])]
+    assert 'AG letter' in found['items'][0]['title']
+    assert search(app, tokens, 'so.finance', 'reconciliation', type='file')['items'] == []
+    urdu = search(app, tokens, 'so.finance', 'پنشن')
+    assert [(i['kind'], i['id']) for i in urdu['items']] == [('attachment', f['id'])]
+    assert search(app, tokens, 'so.hed', 'reconciliation')['items'] == []
+
+
+def test_drafts_and_summaries_are_found(app, tokens):
+    f = open_api_file(app, tokens, 'Holiday notification')
+    api(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{f["id"]}/drafts', 201,
+        params={'kind': 'notification', 'subject': 'Public holiday', 'body': 'Eid ul Azha'})
+    assert search(app, tokens, 'so.finance', 'Azha')['items'][0]['kind'] == 'draft'
+    s = api(app, tokens, 'so.finance', 'post_json', '/api/v1/departments/finance/summaries', 201,
+            params={'subject': 'Tubewell electrification', 'background': 'Farmers of Bannu',
+                    'proposal': 'Solarise 300 tubewells', 'decision_sought': 'Approval'}).json
+    found = search(app, tokens, 'so.finance', 'solarise')
+    assert [(i['kind'], i['id']) for i in found['items']] == [('summary', s['id'])]
+    assert found['items'][0]['url'].endswith(f'/summaries/{s["id"]}')
+
+
+def test_a_file_leaves_results_when_its_reader_loses_the_right(app, tokens):
+    f = open_api_file(app, tokens, 'Stationery contract renewal')
+    api(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{f["id"]}/actions/close',
+        params={})
+    # closed and routine: the Finance records clerk finds it
+    assert search(app, tokens, 'clerk.finance', 'stationery')['total'] == 1
+    api(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{f["id"]}/actions/reopen',
+        params={})
+    # reopened: back to its chain only
+    assert search(app, tokens, 'clerk.finance', 'stationery')['total'] == 0
+    # the officer's post is transferred away: the file leaves her results
+    app.login('admin')
+    form = app.get('/admin/posts/so-budget-finance').forms['holder-form']
+    form['login'] = 'so.sit'
+    form.submit('op', value='transfer', status=303)
+    assert search(app, tokens, 'so.finance', 'stationery')['total'] == 0
+    assert search(app, tokens, 'so.sit', 'stationery')['total'] == 1
+
+
+def test_every_role_finds_exactly_what_it_may_open(app, tokens):
+    """Over a generated population: for each demo user, the search results (across all
+    pages) are exactly the items the API lets that user open."""
+    rng = random.Random(20261123)
+    senders = [('so.finance', 'finance', 'so-budget-finance'),
+               ('so.hed', 'higher-education', 'so-general-hed'),
+               ('so.sit', 'science-it', 'so-sit')]
+    targets = ['secretary-finance', 'secretary-hed', 'chief-secretary', 'so-sports',
+               'secretary-sit']
+    holders = {'secretary-finance': 'secretary.finance', 'secretary-hed': 'secretary.hed',
+               'chief-secretary': 'cs', 'so-sports': 'so.sports', 'secretary-sit': 'secretary.sit'}
+    ids = []
+    for n in range(24):
+        login, dept, _post = senders[n % 3]
+        f = open_api_file(app, tokens, f'Population file {n} granary', login=login, dept=dept,
+                          classification=rng.choice(['routine', 'routine', 'confidential',
+                                                     'secret']))
+        ids.append(f['id'])
+        fate = rng.choice(['stay', 'forward', 'forward-on', 'close'])
+        path = f'/api/v1/files/{f["id"]}/actions'
+        if fate == 'close':
+            api(app, tokens, login, 'post_json', f'{path}/close', params={})
+        elif fate.startswith('forward'):
+            first = rng.choice(targets)
+            api(app, tokens, login, 'post_json', f'{path}/forward', params={'to_post': first})
+            if fate == 'forward-on':
+                second = rng.choice([t for t in targets if t != first])
+                api(app, tokens, holders[first], 'post_json', f'{path}/forward',
+                    params={'to_post': second})
+    for login in LOGINS:
+        may_open = {i for i in ids
+                    if api(app, tokens, login, 'get', f'/api/v1/files/{i}', '*').status_int == 200}
+        found, page = set(), 1
+        while True:
+            res = search(app, tokens, login, 'granary', page=page, type='file')
+            found |= {i['id'] for i in res['items']}
+            if page >= res['pages']:
+                break
+            page += 1
+        assert found == may_open, login
+        assert search(app, tokens, login, 'granary', type='file')['total'] == len(may_open)
+        facets = search(app, tokens, login, 'granary')['facets']
+        assert facets.get('file', 0) == len(may_open)
+
+
+def test_filters_sorting_and_pages(app, tokens):
+    for n in range(25):
+        open_api_file(app, tokens, f'Pagination sample {n} turbine')
+    first = search(app, tokens, 'so.finance', 'turbine')
+    assert first['total'] == 25 and len(first['items']) == 20 and first['pages'] == 2
+    second = search(app, tokens, 'so.finance', 'turbine', page=2)
+    assert len(second['items']) == 5
+    assert not {i['id'] for i in first['items']} & {i['id'] for i in second['items']}
+    newest = search(app, tokens, 'so.finance', 'turbine', sort='date')['items'][0]
+    assert newest['title'] == 'Pagination sample 24 turbine'
+    assert search(app, tokens, 'so.finance', 'turbine', department='sports')['total'] == 0
+    assert search(app, tokens, 'so.finance', 'turbine', state='closed')['total'] == 0
+    assert search(app, tokens, 'so.finance', 'turbine', page=9)['items'] == []
+    search(app, tokens, 'so.finance', 'turbine', 400, type='poem')
+    search(app, tokens, 'so.finance', 'turbine', 400, page='x')
+
+
+def test_query_syntax_errors_are_friendly(app, tokens):
+    for q in ('title:(', '"unclosed', 'AND OR NOT', '(((', 'content:[a TO', '*'):
+        res = api(app, tokens, 'so.finance', 'get', '/api/v1/search', '*', params={'q': q})
+        assert res.status_int in (200, 400) and 'Traceback' not in res.text, q
+    app.login('so.finance')
+    page = app.get('/search', params={'q': 'title:('}, status='*')
+    assert page.status_int in (200, 400) and 'Something went wrong' not in page.text
+
+
+def test_search_page(app, tokens):
+    open_api_file(app, tokens, 'Repair of the <script>alert(1)</script> roof')
+    app.login('so.finance')
+    assert 'Results never include anything you may not open' in app.get('/search').text
+    page = app.get('/search', params={'q': 'roof'})
+    assert '1 results you may open.' in page.text
+    assert '<script>alert(1)</script>' not in page.text
+    assert '&lt;script&gt;' in page.text
+    page = app.get('/search', params={'q': 'nothingatall'})
+    assert 'Nothing found among the files you may open.' in page.text
+    app.get('/search', params={'q': 'roof', 'state': 'bogus'}, status=400)
+
+
+def test_search_needs_a_token(app):
+    app.get('/api/v1/search', params={'q': 'x'}, status=401)
+
+
+def _domain_file(app, subject, commit):
+    """Open a file through the domain in a transaction of our own (no web request)."""
+    db = app.registry._zodb_databases['']
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    manager.push({'registry': app.registry, 'request': None})
+    try:
+        tm.begin()
+        site = conn.root()[ROOT_KEY]
+        officer = Officer(site['principals'].users['so.finance'], site,
+                          Actor('test', 'test', ensure_audit_log(conn)))
+        open_file(site['departments']['finance'], officer, subject)
+        tm.commit() if commit else tm.abort()
+    finally:
+        manager.pop()
+        conn.close()
+
+
+def test_aborted_transactions_leave_no_trace_in_the_index(app, wsgi_app, tokens):
+    _domain_file(wsgi_app, 'Aborted hovercraft', commit=False)
+    assert search(app, tokens, 'so.finance', 'hovercraft')['total'] == 0
+    _domain_file(wsgi_app, 'Committed hovercraft', commit=True)
+    assert search(app, tokens, 'so.finance', 'hovercraft')['total'] == 1
+
+
+def test_index_failure_keeps_the_commit_and_is_retried(app, wsgi_app, tokens, monkeypatch):
+    engine = wsgi_app.registry.kpw_search
+    original = engine.apply
+    calls = itertools.count()
+
+    def flaky(*args, **kw):
+        if next(calls) == 0:
+            raise OSError('disk full')
+        return original(*args, **kw)
+    monkeypatch.setattr(engine, 'apply', flaky)
+    f = open_api_file(app, tokens, 'Queued zeppelin')  # committed although indexing failed
+    api(app, tokens, 'so.finance', 'get', f'/api/v1/files/{f["id"]}')
+    assert search(app, tokens, 'so.finance', 'zeppelin')['total'] == 0
+    assert wsgi_app.registry.kpw_indexer.queue.peek() == [f['id']]
+    open_api_file(app, tokens, 'Another change')  # the next indexing drains the queue
+    assert search(app, tokens, 'so.finance', 'zeppelin')['total'] == 1
+    assert wsgi_app.registry.kpw_indexer.queue.peek() == []
+
+
+def test_reindex_check_finds_a_damaged_index_and_reindex_repairs_it(app, wsgi_app, tokens,
+                                                                    var_dir, tmp_path):
+    import io as _io
+    from kp_workspace.scripts import kpw
+    f = open_api_file(app, tokens, 'Damaged index subject')
+    open_api_file(app, tokens, 'Healthy index subject')
+    engine = wsgi_app.registry.kpw_search
+    writer = engine.ix.writer()
+    writer.delete_by_term('key', f['id'])
+    writer.commit()
+    assert search(app, tokens, 'so.finance', 'damaged')['total'] == 0
+    close_app(wsgi_app)  # the console opens the same data directory
+    ini = write_ini(tmp_path, var_dir)
+    out = _io.StringIO()
+    assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 3
+    assert f'missing: {f["id"]}' in out.getvalue() and '1 missing, 0 extra, 0 stale' in out.getvalue()
+    out = _io.StringIO()
+    assert kpw.main(['-c', ini, 'reindex', '--batch', '1'], out=out) == 0
+    assert 'Reindexed 2 items' in out.getvalue()
+    out = _io.StringIO()
+    assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
+    assert 'The index matches the database.' in out.getvalue()
+    again = make_app(var_dir)
+    try:
+        from tests.conftest import Browser
+        browser = Browser(again)
+        token = browser.token('so.finance')
+        res = browser.api('get', '/api/v1/search', token, params={'q': 'damaged'}).json
+        assert res['total'] == 1
+    finally:
+        close_app(again)
