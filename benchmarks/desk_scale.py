@@ -21,6 +21,7 @@ import tempfile
 import time
 
 import transaction
+from pyramid.threadlocal import manager
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -36,9 +37,23 @@ SENDERS = [('so.finance', 'finance', 'secretary-finance'), ('so.hed', 'higher-ed
                                                              'secretary-hed')]
 
 
-def fill(app, start, stop, batch=1000):
+def default_subject(i):
+    return f'Benchmark file {i}: procurement of stationery'
+
+
+def fill(app, start, stop, batch=1000, subject=default_subject):
     db = app.registry._zodb_databases['']
     done = start
+    # the domain announces changes through the current registry (search indexing)
+    manager.push({'registry': app.registry, 'request': None})
+    try:
+        _fill(db, done, stop, batch, subject)
+    finally:
+        manager.pop()
+    print()
+
+
+def _fill(db, done, stop, batch, subject):
     while done < stop:
         tm = transaction.TransactionManager()
         conn = db.open(transaction_manager=tm)
@@ -50,7 +65,7 @@ def fill(app, start, stop, batch=1000):
                 login, dept, to_post = SENDERS[i % 2]
                 officer = Officer(users[login], site, actor)
                 casefile = open_file(site['departments'][dept], officer,
-                                     f'Benchmark file {i}: procurement of stationery',
+                                     subject(i),
                                      priority=('routine', 'urgent', 'immediate')[i % 3])
                 if i % 5 == 0:
                     write_note(casefile, officer, f'Note on file {i}. ' * 5)
@@ -59,7 +74,6 @@ def fill(app, start, stop, batch=1000):
         conn.cacheMinimize()
         conn.close()
         print(f'  {done:>7} files', end='\r', flush=True)
-    print()
 
 
 def median_ms(browser, path, token=None, runs=40):

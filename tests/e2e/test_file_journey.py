@@ -1,5 +1,6 @@
 """The demo journey in Chromium: a file goes from so.finance to secretary.finance
 and back to closure."""
+from playwright.sync_api import expect
 
 
 def sign_in(page, base, login):
@@ -21,26 +22,27 @@ def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server,
     file_url = officer.url
     officer.get_by_label('New note').fill('Three bids received; the lowest is Rs 4.2 million.')
     officer.get_by_role('button', name='Add note').click()
-    assert officer.get_by_text('Note 1 added.').is_visible()
+    expect(officer.get_by_text('Note 1 added.')).to_be_visible()
     officer.get_by_label('To post').select_option('secretary-finance')
     officer.locator('#remarks-forward').fill('For approval please')
     officer.get_by_role('button', name='forward').click()
-    assert officer.get_by_text('With: Secretary Finance').is_visible()
+    expect(officer.get_by_text('With: Secretary Finance')).to_be_visible()
 
     secretary = chromium.new_context().new_page()
     sign_in(secretary, live_server, 'secretary.finance')
-    assert secretary.get_by_role('link', name='Alerts (1)').is_visible()
+    expect(secretary.get_by_role('link', name='Alerts (1)')).to_be_visible()
     secretary.get_by_role('link', name='Inbox').click()
     secretary.locator('table.desk a').first.click()
-    assert secretary.url == file_url
+    secretary.wait_for_url(file_url)
     secretary.get_by_label('New note').fill('Approved.')
     secretary.get_by_role('button', name='Add note').click()
     secretary.get_by_role('button', name='send back').click()
-    assert secretary.get_by_text('With: Section Officer (Budget), Finance').is_visible()
+    expect(secretary.get_by_text('With: Section Officer (Budget), Finance')).to_be_visible()
 
     officer.goto(file_url)
     officer.get_by_role('button', name='close').click()
-    assert officer.get_by_text('closed (in the record room)').is_visible()
+    expect(officer.get_by_text('closed (in the record room)')).to_be_visible()
+    expect(officer.locator('ol.movements')).to_contain_text('close')
     registers = officer.locator('ol.movements').inner_text()
     assert 'forward' in registers and 'return' in registers and 'close' in registers
     officer.context.close()

@@ -1,4 +1,5 @@
 """A person signs in, finds their post, reads it in Urdu, and signs out, in Chromium."""
+from playwright.sync_api import expect
 
 
 def test_officer_signs_in_switches_to_urdu_and_signs_out(live_server, page):
@@ -10,15 +11,15 @@ def test_officer_signs_in_switches_to_urdu_and_signs_out(live_server, page):
     page.get_by_label('Password').fill('kp-demo-2026')
     page.keyboard.press('Enter')
     page.wait_for_url(live_server + '/')
-    assert page.get_by_role('heading', level=1).inner_text() == 'Welcome, Ayesha Khan'
-    assert page.get_by_role('cell', name='Section Officer (Budget), Finance').is_visible()
+    expect(page.get_by_role('heading', level=1)).to_have_text('Welcome, Ayesha Khan')
+    expect(page.get_by_role('cell', name='Section Officer (Budget), Finance')).to_be_visible()
     # no administration for an officer
     assert page.get_by_role('link', name='Administration').count() == 0
 
     page.get_by_role('link', name='اردو').click()
     page.wait_for_load_state()
+    expect(page.get_by_role('heading', level=1)).to_have_text('خوش آمدید، Ayesha Khan')
     assert page.evaluate('getComputedStyle(document.body).direction') == 'rtl'
-    assert page.get_by_role('heading', level=1).inner_text() == 'خوش آمدید، Ayesha Khan'
     # the brand sits on the right in right-to-left layout
     brand = page.locator('.brand').bounding_box()
     assert brand['x'] > 640
@@ -35,7 +36,7 @@ def test_wrong_password_shows_an_error_next_to_the_form(live_server, page):
     page.get_by_label('Password').fill('not-the-password')
     page.get_by_role('button', name='Sign in').click()
     alert = page.get_by_role('alert')
-    assert alert.inner_text() == 'The login or password is not right.'
+    expect(alert).to_have_text('The login or password is not right.')
     assert page.get_by_label('Login').get_attribute('aria-describedby') == 'login-error'
 
 
@@ -53,7 +54,7 @@ def test_administrator_creates_a_user_who_then_signs_in(live_server, page, chrom
     page.locator('input[name=password-confirm]').fill('a-browser-password-1')
     page.get_by_role('button', name='Create user').click()
     page.wait_for_url(live_server + '/admin/users/so.budget3')
-    assert 'User so.budget3 created.' in page.get_by_role('status').first.inner_text()
+    expect(page.get_by_role('status').first).to_contain_text('User so.budget3 created.')
 
     other = chromium.new_context().new_page()
     other.goto(live_server + '/login')
@@ -61,5 +62,5 @@ def test_administrator_creates_a_user_who_then_signs_in(live_server, page, chrom
     other.get_by_label('Password').fill('a-browser-password-1')
     other.get_by_role('button', name='Sign in').click()
     other.wait_for_url(live_server + '/')
-    assert 'Hina Tariq' in other.get_by_role('heading', level=1).inner_text()
+    expect(other.get_by_role('heading', level=1)).to_contain_text('Hina Tariq')
     other.context.close()

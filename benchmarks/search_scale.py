@@ -1,0 +1,134 @@
+"""Search at archive scale: indexing throughput, latency, reindex memory, our overhead.
+
+Fills a real database through the domain (each committed batch is indexed after
+commit, as in production), then prints:
+
+  - indexing throughput (documents per second) while filling, and of a full
+    ``kpw reindex`` (run as a child process, whose peak RSS is the reindex memory)
+  - median and 95th percentile latency of GET /api/v1/search (WebTest, in-process)
+    for secretary.finance, over a mix of rare and common words
+  - the ratio of our search call (principal filter, facets, snippets from the
+    database, the visibility re-check) to a bare Whoosh query on the same index
+
+    .venv/bin/python benchmarks/search_scale.py [--files 100000]
+"""
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.desk_scale import fill  # noqa: E402
+from kp_workspace.scripts import kpw  # noqa: E402
+from kp_workspace.site import close_databases  # noqa: E402
+from tests.conftest import Browser, make_app, write_ini  # noqa: E402
+
+rng = random.Random(7)
+VOCABULARY = [''.join(rng.choice('bcdfghklmnprstvz') + rng.choice('aeiou') for _ in range(3))
+              for _ in range(3000)]
+
+
+def subject(i):
+    r = random.Random(i)
+    words = [r.choice(VOCABULARY[:300]), r.choice(VOCABULARY), r.choice(VOCABULARY)]
+    return f'{" ".join(words)} procurement file {i}'
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def timed(fn, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--files', type=int, default=100_000)
+    parser.add_argument('--runs', type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix='kpw-search-bench-') as tmp:
+        var = os.path.join(tmp, 'var')
+        ini = write_ini(tmp, var)
+        kpw.main(['-c', ini, 'init', '--demo'], out=open(os.devnull, 'w'))
+        app = make_app(var)
+        try:
+            start = time.perf_counter()
+            fill(app, 0, args.files, subject=subject)
+            fill_seconds = time.perf_counter() - start
+            engine = app.registry.kpw_search
+            docs = engine.ix.doc_count()
+            browser = Browser(app)
+            token = browser.token('secretary.finance')
+            queries = ([VOCABULARY[i] for i in range(0, 300, 15)]            # common words
+                       + [VOCABULARY[i] for i in range(1000, 3000, 100)]     # rare words
+                       + ['procurement', f'{VOCABULARY[3]} {VOCABULARY[1500]}'])
+            api_times, ours, bare = [], [], []
+            from kp_workspace.search.documents import principals_for
+            from kp_workspace.search.query import search
+            from kp_workspace.views.work import officer_for  # noqa: F401
+            from whoosh.query import Or, Term
+
+            import transaction
+            from kp_workspace.access import Officer
+            from kp_workspace.audit import Actor
+            from kp_workspace.site import ROOT_KEY
+            db = app.registry._zodb_databases['']
+            tm = transaction.TransactionManager()
+            conn = db.open(transaction_manager=tm)
+            tm.begin()
+            site = conn.root()[ROOT_KEY]
+            officer = Officer(site['principals'].users['secretary.finance'], site,
+                              Actor('bench', '', None))
+            principals = principals_for(officer)
+            for q in queries:
+                api_times += timed(lambda: browser.get(
+                    '/api/v1/search', params={'q': q},
+                    headers={'Authorization': f'Bearer {token}'}, status=200), args.runs)
+                ours += timed(lambda: search(engine, officer, q, pagelen=20), args.runs)
+
+                def bare_query():
+                    with engine.ix.searcher() as searcher:
+                        query = engine.parse(q)
+                        allowed = Or([Term('allowed', p) for p in principals])
+                        page = searcher.search_page(query, 1, pagelen=20, filter=allowed)
+                        [hit.fields() for hit in page]
+                bare += timed(bare_query, args.runs)
+            tm.abort()
+            conn.close()
+        finally:
+            close_databases(app.registry)
+        # a full reindex in a child process: its peak RSS is the reindex's memory
+        start = time.perf_counter()
+        subprocess.run([sys.executable, '-m', 'kp_workspace.scripts.kpw', '-c', ini, 'reindex'],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        reindex_seconds = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        index_mb = sum(os.path.getsize(os.path.join(var, 'search', f))
+                       for f in os.listdir(os.path.join(var, 'search'))) / 1024 / 1024
+    print(f'files: {args.files}; index documents: {docs}; index size: {index_mb:.0f} MB')
+    print(f'indexing while filling (domain + ZODB + index): {args.files / fill_seconds:.0f} '
+          f'files/s')
+    print(f'full reindex: {docs / reindex_seconds:.0f} documents/s '
+          f'({reindex_seconds:.0f} s), peak memory {peak_mb:.0f} MB')
+    print(f'GET /api/v1/search over {len(queries)} queries x {args.runs}: median '
+          f'{statistics.median(api_times):.1f} ms, p95 {percentile(api_times, 0.95):.1f} ms')
+    print(f'our search call: median {statistics.median(ours):.1f} ms; bare Whoosh (same query, '
+          f'same filter): median {statistics.median(bare):.1f} ms; overhead ratio '
+          f'{statistics.median(ours) / statistics.median(bare):.2f}')
+
+
+if __name__ == '__main__':
+    main()
