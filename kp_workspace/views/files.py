@@ -3,6 +3,7 @@ import datetime
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
+from pyramid.renderers import render_to_response
 from pyramid.view import view_config, view_defaults
 
 from ..content_types.attachment import attach
@@ -18,7 +19,8 @@ from ..site import get_site
 from ..workflows.draft import DRAFT_WORKFLOW
 from .forms import CSRFSchema, run_form
 from .layout import flash
-from .work import WORKFLOWS, item_for, now_ts, officer_for, run_action, run_draft_action
+from .work import (WORKFLOWS, attachment_response, item_for, now_ts, officer_for, run_action,
+                   run_draft_action)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -203,7 +205,6 @@ def _page(request, item):
 
 
 def _render_error(request, item, err, template):
-    from pyramid.renderers import render_to_response
     request.response.status = err.status
     data = _page(request, item)
     data['error'] = request.localizer.translate(err.message)
@@ -281,7 +282,6 @@ class ItemPages:
 
     @view_config(route_name='file_attachment', request_method='GET')
     def attachment(self):
-        from .api.files import attachment_response
         return attachment_response(self.request, item_for(self.request, 'file'),
                                    self.request.matchdict['att_id'])
 

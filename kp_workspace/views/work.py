@@ -4,6 +4,9 @@ HTML pages and the JSON API call the same functions here, which call the domain.
 """
 import time
 
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.response import FileIter, Response
+
 from pyramid_mailer import get_mailer
 
 from ..access import Officer
@@ -100,3 +103,19 @@ def item_json(request, item):
             data[name] = getattr(item, name)
         data['decided_at'] = iso(item.decided_at)
     return data
+
+
+def attachment_response(request, item, att_id):
+    att = item.attachments.get(att_id)
+    if att is None:
+        raise HTTPNotFound()
+    officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id)
+    response = Response(content_type=att.content_type, app_iter=FileIter(att.open()))
+    response.content_length = att.size
+    response.content_disposition = f'attachment; filename="{att.id}-{_ascii(att.filename)}"'
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    return response
+
+
+def _ascii(name):
+    return ''.join(c if c.isascii() and (c.isalnum() or c in '._-') else '_' for c in name)

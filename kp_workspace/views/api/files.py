@@ -1,7 +1,6 @@
 """File work through the API: posts, files, notes, attachments, actions, drafts,
 summaries, the inbox and alerts."""
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
-from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
 from ...content_types.attachment import attach
@@ -12,8 +11,8 @@ from ...content_types.summary import initiate_summary
 from ...lists import inbox, overdue, pending, sent
 from ...security.roles import VIEW
 from ...site import get_site
-from ..work import (draft_for, draft_json, item_for, item_json, now_ts, officer_for,
-                    run_action, run_draft_action)
+from ..work import (attachment_response, draft_for, draft_json, item_for, item_json, now_ts,
+                    officer_for, run_action, run_draft_action)
 from . import api_config, json_body
 
 LISTS = {'inbox': inbox, 'pending': pending, 'overdue': overdue, 'sent': sent}
@@ -117,22 +116,6 @@ def add_attachment(request):
                           permission=VIEW))
 def get_attachment(request):
     return attachment_response(request, item_for(request, 'file'), request.matchdict['att_id'])
-
-
-def attachment_response(request, item, att_id):
-    att = item.attachments.get(att_id)
-    if att is None:
-        raise HTTPNotFound()
-    officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id)
-    response = Response(content_type=att.content_type, app_iter=FileIter(att.open()))
-    response.content_length = att.size
-    response.content_disposition = f'attachment; filename="{att.id}-{_ascii(att.filename)}"'
-    response.headers['X-Content-Type-Options'] = 'nosniff'
-    return response
-
-
-def _ascii(name):
-    return ''.join(c if c.isascii() and (c.isalnum() or c in '._-') else '_' for c in name)
 
 
 @view_config(**api_config(route_name='api_file_action', request_method='POST', permission=VIEW))
