@@ -78,7 +78,6 @@ def main():
             api_times, ours, bare = [], [], []
             from kp_workspace.search.documents import principals_for
             from kp_workspace.search.query import search
-            from kp_workspace.views.work import officer_for  # noqa: F401
             from whoosh.query import Or, Term
 
             import transaction

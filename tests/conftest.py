@@ -136,6 +136,18 @@ def other(wsgi_app):
 
 
 @pytest.fixture
+def tokens(app):
+    """Call with a login: its API token (issued once per test)."""
+    cache = {}
+
+    def get(login):
+        if login not in cache:
+            cache[login] = app.token(login)
+        return cache[login]
+    return get
+
+
+@pytest.fixture
 def open_site(wsgi_app):
     """Call with a function of the Site; runs it in its own transaction and returns its result."""
     from kp_workspace.site import ROOT_KEY

@@ -7,8 +7,7 @@ from ..container import Folder
 from ..errors import DomainError
 from ..security.roles import OPEN_FILE
 from ..workflows import Refused
-from .movable import (CLASSIFICATIONS, PRIORITIES, Movable, announce, check_choice, check_text,
-                      now)
+from .movable import CLASSIFICATIONS, PRIORITIES, Movable, create
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -60,24 +59,9 @@ def open_file(department, officer, subject, classification='routine', priority='
     The number is ``CODE/YEAR/NNNN``, unique: numbers come from a counter per
     department and year whose concurrent use conflicts and is retried.
     """
-    site = officer.site
     post = opening_post(officer, department.__name__, post_id)
-    subject = check_text(subject, 'subject', 300, minimum=3)
-    classification = check_choice(classification, CLASSIFICATIONS, 'classification')
-    priority = check_choice(priority, PRIORITIES, 'priority')
-    at = now()
-    serial = site.desk.next_number(department.__name__, 'file', at.year)
-    number = f'{department.code}/{at.year}/{serial:04d}'
-    item_id = site.desk.new_id()
-    casefile = CaseFile(item_id, number, subject, department.__name__, classification, priority,
-                        post.post_id, at, officer.login)
-    department.add(item_id, casefile)
-    site.desk.register(casefile)
-    site.desk.place(casefile, post.post_id, casefile.received_at)
-    announce(casefile)
-    officer.actor.record('file.opened', f'file:{item_id}', number=number,
-                         classification=classification, post=post.post_id)
-    return casefile
+    return create(CaseFile, department, officer, post, '{code}/{year}/{serial:04d}', 'file',
+                  subject, classification, priority)
 
 
 def find_item(site, officer, item_id, kind=None):

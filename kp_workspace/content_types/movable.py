@@ -110,6 +110,34 @@ class Movable(Persistent):
         return last.from_post if last is not None and last.to_post == self.holder else None
 
 
+def create(cls, department, officer, post, number_format, series, subject, classification,
+           priority, **fields):
+    """Make a new file or summary held by ``post``, numbered, registered and announced.
+
+    ``number_format`` uses ``{code}``, ``{year}`` and ``{serial}``; serials come from a
+    counter per department, series and year, whose concurrent use conflicts (and is
+    retried) rather than hands out a number twice.
+    """
+    site = officer.site
+    subject = check_text(subject, 'subject', 300, minimum=3)
+    classification = check_choice(classification, CLASSIFICATIONS, 'classification')
+    priority = check_choice(priority, PRIORITIES, 'priority')
+    at = now()
+    serial = site.desk.next_number(department.__name__, series, at.year)
+    number = number_format.format(code=department.code, year=at.year, serial=serial)
+    item = cls(site.desk.new_id(), number, subject, department.__name__, classification,
+               priority, post.post_id, at, officer.login)
+    for name, value in fields.items():
+        setattr(item, name, value)
+    department.add(item.id, item)
+    site.desk.register(item)
+    site.desk.place(item, post.post_id, item.received_at)
+    announce(item)
+    officer.actor.record(f'{item.kind}.opened', f'{item.kind}:{item.id}', number=number,
+                         classification=classification, post=post.post_id)
+    return item
+
+
 def check_text(text, field, maximum, minimum=1):
     text = (text or '').strip()
     if len(text) < minimum:

@@ -11,8 +11,7 @@ from pyramid.i18n import TranslationStringFactory
 from ..security.roles import DRAFT
 from ..workflows import Refused
 from .casefile import CLASSIFICATION_TITLES, PRIORITY_TITLES
-from .movable import (CLASSIFICATIONS, PRIORITIES, Movable, announce, check_choice, check_text,
-                      now)
+from .movable import CLASSIFICATIONS, PRIORITIES, Movable, check_text, create
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -62,32 +61,14 @@ class SummarySchema(colander.Schema):
 def initiate_summary(department, officer, subject, background, proposal, decision_sought,
                      financial_implications='', classification='routine', priority='routine'):
     """Draft a summary in ``department``, held by the officer's post there."""
-    site = officer.site
     posts = officer.posts_with(DRAFT, department.__name__)
     if not posts:
         raise Refused(_('You hold no post that may draft in this department.'), status=403)
-    post = posts[0]
     values = {
         'background': check_text(background, 'background', 20000),
         'proposal': check_text(proposal, 'proposal', 20000),
         'financial_implications': (financial_implications or '').strip()[:20000],
         'decision_sought': check_text(decision_sought, 'decision_sought', 5000),
     }
-    subject = check_text(subject, 'subject', 300, minimum=3)
-    classification = check_choice(classification, CLASSIFICATIONS, 'classification')
-    priority = check_choice(priority, PRIORITIES, 'priority')
-    at = now()
-    serial = site.desk.next_number(department.__name__, 'summary', at.year)
-    number = f'{department.code}/S/{at.year}/{serial:04d}'
-    item_id = site.desk.new_id()
-    summary = Summary(item_id, number, subject, department.__name__, classification, priority,
-                      post.post_id, at, officer.login)
-    for name, value in values.items():
-        setattr(summary, name, value)
-    department.add(item_id, summary)
-    site.desk.register(summary)
-    site.desk.place(summary, post.post_id, summary.received_at)
-    announce(summary)
-    officer.actor.record('summary.initiated', f'summary:{item_id}', number=number,
-                         post=post.post_id)
-    return summary
+    return create(Summary, department, officer, posts[0], '{code}/S/{year}/{serial:04d}',
+                  'summary', subject, classification, priority, **values)

@@ -5,7 +5,7 @@ from ..content_types.movable import change_state, check_choice, move, now
 from ..content_types.summary import DECISIONS
 from ..security.roles import APPROVE, DECIDE_SUMMARY, FORWARD, permissions_of
 from . import Refused, Transition, Workflow, check
-from .casefile import has_sender, holder, needs_post, untouched_since_sent
+from .casefile import has_sender, holder, needs_post, send_back, untouched_since_sent
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -52,11 +52,6 @@ def _move(action, alert='arrived'):
     def effect(item, officer, params):
         move(item, officer, action, params['to_post'], params.get('remarks', ''), alert=alert)
     return effect
-
-
-def send_back(item, officer, params):
-    move(item, officer, 'return', item.previous_sender(), params.get('remarks', ''),
-         alert='returned')
 
 
 def recall(item, officer, params):

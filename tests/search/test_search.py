@@ -3,8 +3,6 @@ import io
 import itertools
 import random
 
-import pypdf
-import pytest
 import transaction
 from pyramid.threadlocal import manager
 from reportlab.lib.pagesizes import A4
@@ -18,17 +16,6 @@ from tests.conftest import close_app, make_app, write_ini
 
 LOGINS = ['so.finance', 'secretary.finance', 'clerk.finance', 'diary.finance', 'so.hed',
           'secretary.hed', 'so.sit', 'secretary.sit', 'so.sports', 'cs', 'cm', 'admin']
-
-
-@pytest.fixture
-def tokens(app):
-    cache = {}
-
-    def get(login):
-        if login not in cache:
-            cache[login] = app.token(login)
-        return cache[login]
-    return get
 
 
 def api(app, tokens, login, method, path, status=200, **kw):

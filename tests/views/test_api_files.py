@@ -2,17 +2,6 @@
 import pytest
 
 
-@pytest.fixture
-def tokens(app):
-    cache = {}
-
-    def get(login):
-        if login not in cache:
-            cache[login] = app.token(login)
-        return cache[login]
-    return get
-
-
 def call(app, tokens, login, method, path, status=200, **kw):
     return app.api(method, path, tokens(login), status=status, **kw)
 
