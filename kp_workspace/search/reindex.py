@@ -38,6 +38,7 @@ def rebuild(engine, site, batch=1000, progress=None, trim=None):
             progress(done, total)
         if trim is not None:
             trim()
+    engine.optimize()
     return written
 
 

@@ -38,7 +38,8 @@ def chromium():
                     'which installs Debian\'s chromium package.')
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
+                                    timeout=120_000)
         yield browser
         browser.close()
 
@@ -46,6 +47,7 @@ def chromium():
 @pytest.fixture
 def page(chromium):
     context = chromium.new_context(viewport={'width': 1280, 'height': 800})
+    context.set_default_timeout(60_000)  # a loaded 2-core machine can be slow; never flaky
     page = context.new_page()
     yield page
     context.close()

@@ -3,6 +3,12 @@ and back to closure."""
 from playwright.sync_api import expect
 
 
+def _page(chromium):
+    context = chromium.new_context()
+    context.set_default_timeout(60_000)
+    return context.new_page()
+
+
 def sign_in(page, base, login):
     page.goto(base + '/login')
     page.get_by_label('Login').fill(login)
@@ -12,7 +18,7 @@ def sign_in(page, base, login):
 
 
 def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server, chromium):
-    officer = chromium.new_context().new_page()
+    officer = _page(chromium)
     sign_in(officer, live_server, 'so.finance')
     officer.get_by_role('link', name='Open a new file').click()
     officer.get_by_label('Subject').fill('Upgrading the treasury network')
@@ -28,7 +34,7 @@ def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server,
     officer.get_by_role('button', name='forward').click()
     expect(officer.get_by_text('With: Secretary Finance')).to_be_visible()
 
-    secretary = chromium.new_context().new_page()
+    secretary = _page(chromium)
     sign_in(secretary, live_server, 'secretary.finance')
     expect(secretary.get_by_role('link', name='Alerts (1)')).to_be_visible()
     secretary.get_by_role('link', name='Inbox').click()

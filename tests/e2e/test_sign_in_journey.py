@@ -56,7 +56,9 @@ def test_administrator_creates_a_user_who_then_signs_in(live_server, page, chrom
     page.wait_for_url(live_server + '/admin/users/so.budget3')
     expect(page.get_by_role('status').first).to_contain_text('User so.budget3 created.')
 
-    other = chromium.new_context().new_page()
+    other_context = chromium.new_context()
+    other_context.set_default_timeout(60_000)
+    other = other_context.new_page()
     other.goto(live_server + '/login')
     other.get_by_label('Login').fill('so.budget3')
     other.get_by_label('Password').fill('a-browser-password-1')
