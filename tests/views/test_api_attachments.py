@@ -182,6 +182,7 @@ def test_a_100_mb_pdf_is_accepted_with_bounded_memory(var_dir, tmp_path):
             tracemalloc.stop()
         assert response.status_int == 201, response.text
         assert response.json['size'] == os.path.getsize(pdf)
+        print(f'100 MB upload: peak Python allocation {peak / 2**20:.1f} MB')
         assert peak < 32 * 1024 * 1024, f'peak Python allocation {peak >> 20} MB'
         got = browser.api('get', f'/api/v1/files/{fid}/attachments/{response.json["id"]}', token)
         assert len(got.body) == os.path.getsize(pdf)
