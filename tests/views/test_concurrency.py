@@ -19,7 +19,7 @@ def test_one_forward_wins_the_other_gets_409_and_nothing_is_lost(app, wsgi_app, 
 
     # Both requests pass their checks, then wait for each other before writing, so
     # both commits race: one wins, the other conflicts and is retried from scratch.
-    barrier = threading.Barrier(2, timeout=10)
+    barrier = threading.Barrier(2, timeout=30)
     original = casefile_workflow.move
     seen = []
 
@@ -43,7 +43,7 @@ def test_one_forward_wins_the_other_gets_409_and_nothing_is_lost(app, wsgi_app, 
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(60)
     statuses = sorted(status for status, _body in results.values())
     assert statuses == [200, 409], results
     loser = [body for status, body in results.values() if status == 409][0]

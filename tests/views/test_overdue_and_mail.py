@@ -105,7 +105,7 @@ def test_alerts_are_mailed_after_commit(var_dir, smtp_server):
                     params={'to_post': 'no-such-post'})
         browser.api('post_json', f'/api/v1/files/{fid}/actions/forward', token,
                     params={'to_post': 'secretary-finance'})
-        deadline = time.time() + 5
+        deadline = time.time() + 20
         while not received and time.time() < deadline:
             time.sleep(0.05)
         assert len(received) == 1
