@@ -66,8 +66,7 @@ def test_create_user_errors_are_shown_on_the_form(app, open_site):
     form['name'] = 'Duplicate'
     form['password'] = form['password-confirm'] = 'first-password-2026'
     res = form.submit('create_user', status=409)
-    assert 'The login &#34;so.finance&#34; is taken.' in res.text or \
-        'The login "so.finance" is taken.' in res.text
+    assert 'The login "so.finance" is taken.' in res.text
     form = res.forms['kpw-form']
     form['login'] = 'Bad Login!'
     form['password'] = form['password-confirm'] = 'first-password-2026'
@@ -100,12 +99,10 @@ def test_edit_roles_and_deactivate(app, open_site, audit_entries):
     check(form, 'administrator')
     res = form.submit('save', status=303)
     assert 'Saved.' in res.follow().text
-    user = open_site(lambda site, conn: site['principals'].users['clerk.finance'])
     assert 'administrator' in open_site(
         lambda site, conn: site['principals'].users['clerk.finance'].roles)
     actions = [e.action for e in audit_entries(3)]
     assert 'user.updated' in actions
-    assert user is not None
 
 
 def test_admin_cannot_deactivate_themselves(app):
@@ -154,7 +151,7 @@ def test_create_post_with_roles_and_assign(app, other, audit_entries):
     home = other.get('/')
     assert 'Deputy Secretary (Budget), Finance' in home.text and 'Approver' in home.text
     actions = [e.action for e in audit_entries(3)]
-    assert actions[:2] == ['login.succeeded', 'post.assigned'] or 'post.assigned' in actions
+    assert actions[:2] == ['login.succeeded', 'post.assigned']
 
 
 def test_transfer_moves_the_post_not_the_files(app, open_site, audit_entries):
@@ -294,7 +291,9 @@ def test_users_list_pages(app, open_site):
     first = app.get('/admin/users')
     assert '73 users in all.' in first.text
     second = first.click('Next page')
-    assert 'bulk059' in second.text or 'so.finance' in second.text
+    # name order: admin and bulk000-bulk048 fill the first page
+    assert 'bulk059' in second.text and 'so.finance' in second.text
+    assert 'bulk000' not in second.text and 'bulk048' in first.text
     assert 'Next page' not in second.text
 
 
