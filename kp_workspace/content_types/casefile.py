@@ -29,17 +29,26 @@ class CaseFile(Movable):
             setattr(self, name, folder)
 
 
-class CaseFileSchema(colander.Schema):
-    subject = colander.SchemaNode(colander.String(), title=_('Subject'),
-                                  validator=colander.Length(min=3, max=300))
-    classification = colander.SchemaNode(
+def classification_node():
+    """A new classification field (nodes are created in place so forms keep their order)."""
+    return colander.SchemaNode(
         colander.String(), title=_('Classification'), default='routine',
         widget=deform.widget.SelectWidget(values=list(CLASSIFICATION_TITLES.items())),
         validator=colander.OneOf(CLASSIFICATIONS))
-    priority = colander.SchemaNode(
+
+
+def priority_node():
+    return colander.SchemaNode(
         colander.String(), title=_('Priority'), default='routine',
         widget=deform.widget.SelectWidget(values=list(PRIORITY_TITLES.items())),
         validator=colander.OneOf(PRIORITIES))
+
+
+class CaseFileSchema(colander.Schema):
+    subject = colander.SchemaNode(colander.String(), title=_('Subject'),
+                                  validator=colander.Length(min=3, max=300))
+    classification = classification_node()
+    priority = priority_node()
 
 
 def opening_post(officer, department, post_id=None):

@@ -10,8 +10,8 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..security.roles import DRAFT
 from ..workflows import Refused
-from .casefile import CLASSIFICATION_TITLES, PRIORITY_TITLES
-from .movable import CLASSIFICATIONS, PRIORITIES, Movable, check_text, create
+from .casefile import classification_node, priority_node
+from .movable import Movable, check_text, create
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -48,14 +48,8 @@ class SummarySchema(colander.Schema):
         widget=deform.widget.TextAreaWidget(rows=3))
     decision_sought = colander.SchemaNode(colander.String(), title=_('Decision sought'),
                                           widget=deform.widget.TextAreaWidget(rows=3))
-    classification = colander.SchemaNode(
-        colander.String(), title=_('Classification'), default='routine',
-        widget=deform.widget.SelectWidget(values=list(CLASSIFICATION_TITLES.items())),
-        validator=colander.OneOf(CLASSIFICATIONS))
-    priority = colander.SchemaNode(
-        colander.String(), title=_('Priority'), default='routine',
-        widget=deform.widget.SelectWidget(values=list(PRIORITY_TITLES.items())),
-        validator=colander.OneOf(PRIORITIES))
+    classification = classification_node()
+    priority = priority_node()
 
 
 def initiate_summary(department, officer, subject, background, proposal, decision_sought,
