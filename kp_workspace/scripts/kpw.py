@@ -95,6 +95,10 @@ def _reindex(args, env, conn, site, out):
     registry = env['registry']
     engine = registry.kpw_search
     if args.check:
+        if not engine.schema_current:
+            print('The index was built with an older layout of its fields. '
+                  'Run kpw reindex.', file=out)
+            return 3
         missing, extra, stale = search_reindex.check(engine, site, args.batch,
                                                      trim=conn.cacheMinimize)
         for label, keys in (('missing', missing), ('extra', extra), ('stale', stale)):

@@ -108,6 +108,8 @@ def includeme(config):
     settings = config.registry.kpw_settings
     path = os.path.join(settings.var_dir, 'search')
     engine = WhooshEngine(path)
+    if not engine.schema_current:
+        log.warning('the search index at %s has an older layout: run kpw reindex', path)
     indexer = Indexer(engine, RetryQueue(os.path.join(settings.var_dir, 'search-queue.txt')))
     config.registry.kpw_search = engine
     config.registry.kpw_indexer = indexer

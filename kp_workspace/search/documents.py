@@ -62,7 +62,7 @@ def documents_for(item):
     allowed = allowed_principals(item)
     stamp = f'{item.activity}|{item.state}|{allowed}'
     common = {'item': item.id, 'number': item.number, 'department': item.department,
-              'state': item.state, 'allowed': allowed, 'date': _date(item), 'stamp': stamp}
+              'state': item.state, 'classification': item.classification, 'allowed': allowed, 'date': _date(item), 'stamp': stamp}
     docs = [dict(common, key=item.id, kind=item.kind, title=item.subject,
                  content=f'{item.number}\n{item_text(item)}')]
     for att in getattr(item, 'attachments', {}).values() if item.kind == 'file' else ():

@@ -1,8 +1,12 @@
 """The search page and ``GET /api/v1/search``."""
+import datetime
+
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.i18n import TranslationStringFactory
 from pyramid.view import view_config
 
+from ..content_types.casefile import CLASSIFICATION_TITLES
+from ..content_types.movable import CLASSIFICATIONS
 from ..search.engine import KINDS, QueryError
 from ..search.query import search
 from ..security.roles import VIEW
@@ -17,20 +21,35 @@ KIND_TITLES = {'file': _('Case files'), 'summary': _('Summaries'),
                'attachment': _('Correspondence'), 'draft': _('Drafts')}
 
 
+def _day(params, name):
+    value = params.get(name, '').strip()
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise HTTPBadRequest(f'{name} is a date like 2026-11-23.')
+
+
 def _params(request):
+    """The search arguments of the page and the API; 400 for a value that cannot be."""
     params = request.params
     try:
         page = max(1, int(params.get('page', 1)))
     except ValueError:
         raise HTTPBadRequest('page is a whole number.')
-    kind = params.get('type', '')
-    state = params.get('state', '')
-    if kind and kind not in KINDS:
-        raise HTTPBadRequest(f'type is one of {", ".join(KINDS)}.')
-    if state and state not in STATES:
-        raise HTTPBadRequest(f'state is one of {", ".join(STATES)}.')
-    return {'text': params.get('q', ''), 'kind': kind, 'department': params.get('department', ''),
-            'state': state, 'page': page, 'sort': params.get('sort', 'relevance')}
+    filters = {'kind': params.get('type', ''), 'department': params.get('department', ''),
+               'state': params.get('state', ''),
+               'classification': params.get('classification', '')}
+    for name, param, allowed in (('kind', 'type', KINDS), ('state', 'state', STATES),
+                                 ('classification', 'classification', CLASSIFICATIONS)):
+        if filters[name] and filters[name] not in allowed:
+            raise HTTPBadRequest(f'{param} is one of {", ".join(allowed)}.')
+    dates = (_day(params, 'from'), _day(params, 'to'))
+    if dates[0] and dates[1] and dates[0] > dates[1]:
+        raise HTTPBadRequest('from is a day before to.')
+    return {'text': params.get('q', ''), 'filters': filters, 'dates': dates, 'page': page,
+            'sort': params.get('sort', 'relevance')}
 
 
 def _url(request, hit):
@@ -40,8 +59,7 @@ def _url(request, hit):
 
 def _run(request, args, pagelen):
     return search(request.registry.kpw_search, officer_for(request), args['text'],
-                  args['kind'], args['department'], args['state'], args['page'], pagelen,
-                  args['sort'])
+                  args['filters'], args['dates'], args['page'], pagelen, args['sort'])
 
 
 @view_config(**api_config(route_name='api_search', request_method='GET', permission=VIEW))
@@ -71,16 +89,21 @@ def search_page(request):
                             'or search plain words.'))
         results = None
 
+    filters, (first, last) = args['filters'], args['dates']
+    form = {'q': args['text'], 'type': filters['kind'], 'department': filters['department'],
+            'state': filters['state'], 'classification': filters['classification'],
+            'from': first.isoformat() if first else '', 'to': last.isoformat() if last else '',
+            'sort': args['sort'], 'page': args['page']}
+
     def link(**change):
-        query = {k: v for k, v in {'q': args['text'], 'type': args['kind'],
-                                   'department': args['department'], 'state': args['state'],
-                                   'sort': args['sort'], 'page': args['page'], **change}.items()
+        query = {k: v for k, v in {**form, **change}.items()
                  if v not in ('', None, 1, 'relevance')}
         return request.route_url('search', _query=query)
 
     departments = get_site(request)['departments']
     return {
-        'args': args, 'error': error, 'searched': bool(args['text'].strip()),
+        'args': form, 'error': error,
+        'searched': bool(args['text'].strip() or any(filters.values()) or first or last),
         'total': results.total if results else 0,
         'hits': [{'title': h.title, 'number': h.number, 'kind': translate(KIND_TITLES[h.kind]),
                   'snippet': h.snippet, 'url': _url(request, h),
@@ -93,6 +116,7 @@ def search_page(request):
         'kinds': [(k, translate(t)) for k, t in KIND_TITLES.items()],
         'departments': [(d.__name__, d.title) for d in departments.values()],
         'states': STATES,
+        'classifications': [(k, translate(t)) for k, t in CLASSIFICATION_TITLES.items()],
         'next_url': link(page=args['page'] + 1) if results and args['page'] < results.pages
         else None,
         'prev_url': link(page=args['page'] - 1) if args['page'] > 1 else None,

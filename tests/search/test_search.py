@@ -1,4 +1,5 @@
 """Search: what is found, by whom, and nothing else; the index follows commits."""
+import datetime
 import io
 import itertools
 import random
@@ -282,3 +283,90 @@ def test_reindex_check_finds_a_damaged_index_and_reindex_repairs_it(app, wsgi_ap
         assert res['total'] == 1
     finally:
         close_app(again)
+
+
+def test_filter_by_classification_and_date_and_browse_by_filters_alone(app, tokens):
+    routine = open_api_file(app, tokens, 'Canteen subsidy routine')
+    secret = open_api_file(app, tokens, 'Canteen subsidy sensitive', classification='confidential')
+    ids = lambda res: {i['id'] for i in res['items']}  # noqa: E731
+    assert ids(search(app, tokens, 'so.finance', 'canteen')) == {routine['id'], secret['id']}
+    assert ids(search(app, tokens, 'so.finance', 'canteen', classification='confidential')) \
+        == {secret['id']}
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    day = datetime.timedelta(days=1)
+    assert ids(search(app, tokens, 'so.finance', 'canteen', **{'from': today.isoformat()})) \
+        == {routine['id'], secret['id']}
+    assert search(app, tokens, 'so.finance', 'canteen', to=(today - day).isoformat())['total'] == 0
+    assert search(app, tokens, 'so.finance', 'canteen',
+                  **{'from': (today + day).isoformat()})['total'] == 0
+    # no words, only filters: everything matching, newest first
+    browsed = search(app, tokens, 'so.finance', '', classification='confidential',
+                     **{'from': today.isoformat(), 'to': today.isoformat()})
+    assert [i['id'] for i in browsed['items']][:1] == [secret['id']]
+    assert routine['id'] not in ids(browsed)
+    # and only among what the user may open
+    assert secret['id'] not in ids(search(app, tokens, 'secretary.hed', '',
+                                          classification='confidential'))
+    # no words and no filter: nothing is listed
+    assert search(app, tokens, 'so.finance', '')['total'] == 0
+
+
+def test_search_page_filters_keep_their_values(app, tokens):
+    open_api_file(app, tokens, 'Canteen tender', classification='confidential')
+    app.login('so.finance')
+    page = app.get('/search', params={'q': 'canteen', 'classification': 'confidential',
+                                      'from': '2020-01-01'})
+    assert 'Canteen tender' in page.text
+    form = next(f for f in page.forms.values() if 'classification' in f.fields)
+    assert form['classification'].value == 'confidential'
+    assert form['from'].value == '2020-01-01'
+    page = app.get('/search', params={'classification': 'secret'})
+    assert 'Nothing found among the files you may open.' in page.text
+
+
+def test_bad_filter_values_are_refused_with_a_message(app, tokens):
+    app.login('so.finance')
+    for params, message in (({'classification': 'top'}, 'classification is one of'),
+                            ({'from': '23/11/2026'}, 'from is a date like'),
+                            ({'from': '2026-11-23', 'to': '2026-11-01'}, 'from is a day before to')):
+        res = search(app, tokens, 'so.finance', 'x', status=400, **params)
+        assert message in res['error']
+        page = app.get('/search', params={'q': 'x', **params}, status=400)
+        assert message in page.text
+
+
+def test_a_reused_searcher_sees_deletions_and_merges(tmp_path):
+    """The engine keeps a searcher per thread; after the index changes it must see
+    exactly the new documents: none deleted, none twice after segments merge."""
+    from kp_workspace.search.engine import WhooshEngine
+    engine = WhooshEngine(str(tmp_path / 'ix'))
+    for n in range(3):  # three segments
+        engine.apply([{'key': f'k{n}-{i}', 'item': f'k{n}-{i}', 'kind': 'file',
+                       'title': 'walrus', 'allowed': 'post:a'} for i in range(4)])
+
+    def keys():
+        return sorted(h.key for h in engine.query('walrus', ['post:a'], pagelen=50).hits)
+    assert len(keys()) == 12
+    engine.apply([dict(item='k0-1', key='k0-1', kind='file', title='walrus', allowed='post:b')],
+                 remove_items=['k0-1'])  # the document now belongs to someone else
+    assert 'k0-1' not in keys() and len(keys()) == 11
+    engine.optimize()
+    assert len(keys()) == 11 and len(set(keys())) == 11
+    engine.close()
+
+
+def test_an_index_with_an_old_layout_is_reported_and_rebuilt(app, wsgi_app, tokens, var_dir,
+                                                              tmp_path):
+    from whoosh import index
+    from whoosh.fields import ID, Schema
+    from kp_workspace.scripts import kpw
+    open_api_file(app, tokens, 'Layout change subject')
+    close_app(wsgi_app)
+    index.create_in(str(var_dir / 'search'), Schema(key=ID(stored=True)))
+    ini = write_ini(tmp_path, var_dir)
+    out = io.StringIO()
+    assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 3
+    assert 'older layout' in out.getvalue()
+    assert kpw.main(['-c', ini, 'reindex'], out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0

@@ -80,10 +80,14 @@ FILE_WORK_PATHS = {
     '/api/v1/alerts/read': {'post': _op('Mark every alert as read', errors=(401,))},
     '/api/v1/search': {'get': {
         'summary': 'Search what you may open: {"items": [{"id", "kind", "title", "number", '
-                   '"snippet", "url"}], "total", "page", "pages", "facets"}',
+                   '"snippet", "url"}], "total", "page", "pages", "facets"}. With a filter '
+                   'the words may be left out: everything matching, newest first. '
+                   '"from" and "to" (YYYY-MM-DD, UTC, inclusive) bound the last action.',
         'parameters': [{'name': n, 'in': 'query', 'required': False,
-                        'schema': {'type': 'string'}}
-                       for n in ('q', 'type', 'department', 'state', 'page', 'sort')],
+                        'schema': {'type': 'string', **({'format': 'date'}
+                                                        if n in ('from', 'to') else {})}}
+                       for n in ('q', 'type', 'department', 'state', 'classification', 'from',
+                                 'to', 'page', 'sort')],
         'responses': {'200': {'description': 'OK'}, **_errors(400, 401)}}},
 }
 
