@@ -1,0 +1,194 @@
+"""PAdES signatures with pyHanko: signing through a :class:`Signer`, and verifying.
+
+Callers never see pyHanko or the key: they hold a :class:`Signer` and call
+:func:`sign_pdf`.  :class:`WorkspaceKeySigner` signs with a key the workspace
+keeps (unlocked by the signer's PIN); a PKCS#11 token (an officer's USB signing
+token) would be another :class:`Signer` returning pyHanko's ``PKCS11Signer``
+from :meth:`Signer.cms_signer`, with no change to the callers.
+"""
+import asyncio
+import datetime
+import io
+import logging
+from dataclasses import dataclass, field
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+log = logging.getLogger(__name__)
+
+
+def _asn1_cert(cert):
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+class Signer:
+    """Whatever holds a signer's key.  ``name`` and ``post`` go on the visible stamp."""
+
+    name = ''
+    post = ''
+
+    def cms_signer(self):  # pragma: no cover - interface
+        """A pyHanko ``signers.Signer``."""
+        raise NotImplementedError
+
+
+class WorkspaceKeySigner(Signer):
+    def __init__(self, key, certificate, chain, name, post):
+        self.key, self.certificate, self.chain = key, certificate, list(chain)
+        self.name, self.post = name, post
+
+    def cms_signer(self):
+        der_key = self.key.private_bytes(serialization.Encoding.DER,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption())
+        return signers.SimpleSigner(
+            signing_cert=_asn1_cert(self.certificate),
+            signing_key=asn1_keys.PrivateKeyInfo.load(der_key),
+            cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in self.chain]))
+
+
+STAMP_WIDTH, STAMP_HEIGHT = 200, 62
+
+
+def signature_fields(data):
+    """Names of the signature fields already in the PDF."""
+    reader = PdfFileReader(io.BytesIO(data))
+    return [s.field_name for s in reader.embedded_signatures]
+
+
+def sign_pdf(data, signer, reason, location='Peshawar', tsa_url=None, slot=None):
+    """Sign ``data`` (PDF bytes) incrementally; earlier signatures stay valid.
+
+    The visible stamp goes in the bottom margin of the last page, one slot to
+    the right of the previous signature.  :returns: the signed PDF bytes.
+    """
+    reader_fields = signature_fields(data)
+    slot = len(reader_fields) if slot is None else slot
+    field_name = f'Signature{len(reader_fields) + 1}'
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    last_page = int(writer.root['/Pages']['/Count']) - 1
+    left = 40 + (slot % 2) * (STAMP_WIDTH + 20)
+    bottom = 40 + (slot // 2) * (STAMP_HEIGHT + 6)  # above the page footer
+    style = TextStampStyle(stamp_text='Digitally signed by %(signer)s\n%(post)s\n%(ts)s',
+                           timestamp_format='%d %b %Y %H:%M UTC')
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm='sha256',
+        reason=reason, location=location, name=signer.name)
+    timestamper = None
+    if tsa_url:
+        from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+        timestamper = RequestsHTTPTimeStamper(tsa_url)
+    pdf_signer = signers.PdfSigner(
+        meta, signer=signer.cms_signer(), stamp_style=style, timestamper=timestamper,
+        new_field_spec=fields.SigFieldSpec(
+            sig_field_name=field_name, on_page=last_page,
+            box=(left, bottom, left + STAMP_WIDTH, bottom + STAMP_HEIGHT)))
+    out = pdf_signer.sign_pdf(writer, appearance_text_params={
+        'signer': signer.name, 'post': signer.post or ''})
+    return out.getvalue()
+
+
+class NotAPdf(ValueError):
+    """The bytes are not a PDF that can be read."""
+
+
+@dataclass
+class SignatureReport:
+    field: str
+    signer: str
+    signer_login: str
+    signed_at: object            # datetime (the signer's clock, or the time stamp's)
+    timestamped: bool
+    intact: bool                 # the signed bytes are unchanged
+    trusted: bool                # the certificate chains to a CA this workspace trusts
+    revoked: bool
+    revoked_at: object
+    changed_after: bool          # the document was changed after signing (beyond signatures)
+    changes: str                 # 'none', 'signatures' (later signatures only), 'other'
+    valid: bool                  # all of the above in order
+
+    def as_dict(self):
+        return {k: (v.isoformat() if isinstance(v, datetime.datetime) else v)
+                for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Verification:
+    signatures: list = field(default_factory=list)
+
+    @property
+    def valid(self):
+        return bool(self.signatures) and all(s.valid for s in self.signatures)
+
+
+def verify_pdf(data, trust_roots, revoked=None):
+    """Check every signature in ``data``.
+
+    :param trust_roots: ``cryptography`` CA certificates to trust.
+    :param revoked: ``{serial (int): revoked_at}`` of revoked signer certificates.
+    :raises NotAPdf: the bytes cannot be read as a PDF.
+    """
+    revoked = revoked or {}
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        embedded = reader.embedded_signatures
+    except Exception as exc:  # pyHanko raises many kinds on a damaged file
+        raise NotAPdf(str(exc)) from exc
+    roots = [_asn1_cert(c) for c in trust_roots]
+    result = Verification()
+    for sig in embedded:
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        try:
+            status = _run_sync(validate_pdf_signature, sig, context)
+        except Exception:  # a signature too damaged to evaluate counts as invalid
+            log.warning('signature %s could not be validated', sig.field_name, exc_info=True)
+            result.signatures.append(SignatureReport(
+                sig.field_name, '', '', None, False, False, False, False, None, True, 'other',
+                False))
+            continue
+        cert = status.signing_cert
+        subject = cert.subject.native if cert is not None else {}
+        serial = cert.serial_number if cert is not None else None
+        revoked_at = revoked.get(serial)
+        level = status.modification_level
+        if level in (None, ModificationLevel.NONE, ModificationLevel.LTA_UPDATES):
+            changes = 'none'
+        elif level == ModificationLevel.FORM_FILLING and status.docmdp_ok is not False:
+            changes = 'signatures'
+        else:
+            changes = 'other'
+        ts = status.timestamp_validity
+        signed_at = ts.timestamp if ts is not None else status.signer_reported_dt
+        intact = bool(status.intact and status.valid)
+        trusted = bool(status.trusted)
+        report = SignatureReport(
+            field=sig.field_name, signer=subject.get('common_name', ''),
+            signer_login=subject.get('user_id', ''), signed_at=signed_at,
+            timestamped=ts is not None, intact=intact, trusted=trusted,
+            revoked=revoked_at is not None, revoked_at=revoked_at,
+            changed_after=changes == 'other', changes=changes,
+            valid=bool(status.bottom_line and intact and trusted and revoked_at is None
+                       and changes != 'other'))
+        result.signatures.append(report)
+    return result
+
+
+def _run_sync(fn, *args):
+    """pyHanko's sync wrappers call ``asyncio.run``: run them off any running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    import concurrent.futures  # pragma: no cover - only inside an event loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # pragma: no cover
+        return pool.submit(fn, *args).result()
