@@ -33,8 +33,10 @@ $(MO): $(PO) $(STAMP)
 
 # System packages the tests use: Debian's Chromium for the end-to-end tests
 # (Playwright drives it; its own browser download does not work on these
-# machines) and the Noto fonts, so Urdu pages render as users see them.
-SYSTEM_PACKAGES := chromium fonts-noto-core
+# machines), the Noto fonts, so Urdu pages render as users see them, and
+# poppler's pdfsig with NSS's certutil, to verify signatures independently of
+# pyHanko.  (The PDFs' own fonts ship in kp_workspace/fonts.)
+SYSTEM_PACKAGES := chromium fonts-noto-core poppler-utils libnss3-tools
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -7,11 +7,13 @@ generation before it; steps are never edited once released, only added.
 """
 from .alerts import AlertStore
 from .container import Folder
+from .content_types.outgoing import PublishedNotices
 from .desk import Desk
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle
 from .security.tokens import TokenStore
+from .signing.authority import SigningAuthority
 
 
 def _add(site, name, obj):
@@ -50,11 +52,20 @@ def step_4_desk_and_alerts(site, registry):
         site.alerts = AlertStore()
 
 
+def step_5_signing(site, registry):
+    """The signing certificate authority and the register of published notifications."""
+    if getattr(site, 'signing', None) is None:
+        site.signing = SigningAuthority(registry.kpw_settings.secret)
+    if getattr(site, 'notices', None) is None:
+        site.notices = PublishedNotices()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
     (3, step_3_revoked_sessions),
     (4, step_4_desk_and_alerts),
+    (5, step_5_signing),
 )
 GENERATION = STEPS[-1][0]
 

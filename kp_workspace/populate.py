@@ -1,10 +1,23 @@
 """Demo data: departments, posts and users for every role.  Idempotent.
 
-For demonstration only: every demo login has the password :data:`DEMO_PASSWORD`.
+For demonstration only: every demo login has the password :data:`DEMO_PASSWORD`;
+``secretary.finance``, ``cs`` and ``cm`` hold signing certificates whose PIN is
+:data:`DEMO_PIN`.  One file, held by the Secretary Finance, carries a
+notification drafted by ``so.finance`` and put up for approval, ready to be
+approved, signed and issued.
 """
 from .content_types.department import add_department
 
 DEMO_PASSWORD = 'kp-demo-2026'
+DEMO_PIN = '246810'
+SIGNERS = ('secretary.finance', 'cs', 'cm')
+DEMO_FILE_SUBJECT = 'Revision of the rates of pension for retired government employees'
+DEMO_NOTIFICATION = (
+    'In pursuance of the approval of the competent authority, the rates of pension of '
+    'retired employees of the Government of Khyber Pakhtunkhwa are revised with effect '
+    'from 1st July 2026, as set out below.\n\n'
+    'سرکاری ملازمین کی پنشن کی شرح میں یکم جولائی 2026 سے اضافہ کیا جاتا ہے۔ '
+    'یہ حکم فوری طور پر نافذ العمل ہوگا۔')
 
 DEPARTMENTS = (
     # name, title, code, title in Urdu
@@ -52,8 +65,11 @@ USERS = (
 )
 
 
-def load_demo(site, actor):
-    """Add whatever of the demo data is missing.  :returns: how many objects were added."""
+def load_demo(site, actor, secret=None):
+    """Add whatever of the demo data is missing.  :returns: how many objects were added.
+
+    :param secret: the deployment secret; without it no signing certificates are made.
+    """
     departments, principals = site['departments'], site['principals']
     added = 0
     for name, title, code, title_ur in DEPARTMENTS:
@@ -74,4 +90,41 @@ def load_demo(site, actor):
             post = principals.posts[post_id]
             if login not in post.holders:
                 principals.assign(actor, post, user)
+    if secret is not None:
+        added += _demo_signers(site, actor, secret)
+    if len(site.desk.items) == 0:
+        _demo_notification(site, actor)
+        added += 1
     return added
+
+
+def _demo_signers(site, actor, secret):
+    added = 0
+    for login in SIGNERS:
+        if site.signing.current(login) is None:
+            user = site['principals'].users[login]
+            record = site.signing.issue(login, user.name, 'demo')
+            site.signing.activate(login, DEMO_PIN, secret)
+            actor.record('signing.certificate_issued', f'user:{login}', serial=record.serial)
+            added += 1
+    return added
+
+
+def _demo_notification(site, actor):
+    """so.finance opens a file, drafts a notification and puts the file up to the Secretary."""
+    from .access import Officer
+    from .content_types.casefile import open_file
+    from .content_types.movable import write_note
+    from .content_types.outgoing import add_draft
+    from .workflows.casefile import CASEFILE
+    from .workflows.draft import DRAFT_WORKFLOW
+    officer = Officer(site['principals'].users['so.finance'], site, actor)
+    casefile = open_file(site['departments']['finance'], officer, DEMO_FILE_SUBJECT)
+    write_note(casefile, officer, 'A draft notification revising the pension rates is placed '
+                                  'below for approval and signature, please.')
+    draft = add_draft(casefile, officer, 'notification', 'Revision of pension rates',
+                      DEMO_NOTIFICATION, addressees='The Accountant General, Khyber Pakhtunkhwa'
+                      '\nAll Administrative Secretaries', copies='PS to Chief Secretary')
+    DRAFT_WORKFLOW.run(draft, 'submit', officer)
+    CASEFILE.run(casefile, 'forward', officer, to_post='secretary-finance',
+                 remarks='Draft notification for approval and signature.')

@@ -29,6 +29,7 @@ class WorkspaceSettings:
     upload_limit: int = 50 * 1024 * 1024
     overdue_days: tuple = (('immediate', 1), ('urgent', 3), ('routine', 7))
     mail: bool = False
+    tsa_url: str = ''          # an RFC 3161 time-stamping service for signatures, if any
 
 
 class SettingsError(ValueError):
@@ -129,4 +130,5 @@ def read_settings(global_config, settings):
         overdue_days=tuple((p, _int(settings, f'overdue_days.{p}', d))
                            for p, d in (('immediate', 1), ('urgent', 3), ('routine', 7))),
         mail=bool(settings.get('mail.host')),
+        tsa_url=(settings.get(PREFIX + 'tsa_url') or '').strip(),
     )

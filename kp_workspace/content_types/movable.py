@@ -28,8 +28,14 @@ def touch(item):
     """Record that ``item`` (or something in it) changed: its activity count, which
     recall checks, and the search index, which follows after commit."""
     item.activity += 1
-    jar = item._p_jar or item.__parent__._p_jar
-    get_current_registry().notify(ItemChanged(item, jar))
+    get_current_registry().notify(ItemChanged(item, _jar(item)))
+
+
+def _jar(obj):
+    """The connection of ``obj``, or of its nearest stored parent (new objects have none)."""
+    while obj is not None and obj._p_jar is None:
+        obj = getattr(obj, '__parent__', None)
+    return obj._p_jar if obj is not None else None
 
 
 def announce(item):

@@ -1,8 +1,12 @@
 """OutgoingDocument: a letter, memorandum, office order or notification drafted on a file.
 
 Drafted by the holder, put up for approval, approved by an approver holding the
-file.  Signing, numbering and issue come with the signing work.
+file, then signed (numbered, dated, rendered as a PDF and signed with the
+signer's certificate: from then on it cannot change) and issued.  An issued
+notification is published on the public notifications page.
 """
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid.i18n import TranslationStringFactory
 
@@ -15,10 +19,21 @@ _ = TranslationStringFactory('kp_workspace')
 KINDS = ('letter', 'memorandum', 'office_order', 'notification')
 KIND_TITLES = {'letter': _('Letter'), 'memorandum': _('Memorandum'),
                'office_order': _('Office order'), 'notification': _('Notification')}
+KIND_CODES = {'letter': 'L', 'memorandum': 'M', 'office_order': 'OO', 'notification': 'N'}
+PDF_TITLES = {'letter': 'Letter', 'memorandum': 'Memorandum', 'office_order': 'Office Order',
+              'notification': 'Notification'}
 
 
 class OutgoingDocument(Persistent):
     type_name = 'OutgoingDocument'
+    # (class defaults: documents drafted before signing existed have none of these)
+    addressees = ''
+    copies = ''
+    number = None
+    dated_at = None
+    pdf = None              # Blob: the signed PDF
+    signatures = ()         # ((login, name, post title, at), ...)
+    issued_at = None
 
     def __init__(self, draft_id, kind, subject, body, author, post_id, at):
         super().__init__()
@@ -47,22 +62,31 @@ class OutgoingDocument(Persistent):
         return self.__parent__.__parent__
 
 
-def add_draft(casefile, officer, kind, subject, body):
+def _lines(value, name):
+    value = (value or '').strip()
+    if len(value) > 5000:
+        raise DomainError(_('${name} is too long.', mapping={'name': name}), status=400)
+    return value
+
+
+def add_draft(casefile, officer, kind, subject, body, addressees='', copies=''):
     post_id = acting_post(casefile, officer)
     kind = check_choice(kind, KINDS, 'kind')
     subject = check_text(subject, 'subject', 300)
     body = check_text(body, 'body', 50000)
+    addressees, copies = _lines(addressees, 'addressees'), _lines(copies, 'copies')
     draft_id = f'd{len(casefile.drafts) + 1}'
     while draft_id in casefile.drafts:
         draft_id += 'x'
     draft = OutgoingDocument(draft_id, kind, subject, body, officer.login, post_id, now())
+    draft.addressees, draft.copies = addressees, copies
     casefile.drafts.add(draft_id, draft)
     touch(casefile)
     officer.actor.record('draft.created', f'file:{casefile.id}', draft=draft_id, kind=kind)
     return draft
 
 
-def edit_draft(draft, officer, subject, body):
+def edit_draft(draft, officer, subject, body, addressees=None, copies=None):
     casefile = draft.casefile
     acting_post(casefile, officer)
     if draft.state != 'draft':
@@ -70,6 +94,10 @@ def edit_draft(draft, officer, subject, body):
                         mapping={'state': draft.state}))
     draft.subject = check_text(subject, 'subject', 300)
     draft.body = check_text(body, 'body', 50000)
+    if addressees is not None:
+        draft.addressees = _lines(addressees, 'addressees')
+    if copies is not None:
+        draft.copies = _lines(copies, 'copies')
     draft.updated_at = now()
     touch(casefile)
     officer.actor.record('draft.edited', f'file:{casefile.id}', draft=draft.id)
@@ -82,3 +110,52 @@ def find_draft(site, draft_id):
     if casefile is None or casefile.kind != 'file' or local not in casefile.drafts:
         raise DomainError(_('There is no such draft.'), status=404)
     return casefile, casefile.drafts[local]
+
+
+def pdf_fields(draft, site, signer_name=None, signer_post=None, final=False):
+    """What :func:`kp_workspace.official_pdf.render_outgoing` draws for ``draft``."""
+    dept = site['departments'].get(draft.department)
+    if signer_name is None and draft.signatures:
+        _login, signer_name, signer_post, _at = draft.signatures[0]
+    return {'kind_title': PDF_TITLES[draft.kind],
+            'department_title': dept.title if dept is not None else draft.department,
+            'department_title_ur': getattr(dept, 'title_ur', '') if dept is not None else '',
+            'number': draft.number, 'date': draft.dated_at, 'subject': draft.subject,
+            'body': draft.body, 'addressees': draft.addressees, 'copies': draft.copies,
+            'signer_name': signer_name or '', 'signer_post': signer_post or '', 'final': final}
+
+
+def number_draft(draft, site, at):
+    """Give ``draft`` its number and date (when it is signed)."""
+    casefile = draft.casefile
+    dept = site['departments'][casefile.department]
+    serial = site.desk.next_number(dept.__name__, f'out-{draft.kind}', at.year)
+    draft.number = f'{dept.code}/{KIND_CODES[draft.kind]}/{at.year}/{serial:04d}'
+    draft.dated_at = at
+
+
+class PublishedNotices(Persistent):
+    """Issued notifications, newest first, for the public page (a range read per page)."""
+
+    def __init__(self):
+        super().__init__()
+        self._by_time = OOBTree()     # (-timestamp, draft address) -> draft address
+        self._count = Length()
+
+    def add(self, address, at):
+        self._by_time[(-at.timestamp(), address)] = address
+        self._count.change(1)
+
+    def __len__(self):
+        return self._count()
+
+    def page(self, after=None, size=20):
+        """Up to ``size`` addresses after the key ``after``; :returns: (addresses, next key)."""
+        keys = self._by_time.keys(min=after, excludemin=after is not None)
+        found, last = [], None
+        for key in keys:
+            if len(found) == size:
+                return found, last
+            found.append(self._by_time[key])
+            last = key
+        return found, None

@@ -18,12 +18,17 @@ _ = TranslationStringFactory('kp_workspace')
 DECISIONS = ('approved', 'approved_with_changes', 'returned', 'seen')
 DECISION_TITLES = {'approved': _('Approved'), 'approved_with_changes': _('Approved with changes'),
                    'returned': _('Returned'), 'seen': _('Seen')}
+DECISION_TEXT = {'approved': 'Approved', 'approved_with_changes': 'Approved with changes',
+                 'returned': 'Returned', 'seen': 'Seen'}
 SECTIONS = ('background', 'proposal', 'financial_implications', 'decision_sought')
+SECTION_HEADINGS = ('Background', 'Proposal', 'Financial implications', 'Decision sought')
 
 
 class Summary(Movable):
     type_name = 'Summary'
     kind = 'summary'
+    pdf = None              # Blob: the signed PDF, once someone signed it
+    signatures = ()         # ((login, name, post title, at), ...)
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
@@ -34,6 +39,24 @@ class Summary(Movable):
         self.decision_remarks = ''
         self.decided_at = None
         self.decided_by = None
+
+
+def _user_name(site, login):
+    user = site['principals'].users.get(login) if login else None
+    return user.name if user is not None else (login or '')
+
+
+def pdf_fields(summary, site):
+    """What :func:`kp_workspace.official_pdf.render_summary` draws for ``summary``."""
+    dept = site['departments'].get(summary.department)
+    return {'department_title': dept.title if dept is not None else summary.department,
+            'number': summary.number, 'subject': summary.subject,
+            'initiated_at': summary.created_at,
+            'sections': [(h, getattr(summary, s)) for h, s in zip(SECTION_HEADINGS, SECTIONS)],
+            'decision_title': DECISION_TEXT.get(summary.decision) if summary.decision else '',
+            'decision_remarks': summary.decision_remarks,
+            'decided_by': _user_name(site, summary.decided_by),
+            'decided_at': summary.decided_at}
 
 
 class SummarySchema(colander.Schema):

@@ -6,9 +6,13 @@
     kpw [-c CONFIG] user add LOGIN --name NAME [--email E] [--role R ...]
     kpw [-c CONFIG] user passwd LOGIN
     kpw [-c CONFIG] post assign POST_ID LOGIN [--transfer]
+    kpw [-c CONFIG] reindex [--check] [--batch N]
+    kpw [-c CONFIG] verify FILE.pdf
+    kpw [-c CONFIG] ca import CA.pem
+    kpw [-c CONFIG] cert import LOGIN SIGNER.p12
 
-Passwords are read from standard input (one line) or asked for at a terminal;
-they never appear on the command line.  Every change is recorded in the audit
+Passwords and PINs are read from standard input (one a line) or asked for at a
+terminal; they never appear on the command line.  Every change is recorded in the audit
 log as done by ``console``.
 """
 import argparse
@@ -25,6 +29,7 @@ from ..evolve import GENERATION, pending
 from ..populate import load_demo
 from ..search import reindex as search_reindex
 from ..security.roles import ALL_ROLE_NAMES
+from ..signing import NotAPdf, verify
 from ..site import ROOT_KEY, close_databases, prepare_database
 
 DEFAULT_CONFIG = 'development.ini'
@@ -61,6 +66,19 @@ def _parser():
                          help='only report differences between the index and the database')
     reindex.add_argument('--batch', type=int, default=1000, help='items per committed batch')
 
+    verify = sub.add_parser('verify', help='check the signatures of a PDF (exit 3: not valid)')
+    verify.add_argument('file')
+    ca = sub.add_parser('ca', help='certificate authorities').add_subparsers(
+        dest='action', required=True)
+    ca.add_parser('import', help='trust an external CA certificate (PEM)').add_argument('file')
+    cert = sub.add_parser('cert', help='signing certificates').add_subparsers(
+        dest='action', required=True)
+    cert_import = cert.add_parser(
+        'import', help="import a signer's PKCS#12 file; its password, then a new signing PIN, "
+                       'are read from stdin')
+    cert_import.add_argument('login')
+    cert_import.add_argument('file')
+
     post = sub.add_parser('post', help='manage posts').add_subparsers(dest='action', required=True)
     assign = post.add_parser('assign', help='give a post to a user')
     assign.add_argument('post_id')
@@ -68,6 +86,41 @@ def _parser():
     assign.add_argument('--transfer', action='store_true',
                         help='relieve the present holders (the files stay with the post)')
     return parser
+
+
+def read_secret_line(prompt, stdin=None):
+    stdin = stdin or sys.stdin
+    if stdin.isatty():
+        return getpass.getpass(prompt)
+    return stdin.readline().rstrip('\n')
+
+
+def _verify(args, site, out):
+    try:
+        with open(args.file, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise DomainError(f'cannot read {args.file}: {e.strerror}')
+    try:
+        result = verify(site.signing, data)
+    except NotAPdf:
+        raise DomainError(f'{args.file} is not a PDF that can be read.')
+    if not result.signatures:
+        print(f'{args.file}: no signatures.', file=out)
+        return 3
+    for n, sig in enumerate(result.signatures, 1):
+        when = sig.signed_at.strftime('%Y-%m-%d %H:%M UTC') if sig.signed_at else '?'
+        print(f'Signature {n} ({sig.field}): {sig.signer or "?"} ({sig.signer_login or "-"}), '
+              f'signed {when}{" (time-stamped)" if sig.timestamped else ""}', file=out)
+        print(f'  signed bytes intact: {"yes" if sig.intact else "NO"}; chains to a trusted CA: '
+              f'{"yes" if sig.trusted else "NO"}; revoked: '
+              f'{"YES " + sig.revoked_at.date().isoformat() if sig.revoked else "no"}; '
+              f'changed after signing: '
+              f'{"YES" if sig.changed_after else ("later signatures only" if sig.changes == "signatures" else "no")}',
+              file=out)
+        print(f'  {"VALID" if sig.valid else "NOT VALID"}', file=out)
+    print(f'{args.file}: {"all signatures valid" if result.valid else "NOT VALID"}.', file=out)
+    return 0 if result.valid else 3
 
 
 def read_password(stdin=None):
@@ -128,11 +181,11 @@ def _run(args, env, out):
     principals = site['principals']
     if args.command == 'init':
         if args.demo or (args.demo_if_empty and len(principals.users) == 0):
-            added = load_demo(site, actor)
+            added = load_demo(site, actor, env['registry'].kpw_settings.secret)
             print(f'Demo data loaded ({added} objects added).', file=out)
         print(f'Workspace ready at generation {site.generation}.', file=out)
     elif args.command == 'demo':
-        added = load_demo(site, actor)
+        added = load_demo(site, actor, env['registry'].kpw_settings.secret)
         print(f'Demo data loaded ({added} objects added).', file=out)
     elif args.command == 'evolve':
         steps = pending(site)
@@ -145,6 +198,24 @@ def _run(args, env, out):
             print(f'Database at generation {site.generation}.', file=out)
     elif args.command == 'reindex':
         return _reindex(args, env, conn, site, out)
+    elif args.command == 'verify':
+        return _verify(args, site, out)
+    elif args.command == 'ca' and args.action == 'import':
+        with open(args.file, 'rb') as f:
+            cert = site.signing.import_ca(f.read())
+        actor.record('signing.ca_trusted', 'signing', subject=cert.subject.rfc4514_string())
+        print(f'Trusted: {cert.subject.rfc4514_string()}', file=out)
+    elif args.command == 'cert' and args.action == 'import':
+        user = principals.user(args.login)
+        with open(args.file, 'rb') as f:
+            data = f.read()
+        password = read_secret_line('PKCS#12 password: ').encode() or None
+        pin = read_secret_line('New signing PIN: ')
+        record = site.signing.import_pkcs12(user.login, data, password, pin,
+                                            env['registry'].kpw_settings.secret, 'console')
+        actor.record('signing.certificate_imported', f'user:{user.login}', serial=record.serial)
+        print(f'Certificate {record.serial} ({record.name}) imported for {user.login}.',
+              file=out)
     elif args.command == 'user' and args.action == 'add':
         user = principals.add_user(actor, args.login, args.name, read_password(),
                                    email=args.email, roles=args.role)

@@ -45,6 +45,17 @@ ROUTES = (
     ('api_alerts', '/api/v1/alerts'),
     ('api_alerts_read', '/api/v1/alerts/read'),
     ('api_search', '/api/v1/search'),
+    ('api_draft_pdf', '/api/v1/drafts/{id}/pdf'),
+    ('api_summary_pdf', '/api/v1/summaries/{id}/pdf'),
+    ('api_file_pdf', '/api/v1/files/{id}/pdf'),
+    ('api_verify', '/api/v1/verify'),
+    # public: no sign-in
+    ('verify', '/verify'),
+    ('ca_pem', '/ca.pem'),
+    ('public_notifications', '/public/notifications'),
+    ('public_notification_pdf', '/public/notifications/{id}.pdf'),
+    ('account_signing', '/account/signing'),
+    ('admin_signing', '/admin/signing'),
     ('search', '/search'),
     # browser: file work
     ('inbox', '/inbox'),
@@ -63,9 +74,12 @@ ROUTES = (
     ('file_action', '/files/{id}/actions/{action}'),
     ('file_drafts', '/files/{id}/drafts'),
     ('file_draft_action', '/files/{id}/drafts/{draft}/actions/{action}'),
+    ('file_draft_pdf', '/files/{id}/drafts/{draft}/pdf'),
+    ('file_pdf', '/files/{id}/pdf'),
     ('summary', '/summaries/{id}'),
     ('summary_notes', '/summaries/{id}/notes'),
     ('summary_action', '/summaries/{id}/actions/{action}'),
+    ('summary_pdf', '/summaries/{id}/pdf'),
 )
 
 

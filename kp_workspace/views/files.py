@@ -190,6 +190,10 @@ def _page(request, item):
         data['drafts'] = [
             {'id': d.id, 'kind': translate(KIND_TITLES[d.kind]), 'subject': d.subject,
              'body': d.body, 'state': translate(DRAFT_WORKFLOW.states[d.state]),
+             'number': d.number, 'dated': _when(d.dated_at) if d.dated_at else '',
+             'signed': ', '.join(f'{name} ({post})' for _l, name, post, _a in d.signatures),
+             'pdf_url': request.route_url('file_draft_pdf', id=item.id, draft=d.id),
+             'pdf_label': translate(_('Signed PDF') if d.pdf is not None else _('Preview PDF')),
              'actions': [(t.name, translate(t.title),
                           request.route_url('file_draft_action', id=item.id, draft=d.id,
                                             action=t.name))
@@ -290,7 +294,7 @@ class ItemPages:
     def action(self):
         request = self.request
         item = item_for(request)
-        params = {k: request.POST[k] for k in ('to_post', 'remarks', 'decision')
+        params = {k: request.POST[k] for k in ('to_post', 'remarks', 'decision', 'pin')
                   if k in request.POST}
         try:
             t = run_action(request, item, request.matchdict['action'], params)
@@ -305,7 +309,8 @@ class ItemPages:
         item = item_for(request, 'file')
         try:
             add_draft(item, officer_for(request), request.POST.get('kind', ''),
-                      request.POST.get('subject', ''), request.POST.get('body', ''))
+                      request.POST.get('subject', ''), request.POST.get('body', ''),
+                      request.POST.get('addressees', ''), request.POST.get('copies', ''))
         except DomainError as err:
             return _render_error(request, item, err, 'kp_workspace:templates/file.pt')
         return self._back(item, _('Draft added.'))
@@ -322,7 +327,8 @@ class ItemPages:
                 edit_draft(draft, officer_for(request), request.POST.get('subject', ''),
                            request.POST.get('body', ''))
             else:
-                run_draft_action(request, draft, request.matchdict['action'])
+                run_draft_action(request, draft, request.matchdict['action'],
+                                 request.POST.get('pin') or None)
         except DomainError as err:
             return _render_error(request, item, err, 'kp_workspace:templates/file.pt')
         return self._back(item, _('Draft updated.'))

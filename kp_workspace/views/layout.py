@@ -20,6 +20,7 @@ ADMIN_SECTIONS = (
     ('admin_departments', _('Departments'), MANAGE_DEPARTMENTS),
     ('admin_roles', _('Roles'), MANAGE_ROLES),
     ('admin_audit', _('Audit log'), VIEW_AUDIT),
+    ('admin_signing', _('Signing certificates'), MANAGE_USERS),
 )
 
 
@@ -72,6 +73,10 @@ class Chrome:
         if admin_sections(request):
             items.append((_('Administration'), request.route_url('admin'),
                           route.startswith('admin')))
+        from ..site import get_site
+        if get_site(request).signing.current(self.identity.user.login) is not None:
+            items.append((_('Signing'), request.route_url('account_signing'),
+                          route == 'account_signing'))
         items.append((_('Password'), request.route_url('account_password'),
                       route == 'account_password'))
         return items

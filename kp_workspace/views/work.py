@@ -13,6 +13,7 @@ from ..access import Officer
 from ..audit import actor_from_request
 from ..content_types.casefile import find_item
 from ..content_types.outgoing import find_draft
+from ..signing import context_from_settings
 from ..site import get_site
 from ..workflows.casefile import CASEFILE
 from ..workflows.draft import DRAFT_WORKFLOW
@@ -44,11 +45,21 @@ def draft_for(request, draft_id):
 
 
 def run_action(request, item, action, params):
+    params = dict(params, signing=context_from_settings(request.registry.kpw_settings))
     return WORKFLOWS[item.kind].run(item, action, officer_for(request), **params)
 
 
-def run_draft_action(request, draft, action):
-    return DRAFT_WORKFLOW.run(draft, action, officer_for(request))
+def run_draft_action(request, draft, action, pin=None):
+    return DRAFT_WORKFLOW.run(draft, action, officer_for(request), pin=pin,
+                              signing=context_from_settings(request.registry.kpw_settings))
+
+
+def pdf_response(request, data, filename, inline=True):
+    response = Response(body=data, content_type='application/pdf')
+    kind = 'inline' if inline else 'attachment'
+    response.content_disposition = f'{kind}; filename="{_ascii(filename)}"'
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    return response
 
 
 def now_ts():
@@ -75,10 +86,18 @@ def movements_json(item):
              'at': iso(m.at), 'by': m.by} for m in item.movements]
 
 
+def signatures_json(obj):
+    return [{'login': login, 'name': name, 'post': post, 'at': iso(at)}
+            for login, name, post, at in obj.signatures]
+
+
 def draft_json(casefile, draft):
     return {'id': f'{casefile.id}-{draft.id}', 'kind': draft.kind, 'subject': draft.subject,
-            'body': draft.body, 'state': draft.state, 'author': draft.author,
-            'approved_by': draft.approved_by, 'approved_at': iso(draft.approved_at)}
+            'body': draft.body, 'addressees': draft.addressees, 'copies': draft.copies,
+            'state': draft.state, 'author': draft.author,
+            'approved_by': draft.approved_by, 'approved_at': iso(draft.approved_at),
+            'number': draft.number, 'dated_at': iso(draft.dated_at),
+            'signatures': signatures_json(draft), 'issued_at': iso(draft.issued_at)}
 
 
 def item_json(request, item):
@@ -102,6 +121,7 @@ def item_json(request, item):
                      'decision', 'decision_remarks'):
             data[name] = getattr(item, name)
         data['decided_at'] = iso(item.decided_at)
+        data['signatures'] = signatures_json(item)
     return data
 
 

@@ -1,8 +1,16 @@
-"""The life of an outgoing document before signing: draft -> put up -> approved."""
+"""The life of an outgoing document: draft -> put up -> approved -> signed -> issued.
+
+Signing numbers and dates the document, renders it as an official PDF and signs
+that PDF with the signer's certificate (the PIN unlocks the key); from then on
+nothing in it can change.  Issuing sends it out; an issued notification is
+published on the public notifications page.
+"""
 from pyramid.i18n import TranslationStringFactory
 
+from .. import official_pdf, signing
 from ..content_types.movable import acting_post, now, touch
-from ..security.roles import APPROVE, DRAFT
+from ..content_types.outgoing import number_draft, pdf_fields
+from ..security.roles import APPROVE, DRAFT, SIGN
 from . import Transition, Workflow, check
 
 _ = TranslationStringFactory('kp_workspace')
@@ -23,17 +31,48 @@ def _record(name):
     return effect
 
 
+def sign_draft(draft, officer, params):
+    casefile = draft.casefile
+    post_id = acting_post(casefile, officer)
+    context = params.get('signing')
+    # the PIN first: a wrong one changes nothing but its own count
+    signer = signing.unlock(officer, post_id, context, params.get('pin'))
+    site, at = officer.site, now()
+    number_draft(draft, site, at)
+    data = official_pdf.render_outgoing(
+        pdf_fields(draft, site, signer.name, signer.post, final=True))
+    signed = signing.sign(data, signer, f'Approved: {draft.number}', context)
+    draft.pdf = signing.store_pdf(signed)
+    draft.signatures = (*draft.signatures, (officer.login, signer.name, signer.post, at))
+    touch(casefile)
+    officer.actor.record('draft.signed', f'file:{casefile.id}', draft=draft.id,
+                         number=draft.number)
+
+
+def issue_draft(draft, officer, params):
+    casefile = draft.casefile
+    draft.issued_at = now()
+    if draft.kind == 'notification':
+        officer.site.notices.add(f'{casefile.id}-{draft.id}', draft.issued_at)
+    touch(casefile)
+    officer.actor.record('draft.issued', f'file:{casefile.id}', draft=draft.id,
+                         number=draft.number)
+
+
 DRAFT_WORKFLOW = check(Workflow(
     name='outgoing',
     states={'draft': _('being drafted'), 'pending': _('put up for approval'),
-            'approved': _('approved')},
+            'approved': _('approved'), 'signed': _('signed'), 'issued': _('issued')},
     initial='draft',
     transitions=(
         Transition('submit', _('put up for approval'), ('draft',), 'pending', DRAFT, file_holder,
                    _record('submitted')),
         Transition('approve', _('approve'), ('pending',), 'approved', APPROVE, file_holder,
                    _record('approved')),
-        Transition('revise', _('send back for changes'), ('pending',), 'draft', DRAFT, file_holder,
-                   _record('revised')),
+        Transition('revise', _('send back for changes'), ('pending', 'approved'), 'draft', DRAFT,
+                   file_holder, _record('revised')),
+        Transition('sign', _('sign'), ('approved',), 'signed', SIGN, file_holder, sign_draft,
+                   needs=('pin',)),
+        Transition('issue', _('issue'), ('signed',), 'issued', SIGN, file_holder, issue_draft),
     ),
 ))

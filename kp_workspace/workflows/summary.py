@@ -1,9 +1,10 @@
 """The life of a summary, as data: draft -> submitted -> with the CM -> decided."""
 from pyramid.i18n import TranslationStringFactory
 
-from ..content_types.movable import change_state, check_choice, move, now
-from ..content_types.summary import DECISIONS
-from ..security.roles import APPROVE, DECIDE_SUMMARY, FORWARD, permissions_of
+from .. import official_pdf, signing
+from ..content_types.movable import change_state, check_choice, move, now, touch
+from ..content_types.summary import DECISION_TEXT, DECISIONS, pdf_fields
+from ..security.roles import APPROVE, DECIDE_SUMMARY, FORWARD, SIGN, permissions_of
 from . import Refused, Transition, Workflow, check
 from .casefile import has_sender, holder, needs_post, send_back, untouched_since_sent
 
@@ -32,12 +33,46 @@ def to_chief_minister(item, officer, params):
         raise Refused(_('Only the Chief Minister decides summaries: choose that post.'))
 
 
+def _summary_pdf(item, officer):
+    """The summary's PDF so far: the signed one, or a fresh rendering."""
+    if item.pdf is not None:
+        return signing.read_pdf(item.pdf)
+    return official_pdf.render_summary(pdf_fields(item, officer.site))
+
+
+def _sign_summary(item, officer, signer, reason, context):
+    at = now()
+    signed = signing.sign(_summary_pdf(item, officer), signer, reason, context)
+    item.pdf = signing.store_pdf(signed)
+    item.signatures = (*item.signatures, (officer.login, signer.name, signer.post, at))
+    return at
+
+
+def sign_summary(item, officer, params):
+    """The holder (a Secretary, the Chief Secretary) signs the summary as it stands."""
+    context = params.get('signing')
+    signer = signing.unlock(officer, item.holder, context, params.get('pin'))
+    _sign_summary(item, officer, signer, 'Seen and put up', context)
+    touch(item)
+    officer.actor.record('summary.signed', f'summary:{item.id}')
+
+
 def decide(item, officer, params):
+    """The Chief Minister's decision, signed: printed on the summary if nobody signed
+    it before, else carried by the signature (a signed PDF cannot change)."""
     decision = check_choice(params.get('decision'), DECISIONS, 'decision')
+    context = params.get('signing')
+    # the PIN first: a wrong one changes nothing but its own count
+    signer = signing.unlock(officer, item.holder, context, params.get('pin'))
     item.decision = decision
     item.decision_remarks = (params.get('remarks') or '').strip()[:5000]
     item.decided_at = now()
     item.decided_by = officer.login
+    reason = f'Decision: {DECISION_TEXT[decision]}'
+    if item.decision_remarks:
+        reason += f'. {item.decision_remarks}'
+    _sign_summary(item, officer, signer, reason[:500], context)
+    touch(item)
     officer.actor.record('summary.decided', f'summary:{item.id}', decision=decision)
     move(item, officer, 'decision', item.chain[0], item.decision_remarks, alert='decided')
 
@@ -80,7 +115,9 @@ SUMMARY = check(Workflow(
                    has_sender, send_back, needs=('remarks',)),
         Transition('recall', _('recall'), ('submitted', 'with_cm'), None, FORWARD,
                    untouched_since_sent, recall, needs=('remarks',)),
-        Transition('decide', _('decide'), ('with_cm',), 'decided', DECIDE_SUMMARY, decide_guard,
-                   decide, needs=('decision', 'remarks')),
+        Transition('sign', _('sign'), ('submitted', 'with_cm'), None, SIGN, holder,
+                   sign_summary, needs=('pin',)),
+        Transition('decide', _('decide and sign'), ('with_cm',), 'decided', DECIDE_SUMMARY,
+                   decide_guard, decide, needs=('decision', 'remarks', 'pin')),
     ),
 ))

@@ -1,5 +1,9 @@
 """The life of a case file and of a summary through the API, with every refusal."""
+import re
+
 import pytest
+
+from kp_workspace.populate import DEMO_PIN
 
 
 def call(app, tokens, login, method, path, status=200, **kw):
@@ -21,9 +25,10 @@ def test_posts_list(app, tokens):
 def test_full_life_of_a_file(app, tokens, audit_entries):
     created = new_file(app, tokens, priority='urgent')
     assert created['state'] == 'open' and created['holder'] == 'so-budget-finance'
-    assert created['number'].startswith('FD/20') and created['number'].endswith('/0001')
+    # numbers run on from the demo file's FD/YYYY/0001
+    assert re.fullmatch(r'FD/20\d\d/0002', created['number'])
     fid = created['id']
-    assert new_file(app, tokens)['number'].endswith('/0002')
+    assert new_file(app, tokens)['number'].endswith('/0003')
 
     n = call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/notes', 201,
              params={'text': 'Funds are available under head A-12.'}).json['n']
@@ -45,12 +50,13 @@ def test_full_life_of_a_file(app, tokens, audit_entries):
     call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/notes', 409,
          params={'text': 'one more thing'})
 
+    # urgent first, then the routine demo file that waits there too
     inbox = call(app, tokens, 'secretary.finance', 'get', '/api/v1/inbox').json
-    assert [i['id'] for i in inbox['items']] == [fid] and inbox['total'] == 1
+    assert [i['id'] for i in inbox['items']][0] == fid and inbox['total'] == 2
     assert inbox['items'][0]['priority'] == 'urgent' and inbox['items'][0]['age_days'] == 0
     assert inbox['items'][0]['overdue'] is False
     alerts = call(app, tokens, 'secretary.finance', 'get', '/api/v1/alerts').json
-    assert alerts['unread'] == 1 and alerts['items'][0]['item_id'] == fid
+    assert alerts['unread'] == 2 and alerts['items'][0]['item_id'] == fid
     call(app, tokens, 'secretary.finance', 'post_json', '/api/v1/alerts/read', params={})
     assert call(app, tokens, 'secretary.finance', 'get', '/api/v1/alerts').json['unread'] == 0
 
@@ -58,7 +64,8 @@ def test_full_life_of_a_file(app, tokens, audit_entries):
          params={'text': 'Approved. Issue sanction.'})
     call(app, tokens, 'secretary.finance', 'post_json', f'/api/v1/files/{fid}/actions/return',
          params={'remarks': 'Approved'})
-    assert call(app, tokens, 'secretary.finance', 'get', '/api/v1/inbox').json['total'] == 0
+    inbox = call(app, tokens, 'secretary.finance', 'get', '/api/v1/inbox').json
+    assert fid not in [i['id'] for i in inbox['items']] and inbox['total'] == 1  # the demo file
     alerts = call(app, tokens, 'so.finance', 'get', '/api/v1/alerts').json
     assert alerts['items'][0]['kind'] == 'returned'
 
@@ -219,9 +226,16 @@ def test_summary_from_finance_to_the_cm_and_back(app, tokens, audit_entries):
     call(app, tokens, 'cs', 'post_json', f'{base}/put_up', params={'to_post': 'chief-minister'})
     call(app, tokens, 'cs', 'post_json', f'{base}/decide', 403,
          params={'decision': 'approved'})
-    call(app, tokens, 'cm', 'post_json', f'{base}/decide', 400, params={'decision': 'maybe'})
+    call(app, tokens, 'cm', 'post_json', f'{base}/decide', 400,
+         params={'decision': 'maybe', 'pin': DEMO_PIN})
+    # the decision is signed: no PIN, no decision
+    res = call(app, tokens, 'cm', 'post_json', f'{base}/decide', 400,
+               params={'decision': 'approved'})
+    assert res.json['error'] == 'Enter your signing PIN.'
     data = call(app, tokens, 'cm', 'post_json', f'{base}/decide',
-                params={'decision': 'approved_with_changes', 'remarks': 'Rs 400 million.'}).json
+                params={'decision': 'approved_with_changes', 'remarks': 'Rs 400 million.',
+                        'pin': DEMO_PIN}).json
+    assert [s['login'] for s in data['signatures']] == ['cm']
     assert data['state'] == 'decided' and data['decision'] == 'approved_with_changes'
     assert data['holder']['id'] == 'so-budget-finance'
     alerts = call(app, tokens, 'so.finance', 'get', '/api/v1/alerts').json
@@ -232,9 +246,13 @@ def test_summary_from_finance_to_the_cm_and_back(app, tokens, audit_entries):
 
 
 def test_inbox_lists_and_bad_parameters(app, tokens):
-    for view in ('inbox', 'pending', 'overdue', 'sent'):
+    for view in ('inbox', 'pending', 'overdue'):
         res = call(app, tokens, 'so.finance', 'get', '/api/v1/inbox', params={'view': view})
         assert res.json['items'] == []
+    # so.finance sent the demo file up to the Secretary
+    sent = call(app, tokens, 'so.finance', 'get', '/api/v1/inbox', params={'view': 'sent'}).json
+    assert [i['number'] for i in sent['items']] == [sent['items'][0]['number']]
+    assert sent['items'][0]['number'].startswith('FD/')
     call(app, tokens, 'so.finance', 'get', '/api/v1/inbox', 400, params={'view': 'x'})
     call(app, tokens, 'so.finance', 'get', '/api/v1/inbox', 400, params={'limit': 'x'})
     call(app, tokens, 'admin', 'get', '/api/v1/inbox')  # no posts: an empty inbox

@@ -52,5 +52,6 @@ def test_one_forward_wins_the_other_gets_409_and_nothing_is_lost(app, wsgi_app, 
     data = app.api('get', f'/api/v1/files/{fid}', ayesha).json
     assert data['holder'] == winner['holder']
     assert len(data['movements']) == 1  # exactly one move recorded
-    forwards = [e for e in audit_entries(20) if e.action == 'file.forward']
+    forwards = [e for e in audit_entries(20) if e.action == 'file.forward'
+                and e.target == f'file:{fid}']
     assert len(forwards) == 1

@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from kp_workspace.populate import DEMO_PIN
 from tests.views.test_api_attachments import pdf_bytes
 
 
@@ -27,7 +28,7 @@ def test_file_from_so_to_secretary_and_back_to_closure(app, other):
     home = app.get('/')
     assert 'Open a new file' in home.text and 'Dashboard' not in home.text
     fid, page = open_new_file(app, priority='urgent')
-    assert re.search(r'File FD/\d{4}/0001 opened\.', page.text)
+    assert re.search(r'File FD/\d{4}/0002 opened\.', page.text)  # after the demo file's 0001
     assert 'No notes yet.' in page.text and 'Nothing attached yet.' in page.text
 
     form = form_by_action(page, f'/files/{fid}/notes')
@@ -55,10 +56,10 @@ def test_file_from_so_to_secretary_and_back_to_closure(app, other):
     assert 'New note' not in page.text  # the sender no longer writes on it
 
     other.login('secretary.finance')
-    assert 'Alerts (1)' in other.get('/').text
+    assert 'Alerts (2)' in other.get('/').text  # this file and the demo file
     inbox = other.get('/inbox')
     assert 'Purchase of office furniture' in inbox.text
-    page = inbox.click('FD/', index=0)
+    page = inbox.click('FD/', index=0)  # urgent: above the routine demo file
     page = form_by_action(page, '/drafts/d1/actions/approve').submit(status=303).follow()
     assert '(approved)' in page.text
     form = form_by_action(page, f'/files/{fid}/notes')
@@ -67,7 +68,7 @@ def test_file_from_so_to_secretary_and_back_to_closure(app, other):
     form = form_by_action(page, f'/files/{fid}/actions/return')
     page = form.submit(status=303).follow()
     assert 'With: <strong>Section Officer (Budget), Finance</strong>' in page.text
-    assert 'Nothing here. Well done.' in other.get('/inbox').text
+    assert 'Purchase of office furniture' not in other.get('/inbox').text
     assert 'Purchase of office furniture' in other.get('/sent').text
 
     page = app.get(f'/files/{fid}')
@@ -156,10 +157,11 @@ def test_dashboard_counts_and_desk_time(app, other):
     other.login('secretary.finance')
     board = other.get('/departments/finance')
     text = re.sub(r'\s+', ' ', board.text)
-    assert '<dt>Open</dt><dd>2</dd>' in text
+    # two new files and the demo file, which waits with the Secretary too
+    assert '<dt>Open</dt><dd>3</dd>' in text
     assert re.search(r'Section Officer \(Budget\), Finance</td><td>1</td>', text)
-    assert re.search(r'Secretary Finance</td><td>1</td>', text)
-    assert '(1 moves)' in text
+    assert re.search(r'Secretary Finance</td><td>2</td>', text)
+    assert '(2 moves)' in text
 
 
 def test_summary_from_finance_to_cm_and_back_in_the_browser(app, other):
@@ -187,7 +189,8 @@ def test_summary_from_finance_to_cm_and_back_in_the_browser(app, other):
 
     act('secretary.finance', 'forward', to_post='chief-secretary')
     act('cs', 'put_up', to_post='chief-minister')
-    page = act('cm', 'decide', decision='approved', remarks='Approved as proposed.')
+    page = act('cm', 'decide', decision='approved', remarks='Approved as proposed.',
+               pin=DEMO_PIN)
     assert 'Decision of the Chief Minister:' in page.text
     alerts = app.get('/alerts')
     assert 'Revision of pension rules' in alerts.text and 'Mark all as read' in alerts.text

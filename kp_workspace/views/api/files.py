@@ -10,7 +10,9 @@ from ...content_types.outgoing import add_draft
 from ...content_types.summary import initiate_summary
 from ...lists import inbox, overdue, pending, sent
 from ...security.roles import VIEW
+from ...signing import WrongPin
 from ...site import get_site
+from ..errors import error_response
 from ..work import (attachment_response, draft_for, draft_json, item_for, item_json, now_ts,
                     officer_for, run_action, run_draft_action)
 from . import api_config, json_body
@@ -124,9 +126,12 @@ def get_attachment(request):
 def action(request):
     item = item_for(request)
     body = json_body(request) if request.body else {}
-    params = {k: v for k, v in body.items() if k in ('to_post', 'remarks', 'decision')
+    params = {k: v for k, v in body.items() if k in ('to_post', 'remarks', 'decision', 'pin')
               and isinstance(v, str)}
-    run_action(request, item, request.matchdict['action'], params)
+    try:
+        run_action(request, item, request.matchdict['action'], params)
+    except WrongPin as err:  # returned, not raised: the failed attempt is committed
+        return error_response(request, err.status, err.message)
     return item_json(request, item)
 
 
@@ -135,14 +140,20 @@ def new_draft(request):
     item = item_for(request, 'file')
     body = json_body(request)
     draft = add_draft(item, officer_for(request), _str(body, 'kind'), _str(body, 'subject'),
-                      _str(body, 'body'))
+                      _str(body, 'body'), _str(body, 'addressees', False),
+                      _str(body, 'copies', False))
     return _created(request, {'id': f'{item.id}-{draft.id}', 'state': draft.state})
 
 
 @view_config(**api_config(route_name='api_draft_action', request_method='POST', permission=VIEW))
 def draft_action(request):
     casefile, draft = draft_for(request, request.matchdict['id'])
-    run_draft_action(request, draft, request.matchdict['action'])
+    body = json_body(request) if request.body else {}
+    try:
+        run_draft_action(request, draft, request.matchdict['action'],
+                         _str(body, 'pin', False) or None)
+    except WrongPin as err:  # returned, not raised: the failed attempt is committed
+        return error_response(request, err.status, err.message)
     return draft_json(casefile, draft)
 
 

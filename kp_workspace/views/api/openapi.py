@@ -9,7 +9,7 @@ ERROR = {'$ref': '#/components/schemas/Error'}
 def _errors(*codes):
     text = {400: 'Malformed request', 401: 'No valid bearer token, or wrong login',
             403: 'Not permitted', 404: 'Not found', 409: 'Conflicts with the current state',
-            429: 'Too many failed sign-ins for this login'}
+            429: 'Too many failed attempts (sign-in or signing PIN): locked for a while'}
     return {str(c): {'description': text[c],
                      'content': {'application/json': {'schema': ERROR}}} for c in codes}
 
@@ -25,6 +25,14 @@ def _op(summary, ok='200', body=None, errors=(401, 403, 404, 409), params=()):
         op['parameters'] = [{'name': p, 'in': 'path', 'required': True,
                              'schema': {'type': 'string'}} for p in params]
     return op
+
+
+def _pdf_op(summary):
+    return {'summary': summary,
+            'parameters': [{'name': 'id', 'in': 'path', 'required': True,
+                            'schema': {'type': 'string'}}],
+            'responses': {'200': {'description': 'A PDF',
+                                  'content': {'application/pdf': {}}}, **_errors(401, 404)}}
 
 
 FILE_WORK_PATHS = {
@@ -60,16 +68,34 @@ FILE_WORK_PATHS = {
         'forward {"to_post", "remarks"}, return, recall, close, reopen',
         body=('to_post', 'remarks'), params=('id', 'action'))},
     '/api/v1/files/{id}/drafts': {'post': _op('Draft a letter, memorandum, office order or '
-                                              'notification', '201', ('kind', 'subject', 'body'),
+                                              'notification', '201',
+                                              ('kind', 'subject', 'body', 'addressees', 'copies'),
                                               params=('id',))},
-    '/api/v1/drafts/{id}/actions/{action}': {'post': _op('submit, approve or revise a draft',
-                                                         params=('id', 'action'))},
+    '/api/v1/drafts/{id}/actions/{action}': {'post': _op(
+        'submit, approve, revise, sign {"pin"} (numbers, dates and signs the PDF; 403 for a '
+        'wrong PIN, counted; 429 when locked), issue (a notification is published)',
+        body=('pin',), params=('id', 'action'), errors=(400, 401, 403, 404, 409, 429))},
+    '/api/v1/drafts/{id}/pdf': {'get': _pdf_op('The signed PDF, or a preview marked DRAFT')},
+    '/api/v1/files/{id}/pdf': {'get': _pdf_op('The whole file as one PDF: noting sheet, '
+                                              'movement register, correspondence, bookmarks')},
+    '/api/v1/summaries/{id}/pdf': {'get': _pdf_op('The summary PDF (signed once signed)')},
+    '/api/v1/verify': {'post': {
+        'summary': 'Verify the signatures of a PDF (no sign-in): {"valid", "signatures": '
+                   '[{"field", "signer", "signer_login", "signed_at", "timestamped", "intact", '
+                   '"trusted", "revoked", "revoked_at", "changed_after", "changes", "valid"}]}',
+        'security': [],
+        'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': {
+            'type': 'object', 'properties': {'file': {'type': 'string', 'format': 'binary'}}}}}},
+        'responses': {'200': {'description': 'OK', 'content': {'application/json': {}}},
+                      **_errors(400)}}},
     '/api/v1/summaries/{id}': {'get': _op('A summary', params=('id',))},
     '/api/v1/summaries/{id}/notes': {'post': _op('Comment on a summary as its holder', '201',
                                                  ('text',), params=('id',))},
     '/api/v1/summaries/{id}/actions/{action}': {'post': _op(
-        'submit, forward, put_up, return, recall, decide {"decision", "remarks"}',
-        body=('to_post', 'remarks', 'decision'), params=('id', 'action'))},
+        'submit, forward, put_up, return, recall, sign {"pin"}, '
+        'decide {"decision", "remarks", "pin"} (signed by the Chief Minister)',
+        body=('to_post', 'remarks', 'decision', 'pin'), params=('id', 'action'),
+        errors=(400, 401, 403, 404, 409, 429))},
     '/api/v1/inbox': {'get': {
         'summary': 'What your posts hold: {"items": [{"id", "kind", "number", "subject", '
                    '"priority", "received_at", "age_days", "overdue"}], "total", "more"}',

@@ -1,0 +1,304 @@
+"""PDFs, verification, the CA certificate, published notifications, signing PINs.
+
+Public (no sign-in): ``/verify``, ``POST /api/v1/verify``, ``/ca.pem`` and
+``/public/notifications``.  Everything else follows the file's visibility.
+"""
+import colander
+import deform
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.i18n import TranslationStringFactory
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from .. import official_pdf
+from ..audit import actor_from_request
+from ..content_types.outgoing import find_draft, pdf_fields
+from ..content_types.summary import pdf_fields as summary_fields
+from ..errors import DomainError
+from ..security.roles import MANAGE_USERS, VIEW
+from ..signing import SigningRefused, WrongPin, read_pdf, verify
+from ..site import get_site
+from .api import api_config
+from .errors import error_response
+from .forms import CSRFSchema, run_form
+from .layout import flash
+from .work import draft_for, item_for, officer_for, pdf_response
+
+_ = TranslationStringFactory('kp_workspace')
+PUBLIC = NO_PERMISSION_REQUIRED
+NOT_A_PDF = _('This file is not a PDF that can be read.')
+
+
+# PDFs -----------------------------------------------------------------------------
+def _draft_pdf(request, casefile, draft):
+    officer = officer_for(request)
+    officer.actor.record('draft.pdf_read', f'file:{casefile.id}', draft=draft.id)
+    if draft.pdf is not None:
+        return pdf_response(request, read_pdf(draft.pdf), f'{draft.number}.pdf')
+    data = official_pdf.render_outgoing(pdf_fields(draft, officer.site))
+    return pdf_response(request, data, f'{casefile.id}-{draft.id}-draft.pdf')
+
+
+@view_config(route_name='file_draft_pdf', permission=VIEW)
+def file_draft_pdf(request):
+    casefile = item_for(request, 'file')
+    draft = casefile.drafts.get(request.matchdict['draft'])
+    if draft is None:
+        raise HTTPNotFound()
+    return _draft_pdf(request, casefile, draft)
+
+
+@view_config(**api_config(route_name='api_draft_pdf', permission=VIEW))
+def api_draft_pdf(request):
+    return _draft_pdf(request, *draft_for(request, request.matchdict['id']))
+
+
+def _summary_pdf(request, summary):
+    officer = officer_for(request)
+    officer.actor.record('summary.pdf_read', f'summary:{summary.id}')
+    if summary.pdf is not None:
+        data = read_pdf(summary.pdf)
+    else:
+        data = official_pdf.render_summary(summary_fields(summary, officer.site))
+    return pdf_response(request, data, f'summary-{summary.id}.pdf')
+
+
+@view_config(route_name='summary_pdf', permission=VIEW)
+@view_config(**api_config(route_name='api_summary_pdf', permission=VIEW))
+def summary_pdf(request):
+    return _summary_pdf(request, item_for(request, 'summary'))
+
+
+@view_config(route_name='file_pdf', permission=VIEW)
+@view_config(**api_config(route_name='api_file_pdf', permission=VIEW))
+def file_pdf(request):
+    casefile = item_for(request, 'file')
+    officer = officer_for(request)
+    officer.actor.record('file.exported', f'file:{casefile.id}')
+    return pdf_response(request, official_pdf.render_file(*file_export(casefile, officer.site)),
+                        f'file-{casefile.id}.pdf', inline=False)
+
+
+def file_export(casefile, site):
+    dept = site['departments'].get(casefile.department)
+    fields = {
+        'department_title': dept.title if dept is not None else casefile.department,
+        'number': casefile.number, 'subject': casefile.subject,
+        'notes': [(n.n, n.author_name, n.post_title, n.at, n.text)
+                  for n in casefile.notes.values()],
+        'movements': [(m.at, m.action, m.from_title, m.to_title, m.by_name, m.remarks)
+                      for m in casefile.movements]}
+    attachments = []
+    for att in casefile.attachments.values():
+        if att.content_type == 'application/pdf':
+            attachments.append((att.title, att.open(), ''))
+        else:
+            attachments.append((att.title, None, f'{att.filename} (not a PDF: kept in the file)'))
+    for draft in casefile.drafts.values():
+        if draft.pdf is not None:
+            attachments.append((f'{draft.number}: {draft.subject}', draft.pdf.open('r'), ''))
+    return fields, attachments
+
+
+# verification ------------------------------------------------------------------------
+def _uploaded(request):
+    upload = request.POST.get('file')
+    if upload is None or not hasattr(upload, 'file'):
+        raise HTTPBadRequest('Send the PDF as the multipart field "file".')
+    return upload.file.read()
+
+
+def _verify(request, data):
+    return verify(get_site(request).signing, data)
+
+
+@view_config(**api_config(route_name='api_verify', request_method='POST', permission=PUBLIC))
+def api_verify(request):
+    try:
+        result = _verify(request, _uploaded(request))
+    except ValueError:
+        return error_response(request, 400, NOT_A_PDF)
+    return {'valid': result.valid, 'signatures': [s.as_dict() for s in result.signatures]}
+
+
+# Verifying changes nothing, so the public form needs no CSRF token (and the
+# public has no session to keep one in).
+@view_config(route_name='verify', permission=PUBLIC, require_csrf=False,
+             renderer='kp_workspace:templates/verify.pt')
+def verify_page(request):
+    result, error = None, None
+    if request.method == 'POST':
+        try:
+            result = _verify(request, _uploaded(request))
+        except HTTPBadRequest:
+            request.response.status = 400
+            error = request.localizer.translate(_('Choose a PDF file to verify.'))
+        except ValueError:
+            request.response.status = 400
+            error = request.localizer.translate(NOT_A_PDF)
+    return {'result': result, 'error': error, 'ca_url': request.route_url('ca_pem')}
+
+
+@view_config(route_name='ca_pem', permission=PUBLIC)
+def ca_pem(request):
+    return Response(body=get_site(request).signing.ca_cert_pem,
+                    content_type='application/x-pem-file',
+                    content_disposition='attachment; filename="kp-workspace-ca.pem"')
+
+
+# published notifications -------------------------------------------------------------
+def _published(site, address):
+    try:
+        casefile, draft = find_draft(site, address)
+    except DomainError:
+        raise HTTPNotFound()
+    if draft.kind != 'notification' or draft.state != 'issued' or draft.pdf is None:
+        raise HTTPNotFound()
+    return casefile, draft
+
+
+@view_config(route_name='public_notifications', permission=PUBLIC,
+             renderer='kp_workspace:templates/notices.pt')
+def public_notifications(request):
+    site = get_site(request)
+    after = None
+    raw = request.params.get('after', '')
+    if raw:
+        try:
+            ts, address = raw.split('~', 1)
+            after = (float(ts), address)
+        except ValueError:
+            raise HTTPBadRequest('after is not a position from this page.')
+    addresses, next_key = site.notices.page(after, size=20)
+    rows = []
+    for address in addresses:
+        casefile, draft = _published(site, address)
+        dept = site['departments'].get(casefile.department)
+        rows.append({'number': draft.number, 'subject': draft.subject,
+                     'department': dept.title if dept is not None else casefile.department,
+                     'date': official_pdf.dated(draft.dated_at),
+                     'url': request.route_url('public_notification_pdf', id=address)})
+    next_url = (request.route_url('public_notifications',
+                                  _query={'after': f'{next_key[0]!r}~{next_key[1]}'})
+                if next_key else None)
+    return {'rows': rows, 'total': len(site.notices), 'next_url': next_url,
+            'verify_url': request.route_url('verify')}
+
+
+@view_config(route_name='public_notification_pdf', permission=PUBLIC)
+def public_notification_pdf(request):
+    _casefile, draft = _published(get_site(request), request.matchdict['id'])
+    return pdf_response(request, read_pdf(draft.pdf), f'{draft.number}.pdf')
+
+
+# the signer's own certificate and PIN --------------------------------------------------
+def _pin_node(title, name):
+    return colander.SchemaNode(colander.String(), name=name, title=title,
+                               widget=deform.widget.PasswordWidget(
+                                   attributes={'inputmode': 'numeric',
+                                               'autocomplete': 'off'}))
+
+
+class SetPinSchema(CSRFSchema):
+    pin = _pin_node(_('New signing PIN (6 to 12 digits)'), 'pin')
+    again = _pin_node(_('The same PIN again'), 'again')
+
+
+class ChangePinSchema(SetPinSchema):
+    current = _pin_node(_('Present signing PIN'), 'current')
+
+
+def _same(data):
+    if data['pin'] != data['again']:
+        raise SigningRefused(_('The two PINs differ.'), status=400)
+
+
+@view_config(route_name='account_signing', permission=VIEW,
+             renderer='kp_workspace:templates/account_signing.pt')
+def account_signing(request):
+    officer = officer_for(request)
+    authority = officer.site.signing
+    record = authority.current(officer.login)
+    secret = request.registry.kpw_settings.secret
+    state = record.state if record is not None else None
+
+    def activate(data):
+        _same(data)
+        authority.activate(officer.login, data['pin'], secret)
+        officer.actor.record('signing.pin_set', f'user:{officer.login}', serial=record.serial)
+        return _('Your signing certificate is ready. Keep your PIN to yourself.')
+
+    def change(data):
+        _same(data)
+        try:
+            authority.change_pin(officer.login, data['current'], data['pin'], secret)
+        except WrongPin:
+            officer.actor.record('signing.wrong_pin', f'user:{officer.login}')
+            raise
+        officer.actor.record('signing.pin_changed', f'user:{officer.login}')
+        return _('Your signing PIN has been changed.')
+
+    form = None
+    if state == 'awaiting_pin':
+        form = run_form(request, SetPinSchema(), activate, buttons=(_('Set PIN'),))
+    elif state == 'active':
+        form = run_form(request, ChangePinSchema(), change, buttons=(_('Change PIN'),))
+    if hasattr(form, 'status_code'):
+        return form
+    cert = record.certificate if record is not None and record.cert_pem else None
+    return {'record': record, 'state': state, 'form': form['form'] if form else None,
+            'valid_until': cert.not_valid_after_utc.strftime('%d %b %Y') if cert else '',
+            'ca_url': request.route_url('ca_pem')}
+
+
+# administrators: issue and revoke ------------------------------------------------------
+@view_config(route_name='admin_signing', permission=MANAGE_USERS,
+             renderer='kp_workspace:templates/admin/signing.pt')
+def admin_signing(request):
+    site = get_site(request)
+    authority = site.signing
+    users = site['principals'].users
+    actor = actor_from_request(request)
+    error = None
+    if request.method == 'POST':
+        op = request.POST.get('op', '')
+        try:
+            if op == 'issue':
+                user = users.get(request.POST.get('login', ''))
+                if user is None:
+                    raise SigningRefused(_('There is no such user.'), status=400)
+                record = authority.issue(user.login, user.name, request.identity.user.login)
+                actor.record('signing.certificate_issued', f'user:{user.login}',
+                             serial=record.serial)
+                flash(request, _('Certificate issued to ${login}: they now set their signing '
+                                 'PIN under "Signing certificate".',
+                                 mapping={'login': user.login}))
+            elif op == 'revoke':
+                record = authority.revoke(request.POST.get('serial', ''),
+                                          request.identity.user.login,
+                                          request.POST.get('reason', '').strip()[:200])
+                actor.record('signing.certificate_revoked', f'user:{record.login}',
+                             serial=record.serial)
+                flash(request, _('Certificate ${serial} revoked.',
+                                 mapping={'serial': record.serial}))
+            elif op == 'trust':
+                cert = authority.import_ca(request.POST.get('pem', '').encode())
+                actor.record('signing.ca_trusted', 'signing', subject=cert.subject.rfc4514_string())
+                flash(request, _('That CA is now trusted for verification.'))
+            else:
+                raise HTTPBadRequest('Unknown operation.')
+            return HTTPSeeOther(request.route_url('admin_signing'))
+        except SigningRefused as err:
+            request.response.status = err.status
+            error = request.localizer.translate(err.message)
+    rows = [{'serial': r.serial, 'login': r.login, 'name': r.name, 'state': r.state,
+             'source': r.source, 'issued': r.issued_at.strftime('%d %b %Y'),
+             'revoked': r.revoked_at.strftime('%d %b %Y') if r.revoked_at else '',
+             'reason': r.reason}
+            for r in authority.certificates.values()]
+    return {'rows': rows, 'error': error,
+            'users': sorted((u.login, u.name) for u in users.values() if u.active),
+            'trusted': len(authority.trusted), 'ca_url': request.route_url('ca_pem'),
+            'crumbs': [(request.localizer.translate(_('Administration')),
+                        request.route_url('admin'))]}
