@@ -64,7 +64,7 @@ def file_export():
             'Finance Department. ' * 6)
     notes = [(n, 'Ayesha Khan', 'Section Officer (Budget)', at + datetime.timedelta(hours=n),
               text + ('\n\nپنشن کی شرح میں اضافہ کیا جاتا ہے۔' if n % 5 == 0 else ''))
-             for n in range(1, 61)]
+             for n in range(1, 80)]
     movements = [(at + datetime.timedelta(hours=n), 'forward', 'SO (Budget)',
                   'Secretary Finance', 'Ayesha Khan', 'For orders, please.')
                  for n in range(200)]
