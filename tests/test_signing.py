@@ -406,3 +406,139 @@ def test_imported_pkcs12_signs_and_verifies_once_its_ca_is_trusted(app, tokens, 
     assert kpw.main(['-c', ini, 'verify', str(tmp_path / 'signed.pdf')], out=out) == 0
     assert 'Token Holder' in out.getvalue() and 'all signatures valid' in out.getvalue()
     os.remove(tmp_path / 'signed.pdf')
+
+
+def _tsa_server(tmp_path):
+    """A real RFC 3161 time-stamping service over HTTP on loopback (pyHanko's in-process
+    TSA behind http.server), with its own CA.  :returns: (url, CA PEM, server)."""
+    import http.server
+    import threading
+    from asn1crypto import keys as asn1_keys, tsp, x509 as asn1_x509
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Test TSA Root')])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
+                                       False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Test TSA')]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]),
+                           critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+    stamper = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())),
+        certs_to_embed=[asn1_x509.Certificate.load(ca.public_bytes(Encoding.DER))])
+    served = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers['Content-Length']))
+            answer = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            served.append(self.headers['Content-Type'])
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/timestamp-reply')
+            self.send_header('Content-Length', str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f'http://127.0.0.1:{server.server_port}/', ca.public_bytes(Encoding.PEM), server, \
+        served
+
+
+def test_signatures_carry_a_time_stamp_when_a_tsa_is_configured(var_dir, tmp_path):
+    from tests.conftest import Browser, make_app
+    url, tsa_ca, server, served = _tsa_server(tmp_path)
+    app = make_app(var_dir, **{'kp_workspace.tsa_url': url})
+    try:
+        browser = Browser(app)
+        tokens = {}
+
+        def token(login):
+            if login not in tokens:
+                tokens[login] = browser.token(login)
+            return tokens[login]
+        _f, _d, signed, pdf = sign_demo(browser, token, issue=False)
+        assert served and set(served) == {'application/timestamp-query'}  # the TSA was asked
+        (sig,) = verify_api(browser, pdf)['signatures']
+        assert (sig['timestamped'], sig['timestamp_trusted'], sig['valid']) == (True, False, False)
+        # the TSA's CA is not trusted yet: the time stamp cannot be relied on
+        browser.login('admin')
+        form = next(f for f in browser.get('/admin/signing').forms.values()
+                    if 'pem' in f.fields)
+        form['pem'] = tsa_ca.decode()
+        form.submit(status=303)
+        result = verify_api(browser, pdf)
+        (sig,) = result['signatures']
+        assert (sig['timestamped'], sig['timestamp_trusted'], sig['valid'], result['valid']) \
+            == (True, True, True, True)
+        stamped = datetime.datetime.fromisoformat(sig['signed_at'])
+        assert abs((stamped - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) < 300
+    finally:
+        server.shutdown()
+        close_app(app)
+
+
+def test_a_failing_time_stamping_service_signs_nothing(var_dir):
+    import socket
+    from tests.conftest import Browser, make_app
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    app = make_app(var_dir, **{'kp_workspace.tsa_url': f'http://127.0.0.1:{port}/'})
+    try:
+        browser = Browser(app)
+        token = browser.token('secretary.finance')
+        draft_id = demo_draft(browser, lambda login: token)[1]
+        act = f'/api/v1/drafts/{draft_id}/actions'
+        browser.api('post_json', f'{act}/approve', token, params={})
+        res = browser.api('post_json', f'{act}/sign', token, status=503, params={'pin': DEMO_PIN})
+        assert 'time-stamping service did not answer' in res.json['error']
+        draft = browser.api('post_json', f'{act}/revise', token, params={}).json
+        assert (draft['state'], draft['number'], draft['signatures']) == ('draft', None, [])
+    finally:
+        close_app(app)
+
+
+def test_published_notices_page_newest_first():
+    from kp_workspace.content_types.outgoing import PublishedNotices
+    notices = PublishedNotices()
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    for n in range(25):
+        notices.add(f'f{n}-d1', start + datetime.timedelta(days=n))
+    first, after = notices.page(size=20)
+    assert len(notices) == 25 and first[:2] == ['f24-d1', 'f23-d1'] and len(first) == 20
+    rest, after2 = notices.page(after, size=20)
+    assert rest == [f'f{n}-d1' for n in range(4, -1, -1)] and after2 is None
+
+
+def test_public_notifications_page_through_older_ones(app, tokens, open_site):
+    _f, draft_id, signed, _pdf = sign_demo(app, tokens)
+
+    def more(site, conn):
+        start = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+        for n in range(20):
+            site.notices.add(draft_id, start + datetime.timedelta(days=n))
+    open_site(more, commit=True)
+    page = app.get('/public/notifications')
+    assert page.text.count(signed['number']) == 20
+    older = page.click('Older notifications')
+    assert older.text.count(signed['number']) == 1 and 'Older notifications' not in older.text
+    app.get('/public/notifications', params={'after': 'nonsense'}, status=400)

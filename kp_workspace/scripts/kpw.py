@@ -95,6 +95,12 @@ def read_secret_line(prompt, stdin=None):
     return stdin.readline().rstrip('\n')
 
 
+def _stamp_note(sig):
+    if sig.timestamp_trusted is None:
+        return ''
+    return ' (time-stamped)' if sig.timestamp_trusted else ' (time stamp NOT trusted)'
+
+
 def _verify(args, site, out):
     try:
         with open(args.file, 'rb') as f:
@@ -111,7 +117,7 @@ def _verify(args, site, out):
     for n, sig in enumerate(result.signatures, 1):
         when = sig.signed_at.strftime('%Y-%m-%d %H:%M UTC') if sig.signed_at else '?'
         print(f'Signature {n} ({sig.field}): {sig.signer or "?"} ({sig.signer_login or "-"}), '
-              f'signed {when}{" (time-stamped)" if sig.timestamped else ""}', file=out)
+              f'signed {when}{_stamp_note(sig)}', file=out)
         print(f'  signed bytes intact: {"yes" if sig.intact else "NO"}; chains to a trusted CA: '
               f'{"yes" if sig.trusted else "NO"}; revoked: '
               f'{"YES " + sig.revoked_at.date().isoformat() if sig.revoked else "no"}; '

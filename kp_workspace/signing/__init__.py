@@ -4,12 +4,19 @@ Domain code (the draft and summary workflows) calls :func:`unlock` to get a
 :class:`~kp_workspace.signing.pades.Signer` for the acting officer and
 :func:`sign` to sign PDF bytes with it; it never sees keys or pyHanko.
 """
+import logging
 from dataclasses import dataclass
+
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyramid.i18n import TranslationStringFactory
 
 from ZODB.blob import Blob
 
 from .authority import SigningAuthority, SigningRefused, WrongPin, load_pem  # noqa: F401
 from .pades import NotAPdf, WorkspaceKeySigner, sign_pdf, verify_pdf  # noqa: F401
+
+_ = TranslationStringFactory('kp_workspace')
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,13 @@ def unlock(officer, post_id, context, pin):
 
 
 def sign(data, signer, reason, context):
-    return sign_pdf(data, signer, reason, tsa_url=context.tsa_url or None)
+    """Sign PDF bytes.  :raises SigningRefused: (503) the time-stamping service failed."""
+    try:
+        return sign_pdf(data, signer, reason, tsa_url=context.tsa_url or None)
+    except TimestampRequestError:
+        log.warning('time-stamping service %s failed', context.tsa_url, exc_info=True)
+        raise SigningRefused(_('The time-stamping service did not answer; nothing was signed. '
+                               'Try again later.'), status=503)
 
 
 def store_pdf(data):

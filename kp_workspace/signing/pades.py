@@ -109,6 +109,7 @@ class SignatureReport:
     signer_login: str
     signed_at: object            # datetime (the signer's clock, or the time stamp's)
     timestamped: bool
+    timestamp_trusted: object    # None: no time stamp; else whether its TSA is trusted
     intact: bool                 # the signed bytes are unchanged
     trusted: bool                # the certificate chains to a CA this workspace trusts
     revoked: bool
@@ -153,8 +154,8 @@ def verify_pdf(data, trust_roots, revoked=None):
         except Exception:  # a signature too damaged to evaluate counts as invalid
             log.warning('signature %s could not be validated', sig.field_name, exc_info=True)
             result.signatures.append(SignatureReport(
-                sig.field_name, '', '', None, False, False, False, False, None, True, 'other',
-                False))
+                sig.field_name, '', '', None, False, None, False, False, False, None, True,
+                'other', False))
             continue
         cert = status.signing_cert
         subject = cert.subject.native if cert is not None else {}
@@ -174,11 +175,14 @@ def verify_pdf(data, trust_roots, revoked=None):
         report = SignatureReport(
             field=sig.field_name, signer=subject.get('common_name', ''),
             signer_login=subject.get('user_id', ''), signed_at=signed_at,
-            timestamped=ts is not None, intact=intact, trusted=trusted,
+            timestamped=ts is not None,
+            timestamp_trusted=(bool(ts.valid and ts.intact and ts.trusted)
+                               if ts is not None else None),
+            intact=intact, trusted=trusted,
             revoked=revoked_at is not None, revoked_at=revoked_at,
             changed_after=changes == 'other', changes=changes,
             valid=bool(status.bottom_line and intact and trusted and revoked_at is None
-                       and changes != 'other'))
+                       and changes != 'other' and (ts is None or ts.trusted)))
         result.signatures.append(report)
     return result
 

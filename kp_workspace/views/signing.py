@@ -173,7 +173,10 @@ def public_notifications(request):
     addresses, next_key = site.notices.page(after, size=20)
     rows = []
     for address in addresses:
-        casefile, draft = _published(site, address)
+        try:
+            casefile, draft = _published(site, address)
+        except HTTPNotFound:  # listed but no longer public: leave it out
+            continue
         dept = site['departments'].get(casefile.department)
         rows.append({'number': draft.number, 'subject': draft.subject,
                      'department': dept.title if dept is not None else casefile.department,
