@@ -334,28 +334,39 @@ def test_whole_file_export_has_the_noting_sheet_register_and_correspondence(app,
     api(app, tokens, 'secretary.hed', 'get', f'/api/v1/files/{file_id}/pdf', 404)
 
 
-def _external_signer(tmp_path):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'External Test CA')])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(days=1))
-          .not_valid_after(now + datetime.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+def _test_ca(common_name):
+    """A CA for tests (another authority than the workspace's): (key, certificate)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Token Holder')]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False,
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (_builder(name, name, key)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
                                          False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def _issued_by(ca_key, ca, common_name, extension):
+    """A key and a certificate for ``common_name`` issued by ``ca``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (_builder(name, ca.subject, key).add_extension(extension, critical=True)
             .sign(ca_key, hashes.SHA256()))
+    return key, cert
+
+
+def _builder(subject, issuer, key):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)))
+
+
+def _external_signer(tmp_path):
+    ca_key, ca = _test_ca('External Test CA')
+    key, cert = _issued_by(ca_key, ca, 'Token Holder', x509.KeyUsage(
+        True, True, False, False, False, False, False, False, False))
     p12 = pkcs12.serialize_key_and_certificates(b'holder', key, cert, [ca],
                                                 BestAvailableEncryption(b'p12-pass'))
     (tmp_path / 'signer.p12').write_bytes(p12)
@@ -415,27 +426,9 @@ def _tsa_server(tmp_path):
     import threading
     from asn1crypto import keys as asn1_keys, tsp, x509 as asn1_x509
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Test TSA Root')])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(days=1))
-          .not_valid_after(now + datetime.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
-                                       False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'Test TSA')]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]),
-                           critical=True)
-            .sign(ca_key, hashes.SHA256()))
+    ca_key, ca = _test_ca('Test TSA Root')
+    key, cert = _issued_by(ca_key, ca, 'Test TSA', x509.ExtendedKeyUsage(
+        [x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]))
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
     stamper = DummyTimeStamper(
         tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER)),
