@@ -535,3 +535,28 @@ def test_public_notifications_page_through_older_ones(app, tokens, open_site):
     older = page.click('Older notifications')
     assert older.text.count(signed['number']) == 1 and 'Older notifications' not in older.text
     app.get('/public/notifications', params={'after': 'nonsense'}, status=400)
+
+
+def test_kpw_verify_works_while_the_server_runs(app, tokens, var_dir, tmp_path):
+    from kp_workspace.scripts import kpw
+    _f, _d, signed, pdf = sign_demo(app, tokens)
+    (tmp_path / 'n.pdf').write_bytes(pdf)
+    ini = write_ini(tmp_path, var_dir)
+    out = io.StringIO()
+    # the app (the "server") holds the database open all along
+    assert kpw.main(['-c', ini, 'verify', str(tmp_path / 'n.pdf')], out=out) == 0
+    assert 'Imran Yousafzai (secretary.finance)' in out.getvalue()
+    assert 'all signatures valid' in out.getvalue()
+    (tmp_path / 'bad.pdf').write_bytes(pdf[:200] + b'x' + pdf[201:])
+    out = io.StringIO()
+    assert kpw.main(['-c', ini, 'verify', str(tmp_path / 'bad.pdf')], out=out) == 3
+    assert 'NOT VALID' in out.getvalue()
+    (tmp_path / 'junk.pdf').write_bytes(b'junk')
+    err = io.StringIO()
+    assert kpw.main(['-c', ini, 'verify', str(tmp_path / 'junk.pdf')], out=io.StringIO(),
+                    err=err) == 1
+    assert 'is not a PDF that can be read' in err.getvalue()
+    # commands that write say why they cannot run now, without a traceback
+    err = io.StringIO()
+    assert kpw.main(['-c', ini, 'reindex', '--check'], out=io.StringIO(), err=err) == 1
+    assert 'in use by a running server' in err.getvalue()

@@ -20,8 +20,11 @@ import getpass
 import os
 import sys
 
-from pyramid.paster import bootstrap, setup_logging
+from pyramid.paster import bootstrap, get_appsettings, setup_logging
 from pyramid_zodbconn import get_connection
+from ZODB import DB
+from zc.lockfile import LockError
+from zodburi import resolve_uri
 
 from ..audit import Actor, ensure_audit_log
 from ..errors import DomainError
@@ -29,6 +32,7 @@ from ..evolve import GENERATION, pending
 from ..populate import load_demo
 from ..search import reindex as search_reindex
 from ..security.roles import ALL_ROLE_NAMES
+from ..settings import read_settings
 from ..signing import NotAPdf, verify
 from ..site import ROOT_KEY, close_databases, prepare_database
 
@@ -99,6 +103,25 @@ def _stamp_note(sig):
     if sig.timestamp_trusted is None:
         return ''
     return ' (time-stamped)' if sig.timestamp_trusted else ' (time stamp NOT trusted)'
+
+
+def _verify_read_only(args, out):
+    """``kpw verify`` opens the database read-only: it works while the server runs."""
+    settings = get_appsettings(args.config)
+    read_settings(settings.global_conf, settings)
+    uri = settings['zodbconn.uri']
+    if uri.startswith('file://'):  # FileStorage: read-only takes no lock
+        uri += ('&' if '?' in uri else '?') + 'read_only=1'
+    factory, dbkw = resolve_uri(uri)
+    db = DB(factory(), **dbkw)
+    try:
+        conn = db.open()
+        try:
+            return _verify(args, conn.root()[ROOT_KEY], out)
+        finally:
+            conn.close()
+    finally:
+        db.close()
 
 
 def _verify(args, site, out):
@@ -247,7 +270,18 @@ def main(argv=None, out=None, err=None):
         print(f'kpw: no configuration file {args.config} (use -c)', file=err)
         return 2
     setup_logging(args.config)
-    env = bootstrap(args.config)
+    if args.command == 'verify':
+        try:
+            return _verify_read_only(args, out)
+        except DomainError as e:
+            print(f'kpw: {e}', file=err)
+            return 1
+    try:
+        env = bootstrap(args.config)
+    except LockError:
+        print('kpw: the database is in use by a running server. Stop it first, or serve the '
+              'database through ZEO so that kpw can work alongside.', file=err)
+        return 1
     try:
         if args.command == 'evolve' and not args.check:
             # Start-up may already have evolved (kp_workspace.evolve_on_start).
