@@ -560,3 +560,18 @@ def test_kpw_verify_works_while_the_server_runs(app, tokens, var_dir, tmp_path):
     err = io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=io.StringIO(), err=err) == 1
     assert 'in use by a running server' in err.getvalue()
+
+
+def test_signing_and_verifying_work_inside_a_running_event_loop(app, tokens):
+    """pyHanko's sync calls use asyncio.run; an async server (or a browser-driving test
+    session) has a loop running in the thread that handles the request."""
+    import asyncio
+
+    async def inside():
+        return sign_demo(app, tokens, issue=False)
+    _f, _d, signed, pdf = asyncio.run(inside())
+    assert signed['state'] == 'signed'
+
+    async def check():
+        return verify_api(app, pdf)
+    assert asyncio.run(check())['valid'] is True

@@ -7,6 +7,7 @@ token) would be another :class:`Signer` returning pyHanko's ``PKCS11Signer``
 from :meth:`Signer.cms_signer`, with no change to the callers.
 """
 import asyncio
+import concurrent.futures
 import datetime
 import io
 import logging
@@ -93,7 +94,7 @@ def sign_pdf(data, signer, reason, location='Peshawar', tsa_url=None, slot=None)
         new_field_spec=fields.SigFieldSpec(
             sig_field_name=field_name, on_page=last_page,
             box=(left, bottom, left + STAMP_WIDTH, bottom + STAMP_HEIGHT)))
-    out = pdf_signer.sign_pdf(writer, appearance_text_params={
+    out = _run_sync(pdf_signer.sign_pdf, writer, appearance_text_params={
         'signer': signer.name, 'post': signer.post or ''})
     return out.getvalue()
 
@@ -187,12 +188,13 @@ def verify_pdf(data, trust_roots, revoked=None):
     return result
 
 
-def _run_sync(fn, *args):
-    """pyHanko's sync wrappers call ``asyncio.run``: run them off any running loop."""
+def _run_sync(fn, *args, **kw):
+    """pyHanko's sync wrappers call ``asyncio.run``, which fails in a thread whose event
+    loop is running (an async server, or a test session driving a browser): there,
+    run them in a thread of their own."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return fn(*args)
-    import concurrent.futures  # pragma: no cover - only inside an event loop
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # pragma: no cover
-        return pool.submit(fn, *args).result()
+        return fn(*args, **kw)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kw).result()
