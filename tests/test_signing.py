@@ -566,12 +566,12 @@ def test_signing_and_verifying_work_inside_a_running_event_loop(app, tokens):
     """pyHanko's sync calls use asyncio.run; an async server (or a browser-driving test
     session) has a loop running in the thread that handles the request."""
     import asyncio
+    import concurrent.futures
 
-    async def inside():
-        return sign_demo(app, tokens, issue=False)
-    _f, _d, signed, pdf = asyncio.run(inside())
-    assert signed['state'] == 'signed'
-
-    async def check():
-        return verify_api(app, pdf)
-    assert asyncio.run(check())['valid'] is True
+    async def inside():  # a request handled while this thread's loop runs
+        _f, _d, signed, pdf = sign_demo(app, tokens, issue=False)
+        return signed, verify_api(app, pdf)
+    # in a thread of its own, whether or not the test session already runs a loop here
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        signed, result = pool.submit(asyncio.run, inside()).result()
+    assert signed['state'] == 'signed' and result['valid'] is True
