@@ -353,6 +353,9 @@ def test_a_reused_searcher_sees_deletions_and_merges(tmp_path):
     assert 'k0-1' not in keys() and len(keys()) == 11
     engine.optimize()
     assert len(keys()) == 11 and len(set(keys())) == 11
+    # someone who may open nothing finds nothing (an empty filter is no filter to whoosh)
+    assert engine.query('walrus', ['post:nobody']).total == 0
+    assert engine.query('walrus', ['post:b']).total == 1
     engine.close()
 
 
