@@ -32,6 +32,38 @@ FILTERS = ('kind', 'department', 'state', 'classification')
 # searcher (or a merge) opens it (~100 ms and ~130 MB at 100,000 documents).
 WRITER_OPTIONS = {'compound': False}
 ALLOWED_SETS = 16   # sets of principals whose documents each thread keeps (a bit each)
+# No merge builds a segment of more documents than this: a merge's memory grows with the
+# terms of what it merges (every file number is a term), so this bounds the memory of
+# indexing and of a full rebuild, whatever the size of the archive.
+MAX_SEGMENT_DOCS = 20_000
+MERGE_AT = 8        # merge once this many segments are below the maximum
+
+
+def bounded_merge(merge_at=MERGE_AT):
+    """A merge policy: when ``merge_at`` or more segments hold fewer than
+    ``MAX_SEGMENT_DOCS`` documents, merge the smallest of them, as many as fit in
+    one segment of at most ``MAX_SEGMENT_DOCS``."""
+    def policy(writer, segments):
+        from whoosh.reading import SegmentReader
+        small = sorted((seg for seg in segments if seg.doc_count_all() < MAX_SEGMENT_DOCS),
+                       key=lambda seg: seg.doc_count_all())
+        if len(small) < merge_at:
+            return segments
+        chosen, total = [], 0
+        for seg in small:
+            if chosen and total + seg.doc_count_all() > MAX_SEGMENT_DOCS:
+                break
+            chosen.append(seg)
+            total += seg.doc_count_all()
+        if len(chosen) < 2:
+            return segments
+        for seg in chosen:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        ids = {seg.segment_id() for seg in chosen}
+        return [seg for seg in segments if seg.segment_id() not in ids]
+    return policy
 
 
 def make_schema():
@@ -121,12 +153,25 @@ class WhooshEngine:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            writer.commit(mergetype=bounded_merge())
 
     def optimize(self):
-        """Merge every segment into one."""
+        """Merge small segments as far as :data:`MAX_SEGMENT_DOCS` allows (a full
+        rebuild ends with this; one segment for everything would need memory in
+        proportion to the whole index)."""
         with self._lock:
-            self._writer().commit(optimize=True)
+            while True:
+                before = self._segment_count()
+                self._writer().commit(mergetype=bounded_merge(merge_at=2))
+                if self._segment_count() >= before:
+                    return
+
+    def _segment_count(self):
+        reader = self.ix.reader()
+        try:
+            return len(reader.leaf_readers())
+        finally:
+            reader.close()
 
     def clear(self):
         with self._lock:

@@ -374,3 +374,21 @@ def test_an_index_with_an_old_layout_is_reported_and_rebuilt(app, wsgi_app, toke
     assert kpw.main(['-c', ini, 'reindex'], out=io.StringIO()) == 0
     out = io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
+
+
+def test_merges_never_build_a_segment_past_the_limit(tmp_path, monkeypatch):
+    """Memory of indexing and of a rebuild is bounded by the largest merge."""
+    from kp_workspace.search import engine as search_engine
+    monkeypatch.setattr(search_engine, 'MAX_SEGMENT_DOCS', 50)
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+    for batch in range(40):
+        engine.apply([{'key': f'k{batch}-{i}', 'item': f'k{batch}-{i}', 'kind': 'file',
+                       'title': 'walrus', 'allowed': 'post:a'} for i in range(7)])
+    engine.optimize()
+    reader = engine.ix.reader()
+    sizes = [leaf.doc_count() for leaf, _offset in reader.leaf_readers()]
+    reader.close()
+    assert sum(sizes) == 280 and max(sizes) <= 50 + 7  # the limit, plus one commit's own
+    assert len(sizes) < 40  # and merging did happen
+    assert engine.query('walrus', ['post:a'], pagelen=500).total == 280
+    engine.close()
