@@ -152,10 +152,12 @@ def main():
           f'{statistics.median(api_times):.1f} ms, p95 {percentile(api_times, 0.95):.1f} ms')
     print(f'GET /api/v1/search right after a change to the index (new searcher): median '
           f'{statistics.median(after_change):.1f} ms, p95 {percentile(after_change, 0.95):.1f} ms')
-    print(f'GET /api/v1/search after kpw reindex (rebuilt index, merged into segments of at most 20,000): median '
-          f'{statistics.median(after):.1f} ms, p95 {percentile(after, 0.95):.1f} ms')
+    print('GET /api/v1/search after kpw reindex (rebuilt index, merged into segments of at most '
+          f'20,000): median {statistics.median(after):.1f} ms, '
+          f'p95 {percentile(after, 0.95):.1f} ms')
     print(f'our search call: median {statistics.median(ours):.1f} ms; bare Whoosh (same query, '
-          f'held searcher and set of allowed documents; no facets, snippets or re-check): median {statistics.median(bare):.1f} ms; overhead ratio '
+          'held searcher and set of allowed documents; no facets, snippets or re-check): '
+          f'median {statistics.median(bare):.1f} ms; overhead ratio '
           f'{statistics.median(ours) / statistics.median(bare):.2f}')
 
 

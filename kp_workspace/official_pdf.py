@@ -129,7 +129,8 @@ def text_block(text, style):
 
 
 def _letterhead(styles, department_title, department_title_ur=''):
-    parts = [Paragraph(GOVERNMENT, styles['head']), UrduText(GOVERNMENT_UR, 'Naskh-Bold', 13, centre=True),
+    parts = [Paragraph(GOVERNMENT, styles['head']),
+             UrduText(GOVERNMENT_UR, 'Naskh-Bold', 13, centre=True),
              Paragraph(escape(department_title), styles['sub'])]
     if department_title_ur:
         parts.append(UrduText(department_title_ur, 'Naskh', 11, 18, centre=True))

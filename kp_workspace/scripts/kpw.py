@@ -99,6 +99,9 @@ def read_secret_line(prompt, stdin=None):
     return stdin.readline().rstrip('\n')
 
 
+CHANGES = {'none': 'no', 'signatures': 'later signatures only', 'other': 'YES'}
+
+
 def _stamp_note(sig):
     if sig.timestamp_trusted is None:
         return ''
@@ -144,9 +147,7 @@ def _verify(args, site, out):
         print(f'  signed bytes intact: {"yes" if sig.intact else "NO"}; chains to a trusted CA: '
               f'{"yes" if sig.trusted else "NO"}; revoked: '
               f'{"YES " + sig.revoked_at.date().isoformat() if sig.revoked else "no"}; '
-              f'changed after signing: '
-              f'{"YES" if sig.changed_after else ("later signatures only" if sig.changes == "signatures" else "no")}',
-              file=out)
+              f'changed after signing: {CHANGES[sig.changes]}', file=out)
         print(f'  {"VALID" if sig.valid else "NOT VALID"}', file=out)
     print(f'{args.file}: {"all signatures valid" if result.valid else "NOT VALID"}.', file=out)
     return 0 if result.valid else 3
