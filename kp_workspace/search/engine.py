@@ -35,7 +35,7 @@ ALLOWED_SETS = 16   # sets of principals whose documents each thread keeps (a bi
 # No merge builds a segment of more documents than this: a merge's memory grows with the
 # terms of what it merges (every file number is a term), so this bounds the memory of
 # indexing and of a full rebuild, whatever the size of the archive.
-MAX_SEGMENT_DOCS = 20_000
+MAX_SEGMENT_DOCS = 50_000
 MERGE_AT = 8        # merge once this many segments are below the maximum
 
 
