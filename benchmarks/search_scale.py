@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.desk_scale import fill  # noqa: E402
 from kp_workspace.scripts import kpw  # noqa: E402
+from kp_workspace.search.engine import MAX_SEGMENT_DOCS  # noqa: E402
 from kp_workspace.site import close_databases  # noqa: E402
 from tests.conftest import Browser, make_app, write_ini  # noqa: E402
 
@@ -153,7 +154,7 @@ def main():
     print(f'GET /api/v1/search right after a change to the index (new searcher): median '
           f'{statistics.median(after_change):.1f} ms, p95 {percentile(after_change, 0.95):.1f} ms')
     print('GET /api/v1/search after kpw reindex (rebuilt index, merged into segments of at most '
-          f'20,000): median {statistics.median(after):.1f} ms, '
+          f'{MAX_SEGMENT_DOCS:,}): median {statistics.median(after):.1f} ms, '
           f'p95 {percentile(after, 0.95):.1f} ms')
     print(f'our search call: median {statistics.median(ours):.1f} ms; bare Whoosh (same query, '
           'held searcher and set of allowed documents; no facets, snippets or re-check): '
