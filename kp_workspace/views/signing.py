@@ -76,8 +76,14 @@ def file_pdf(request):
     casefile = item_for(request, 'file')
     officer = officer_for(request)
     officer.actor.record('file.exported', f'file:{casefile.id}')
-    return pdf_response(request, official_pdf.render_file(*file_export(casefile, officer.site)),
-                        f'file-{casefile.id}.pdf', inline=False)
+    fields, attachments = file_export(casefile, officer.site)
+    try:
+        data = official_pdf.render_file(fields, attachments)
+    finally:  # the blobs opened for merging
+        for _title, stream, _note in attachments:
+            if stream is not None:
+                stream.close()
+    return pdf_response(request, data, f'file-{casefile.id}.pdf', inline=False)
 
 
 def file_export(casefile, site):
