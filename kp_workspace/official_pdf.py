@@ -7,7 +7,6 @@ text), then each line is shaped (``arabic-reshaper``), put in visual order
 (``python-bidi``) and drawn right-aligned.  Text extracted from the PDF comes
 back in logical order (after NFKC, as the shaped letters are presentation forms).
 """
-import datetime
 import io
 import os
 import re
@@ -311,7 +310,3 @@ class _Mark(Flowable):
 
     def draw(self):
         self.found.setdefault(self.name, self.canv.getPageNumber() - 1)
-
-
-def now():
-    return datetime.datetime.now(datetime.timezone.utc)

@@ -61,22 +61,16 @@ class WorkspaceKeySigner(Signer):
 STAMP_WIDTH, STAMP_HEIGHT = 200, 62
 
 
-def signature_fields(data):
-    """Names of the signature fields already in the PDF."""
-    reader = PdfFileReader(io.BytesIO(data))
-    return [s.field_name for s in reader.embedded_signatures]
-
-
 def sign_pdf(data, signer, reason, location='Peshawar', tsa_url=None, slot=None):
     """Sign ``data`` (PDF bytes) incrementally; earlier signatures stay valid.
 
     The visible stamp goes in the bottom margin of the last page, one slot to
     the right of the previous signature.  :returns: the signed PDF bytes.
     """
-    reader_fields = signature_fields(data)
-    slot = len(reader_fields) if slot is None else slot
-    field_name = f'Signature{len(reader_fields) + 1}'
     writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    existing = len(writer.prev.embedded_signatures)  # the writer has read the PDF already
+    slot = existing if slot is None else slot
+    field_name = f'Signature{existing + 1}'
     last_page = int(writer.root['/Pages']['/Count']) - 1
     left = 40 + (slot % 2) * (STAMP_WIDTH + 20)
     bottom = 40 + (slot // 2) * (STAMP_HEIGHT + 6)  # above the page footer

@@ -45,7 +45,6 @@ def _sign_summary(item, officer, signer, reason, context):
     signed = signing.sign(_summary_pdf(item, officer), signer, reason, context)
     item.pdf = signing.store_pdf(signed)
     item.signatures = (*item.signatures, (officer.login, signer.name, signer.post, at))
-    return at
 
 
 def sign_summary(item, officer, params):
