@@ -12,6 +12,8 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid_mailer.message import Message
 
+from .records import Record
+
 KINDS = {
     'arrived': 'A file reached you',
     'returned': 'A file you sent came back',
@@ -19,7 +21,7 @@ KINDS = {
 }
 
 
-class Alert:
+class Alert(Record):
     def __init__(self, at, kind, text, item_id):
         self.at, self.kind, self.text, self.item_id = at, kind, text, item_id
 

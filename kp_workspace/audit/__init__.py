@@ -18,11 +18,13 @@ from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 from pyramid_zodbconn import get_connection
 
+from ..records import Record
+
 ROOT_KEY = 'kp_workspace.audit_log'
 _SPREAD = 1024  # keys per microsecond, so concurrent writers rarely collide
 
 
-class AuditEntry:
+class AuditEntry(Record):
     """One recorded action.  Immutable by convention: nothing in the code sets
     its attributes after creation, and the log offers no way to change or
     remove it."""

@@ -11,8 +11,10 @@ import datetime
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from ..records import Record
 
-class _Attempts:
+
+class _Attempts(Record):
     def __init__(self, first, count, locked_until=None):
         self.first = first
         self.count = count

@@ -14,6 +14,8 @@ import secrets
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
+from ..records import Record
+
 from .expiry import purge_expired
 
 PREFIX = 'kpw_'
@@ -29,7 +31,7 @@ def digest(key, token):
     return hmac.new(key, token.encode('utf-8', 'replace'), hashlib.sha256).hexdigest()
 
 
-class TokenRecord:
+class TokenRecord(Record):
     """What the store knows of one token (never the token itself)."""
 
     def __init__(self, login, epoch, issued, expires, client):
