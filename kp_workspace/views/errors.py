@@ -7,10 +7,12 @@ page instead of a 403.
 import logging
 
 from pyramid.csrf import BadCSRFToken
+from pyramid.events import subscriber
 from pyramid.httpexceptions import HTTPError, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid_retry import IBeforeRetry, is_last_attempt
 from ZODB.POSException import ConflictError
 
 from ..errors import DomainError
@@ -83,9 +85,19 @@ def http_error(exc, request):
     return error_response(request, exc.code, exc.detail or exc.explanation or exc.title)
 
 
+@subscriber(IBeforeRetry)
+def log_retry(event):
+    """Say which object collided, so that a hot spot can be found."""
+    log.info('retrying %s %s after a conflict: %s', event.request.method, event.request.path,
+             event.exception)
+
+
 @exception_view_config(ConflictError)
 def conflict(exc, request):
-    # Reached only when every retry collided: nothing was saved.
+    # The answer of the last attempt only (earlier ones are retried): nothing was saved.
+    if is_last_attempt(request):
+        log.warning('%s %s refused: every attempt conflicted (%s)', request.method,
+                    request.path, exc)
     return error_response(request, 503, _('The workspace is busy and nothing was saved. '
                                           'Please try again.'))
 
