@@ -96,9 +96,19 @@ class Chrome:
 
     @reify
     def messages(self):
+        """The messages flashed for this page, taken off the session.
+
+        Only a page that has messages changes the session: a session that
+        changes is sent back as a cookie, and a page that was under way while
+        the user signed in (the favicon's, a second tab's) would otherwise send
+        back the old, signed-out session after the new one, and sign them out.
+        """
         session = self.request.session
-        return ([('error', m) for m in session.pop_flash('error')]
-                + [('info', m) for m in session.pop_flash()])
+        found = []
+        for kind, queue in (('error', 'error'), ('info', '')):
+            if session.peek_flash(queue):
+                found.extend((kind, message) for message in session.pop_flash(queue))
+        return found
 
 
 def flash(request, message, queue=''):

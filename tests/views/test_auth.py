@@ -178,3 +178,26 @@ def test_weak_new_password_is_refused(app, password, message):
     form['current'] = 'kp-demo-2026'
     form['password'] = form['password-confirm'] = password
     assert message in form.submit('change_password', status=400).text
+
+
+def test_a_page_under_way_while_signing_in_does_not_sign_the_user_out(app):
+    """A browser's other requests (the favicon's, a second tab's) that left before
+    the sign-in and come back after it must not bring back the old session: pages
+    change (and so send) the session cookie only when they change the session."""
+    import webtest
+    app.get('/login')
+    signed_out = app.cookies['kpw_session']
+    app.login('so.finance')
+    late = webtest.TestApp(app.app)
+    late.set_cookie('kpw_session', signed_out)
+    for res in (late.get('/nothing-here', status=404), late.get('/login')):
+        assert 'Set-Cookie' not in res.headers
+    assert app.get('/').status_int == 200  # still signed in
+
+
+def test_a_page_with_a_message_shows_it_once(app):
+    app.login('so.finance')
+    app.post('/logout', {'csrf_token': app.csrf()}, status=303)
+    page = app.get('/login')
+    assert 'You have signed out.' in page.text
+    assert 'You have signed out.' not in app.get('/login').text
