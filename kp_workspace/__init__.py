@@ -11,7 +11,9 @@ def main(global_config, **settings):
 
     Opens the databases named by ``zodbconn.uri`` (main) and ``zodbconn.uri.audit``,
     creates the site on first start and runs pending evolve steps (unless
-    ``kp_workspace.evolve_on_start`` is false).
+    ``kp_workspace.evolve_on_start`` is false), then starts the search indexer's
+    thread (unless ``kp_workspace.indexer`` is off): it first catches up with
+    whatever the queue holds.
     """
     kpw_settings = read_settings(global_config, settings)
     settings.setdefault('retry.attempts', '3')
@@ -29,8 +31,10 @@ def main(global_config, **settings):
             config.include('pyramid_mailer')   # alerts by e-mail (mail.* settings)
         config.include('.security')            # sessions, CSRF, security policy
         config.include('.content_types')       # Department, CaseFile, Summary, ...
-        config.include('.search')              # Whoosh index, updated after commit
+        config.include('.search')              # Whoosh index, its queue and indexer
         config.include('.views')               # browser pages, JSON API, static files
     config.registry.kpw_generations = prepare_database(
         config.registry, evolve=kpw_settings.evolve_on_start)
+    if kpw_settings.indexer == 'thread':
+        config.registry.kpw_indexer.start()
     return UploadLimit(config.make_wsgi_app(), kpw_settings.upload_limit)

@@ -5,6 +5,8 @@ above N in order, each in the same transaction as the start-up check, and ends
 at :data:`GENERATION`.  A step must be safe to run on any database at the
 generation before it; steps are never edited once released, only added.
 """
+import os
+
 from .alerts import AlertStore
 from .container import Folder
 from .content_types.outgoing import PublishedNotices
@@ -12,6 +14,8 @@ from .desk import Desk
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle
+from .search.documents import allowed_principals
+from .search.queue import IndexQueue
 from .security.tokens import TokenStore
 from .signing.authority import SigningAuthority
 
@@ -60,12 +64,28 @@ def step_5_signing(site, registry):
         site.notices = PublishedNotices()
 
 
+def step_6_index_queue(site, registry):
+    """The queue of changes awaiting the search indexer (replaces search-queue.txt)."""
+    if getattr(site, 'index_queue', None) is None:
+        site.index_queue = IndexQueue()
+    # Items an older release failed to index waited in a file; they join the queue.
+    path = os.path.join(registry.kpw_settings.var_dir, 'search-queue.txt')
+    if os.path.exists(path):
+        with open(path, encoding='ascii') as f:
+            for item_id in sorted({line.strip() for line in f if line.strip()}):
+                if item_id in site.desk.items:
+                    site.index_queue.add(item_id, allowed_principals(site.desk.items[item_id]))
+        site._p_jar.transaction_manager.get().addAfterCommitHook(
+            lambda committed: committed and os.remove(path))
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
     (3, step_3_revoked_sessions),
     (4, step_4_desk_and_alerts),
     (5, step_5_signing),
+    (6, step_6_index_queue),
 )
 GENERATION = STEPS[-1][0]
 

@@ -30,6 +30,7 @@ class WorkspaceSettings:
     overdue_days: tuple = (('immediate', 1), ('urgent', 3), ('routine', 7))
     mail: bool = False
     tsa_url: str = ''          # an RFC 3161 time-stamping service for signatures, if any
+    indexer: str = 'thread'    # 'thread': this process runs the search indexer; 'off': it does not
 
 
 class SettingsError(ValueError):
@@ -115,6 +116,9 @@ def read_settings(global_config, settings):
     if locale not in ('en', 'ur'):
         raise SettingsError(f'{PREFIX}default_locale must be en or ur')
     settings['pyramid.default_locale_name'] = locale
+    indexer = (settings.get(PREFIX + 'indexer') or 'thread').strip()
+    if indexer not in ('thread', 'off'):
+        raise SettingsError(f'{PREFIX}indexer must be thread or off')
     return WorkspaceSettings(
         var_dir=var_dir,
         secret=secret,
@@ -131,4 +135,5 @@ def read_settings(global_config, settings):
                            for p, d in (('immediate', 1), ('urgent', 3), ('routine', 7))),
         mail=bool(settings.get('mail.host')),
         tsa_url=(settings.get(PREFIX + 'tsa_url') or '').strip(),
+        indexer=indexer,
     )

@@ -57,6 +57,10 @@ def databases(registry):
 
 
 def close_databases(registry):
+    """Stop the search indexer (after its batch) and close the databases."""
+    indexer = getattr(registry, 'kpw_indexer', None)
+    if indexer is not None:
+        indexer.stop()
     for db in databases(registry).values():
         db.close()
 

@@ -110,6 +110,10 @@ class Browser(webtest.TestApp):
         headers = {'Authorization': f'Bearer {token}'}
         return getattr(self, method)(path, headers=headers, status=status, **kw)
 
+    def indexed(self, timeout=60):
+        """Wait until the search indexer has taken in everything committed so far."""
+        self.app.registry.kpw_indexer.wait_idle(timeout)
+
 
 @pytest.fixture
 def var_dir(tmp_path, demo_template):

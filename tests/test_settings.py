@@ -43,6 +43,7 @@ def test_explicit_database_uris_are_kept(tmp_path):
     ('secure_cookies', 'maybe', 'true or false'),
     ('secret', 'short', 'at least 32'),
     ('default_locale', 'fr', 'en or ur'),
+    ('indexer', 'process', 'thread or off'),
 ])
 def test_bad_values_are_named(tmp_path, name, value, message):
     with pytest.raises(SettingsError, match=message):

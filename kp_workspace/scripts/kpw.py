@@ -7,6 +7,7 @@
     kpw [-c CONFIG] user passwd LOGIN
     kpw [-c CONFIG] post assign POST_ID LOGIN [--transfer]
     kpw [-c CONFIG] reindex [--check] [--batch N]
+    kpw [-c CONFIG] indexer [--once]
     kpw [-c CONFIG] verify FILE.pdf
     kpw [-c CONFIG] ca import CA.pem
     kpw [-c CONFIG] cert import LOGIN SIGNER.p12
@@ -14,19 +15,26 @@
 Passwords and PINs are read from standard input (one a line) or asked for at a
 terminal; they never appear on the command line.  Every change is recorded in the audit
 log as done by ``console``.
+
+Commands run the application without its indexer thread; what they change is
+indexed before they end (unless another process holds the indexer's lock: it
+will then index it).
 """
 import argparse
 import getpass
 import os
+import signal
 import sys
 
-from pyramid.paster import bootstrap, get_appsettings, setup_logging
+from pyramid.paster import get_appsettings, setup_logging
+from pyramid.scripting import prepare
 from pyramid_zodbconn import get_connection
 from ZODB import DB
 from zc.lockfile import LockError
 from zodburi import resolve_uri
 
 from ..audit import Actor, ensure_audit_log
+from .. import main as make_app
 from ..errors import DomainError
 from ..evolve import GENERATION, pending
 from ..populate import load_demo
@@ -69,6 +77,11 @@ def _parser():
     reindex.add_argument('--check', action='store_true',
                          help='only report differences between the index and the database')
     reindex.add_argument('--batch', type=int, default=1000, help='items per committed batch')
+
+    indexer = sub.add_parser('indexer', help='run the search indexer in this process '
+                                             '(for servers with kp_workspace.indexer = off)')
+    indexer.add_argument('--once', action='store_true',
+                         help='index what waits now, then stop')
 
     verify = sub.add_parser('verify', help='check the signatures of a PDF (exit 3: not valid)')
     verify.add_argument('file')
@@ -174,9 +187,16 @@ def _progress(err):
     return show
 
 
+def _waiting(site, out):
+    queue = site.index_queue
+    if len(queue):
+        print(f'{len(queue)} changes wait for the search indexer (the oldest for '
+              f'{queue.lag():.1f} s).', file=out)
+
+
 def _reindex(args, env, conn, site, out):
     registry = env['registry']
-    engine = registry.kpw_search
+    engine, indexer = registry.kpw_search, registry.kpw_indexer
     if args.check:
         if not engine.schema_current:
             print('The index was built with an older layout of its fields. '
@@ -189,17 +209,40 @@ def _reindex(args, env, conn, site, out):
                 print(f'{label}: {key}', file=out)
             if len(keys) > 50:
                 print(f'{label}: ... and {len(keys) - 50} more', file=out)
-        if missing or extra or stale:
+        _waiting(site, out)
+        if missing or extra or stale or len(site.index_queue):
             print(f'The index differs from the database: {len(missing)} missing, '
-                  f'{len(extra)} extra, {len(stale)} stale. Run kpw reindex.', file=out)
+                  f'{len(extra)} extra, {len(stale)} stale. Run kpw reindex, or let the '
+                  'indexer catch up with what waits.', file=out)
             return 3
         print('The index matches the database.', file=out)
         return 0
+    if not indexer.acquire():
+        raise DomainError('The search indexer of a running server holds its lock; stop the '
+                          'server (or set kp_workspace.indexer = off) and run this again.')
+    # What waits now is covered by the rebuild (it reads this same snapshot); what
+    # is committed while it runs stays in the queue for the indexer.
+    covered = site.index_queue.oldest(len(site.index_queue) + 1)
     written = search_reindex.rebuild(engine, site, args.batch, progress=_progress(sys.stderr),
                                      trim=conn.cacheMinimize)
-    queue = registry.kpw_indexer.queue
-    queue.remove(queue.peek())
+    indexer.forget(covered)
     print(f'Reindexed {len(site.desk.items)} items ({written} documents).', file=out)
+    return 0
+
+
+def _indexer(args, env, out):
+    """``kpw indexer``: the indexer's loop in the foreground, until a signal."""
+    indexer = env['registry'].kpw_indexer
+    if args.once:
+        done = indexer.drain()
+        if done is None:
+            raise DomainError('Another process is indexing (it holds the lock).')
+        print(f'Indexed {done} changes.', file=out)
+        return 0
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: indexer.stop_soon())
+    print('Indexing; stop with Ctrl-C or SIGTERM.', file=out, flush=True)
+    indexer.run()
     return 0
 
 
@@ -263,6 +306,16 @@ def _run(args, env, out):
         print(f'{user.login} now holds {post.post_id}.', file=out)
 
 
+def _bootstrap(config):
+    """The application (without its indexer thread) and a request, as
+    ``pyramid.paster.bootstrap`` would make them."""
+    settings = get_appsettings(config)
+    app = make_app(settings.global_conf, **{**settings, 'kp_workspace.indexer': 'off'})
+    env = prepare(registry=app.registry)
+    env['app'] = app
+    return env
+
+
 def main(argv=None, out=None, err=None):
     """Run one command.  :returns: the process exit status (0 ok, 1 refused, 2 usage)."""
     out, err = out or sys.stdout, err or sys.stderr
@@ -278,7 +331,7 @@ def main(argv=None, out=None, err=None):
             print(f'kpw: {e}', file=err)
             return 1
     try:
-        env = bootstrap(args.config)
+        env = _bootstrap(args.config)
     except LockError:
         print('kpw: the database is in use by a running server. Stop it first, or serve the '
               'database through ZEO so that kpw can work alongside.', file=err)
@@ -290,8 +343,12 @@ def main(argv=None, out=None, err=None):
             _before, after = prepare_database(env['registry'], evolve=True)
             print(f'Evolved from generation {before} to {after}.', file=out)
             return 0
+        if args.command == 'indexer':
+            return _indexer(args, env, out)
         with env['request'].tm:
             status = _run(args, env, out)
+        if not getattr(args, 'check', False):  # (a check changes nothing, not even the index)
+            env['registry'].kpw_indexer.drain()  # (None when another process indexes)
         if status:
             return status
     except DomainError as e:

@@ -1,23 +1,29 @@
-"""Full-text search: the index follows the database, one committed transaction at a time.
+"""Full-text search: the index follows the database, off the request path.
 
 Domain code announces a changed file or summary with
 :func:`kp_workspace.content_types.movable.touch` (an :class:`ItemChanged`
-event).  The subscriber here collects the items of the transaction; just
-before commit it builds their documents; only after a successful commit does it
-write them to the index.  An aborted transaction leaves no trace.  If the index
-cannot be written, the commit stands and the item ids go to a queue file in
-the data directory, retried with the next indexing (and emptied by
-``kpw reindex``).
+event).  The subscriber here collects the items of the transaction and, just
+before it commits, adds them to the queue in the database (:mod:`.queue`), so
+the change and its index update are committed together or not at all; after
+the commit it wakes the indexer (:mod:`.indexer`), which builds the documents
+and writes the index outside any request.  A request never waits for the
+index, an aborted transaction leaves no trace, and whatever a crash interrupts
+stays in the queue until the next indexer takes it.
+
+``kp_workspace.indexer`` (``thread``, the default, or ``off``) says whether a
+serving process runs the indexer in a background thread; with ``off`` a
+separate ``kpw indexer`` process must run.
 """
 import logging
 import os
-import threading
+import time
 
-from .documents import documents_for
 from .engine import WhooshEngine
+from .indexer import Indexer
+from .documents import allowed_principals
+from .queue import UNKNOWN
 
 log = logging.getLogger(__name__)
-DATA_KEY = 'kp_workspace.search.pending'
 SITE_KEY = 'kp_workspace'
 
 
@@ -26,39 +32,11 @@ class ItemChanged:
         self.item, self.jar = item, jar
 
 
-class RetryQueue:
-    """Item ids whose documents could not be written, kept in a file."""
+class Announcer:
+    """Puts the items a transaction changed into the index queue as it commits."""
 
-    def __init__(self, path):
-        self.path = path
-        self._lock = threading.Lock()
-
-    def add(self, ids):
-        with self._lock, open(self.path, 'a', encoding='ascii') as f:
-            f.writelines(f'{i}\n' for i in ids)
-
-    def peek(self):
-        try:
-            with open(self.path, encoding='ascii') as f:
-                return sorted({line.strip() for line in f if line.strip()})
-        except FileNotFoundError:
-            return []
-
-    def remove(self, ids):
-        ids = set(ids)
-        with self._lock:
-            left = [i for i in self.peek() if i not in ids]
-            if left:
-                with open(self.path, 'w', encoding='ascii') as f:
-                    f.writelines(f'{i}\n' for i in left)
-            elif os.path.exists(self.path):
-                os.remove(self.path)
-
-
-class Indexer:
-    def __init__(self, engine, queue):
-        self.engine = engine
-        self.queue = queue
+    def __init__(self, indexer):
+        self.indexer = indexer
 
     def item_changed(self, event):
         txn = event.jar.transaction_manager.get()
@@ -66,34 +44,26 @@ class Indexer:
         if pending is None:
             pending = {}
             txn.set_data(self, pending)
-            txn.addBeforeCommitHook(self._before_commit, (txn, event.jar))
+            txn.addBeforeCommitHook(self._before_commit, (event.jar,))
+            txn.addAfterCommitHook(self._after_commit)
         pending[event.item.id] = event.item
 
-    def _before_commit(self, txn, jar):
-        pending = txn.data(self)
-        retry = self.queue.peek()
-        if retry:
-            items = jar.root()[SITE_KEY].desk.items
-            for item_id in retry:
-                if item_id not in pending and item_id in items:
-                    pending[item_id] = items[item_id]
-        documents = []
-        for item in pending.values():
-            documents.extend(documents_for(item))
-        ids = list(pending)
-        txn.addAfterCommitHook(self._after_commit, (documents, ids, retry))
+    def _before_commit(self, jar):
+        """Queue the transaction's items, with their principals now and at their
+        last commit (so the queue knows when a change takes principals away)."""
+        queue = jar.root()[SITE_KEY].index_queue
+        at = time.time()
+        for item in jar.transaction_manager.get().data(self).values():
+            allowed = allowed_principals(item)
+            previous = getattr(item, 'allowed_at_commit',
+                               None if item._p_oid is None else UNKNOWN)
+            queue.add(item.id, allowed, previous, at)
+            if previous != allowed:
+                item.allowed_at_commit = allowed
 
-    def _after_commit(self, committed, documents, ids, retried):
-        if not committed:
-            return
-        try:
-            self.engine.apply(documents, remove_items=ids)
-        except Exception:
-            log.exception('search index not updated; %d items queued for retry', len(ids))
-            self.queue.add(ids)
-            return
-        if retried:
-            self.queue.remove(retried)
+    def _after_commit(self, committed):
+        if committed:
+            self.indexer.wake()
 
 
 def _has_data(txn, key):
@@ -105,12 +75,14 @@ def _has_data(txn, key):
 
 
 def includeme(config):
-    settings = config.registry.kpw_settings
+    registry = config.registry
+    settings = registry.kpw_settings
     path = os.path.join(settings.var_dir, 'search')
     engine = WhooshEngine(path)
     if not engine.schema_current:
         log.warning('the search index at %s has an older layout: run kpw reindex', path)
-    indexer = Indexer(engine, RetryQueue(os.path.join(settings.var_dir, 'search-queue.txt')))
-    config.registry.kpw_search = engine
-    config.registry.kpw_indexer = indexer
-    config.add_subscriber(indexer.item_changed, ItemChanged)
+    db = registry._zodb_databases['']  # (opened by pyramid_zodbconn, included before)
+    indexer = Indexer(db, engine, os.path.join(settings.var_dir, 'search-indexer.lock'))
+    registry.kpw_search = engine
+    registry.kpw_indexer = indexer
+    config.add_subscriber(Announcer(indexer).item_changed, ItemChanged)

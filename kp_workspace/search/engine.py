@@ -1,6 +1,6 @@
 """The search interface (index, unindex, query) and its Whoosh implementation.
 
-Views and the indexing hook talk to :class:`WhooshEngine` only through these
+Views and the indexer talk to :class:`WhooshEngine` only through these
 methods, so another engine (Solr, Elasticsearch, PostgreSQL) can take its place
 for a very large archive without touching them.
 
@@ -8,22 +8,33 @@ Every document carries ``allowed``: the principals that may open the object it
 comes from.  :meth:`query` always filters on the caller's principals inside
 Whoosh, so totals, pages, facet counts and snippets are computed over what the
 caller may open and nothing else.
+
+One process writes (the indexer); every thread of every process may read at
+the same time.  Readers never fail while the writer works: files that a commit
+replaces are deleted only minutes later (:class:`_IndexStorage`), so a searcher
+opened on an older generation still finds the files it opens lazily; whether a
+searcher is out of date is told by a marker file the writer replaces after each
+commit (one ``stat``, not a listing of the directory); the schema is the code's,
+never re-read from the index's table of contents per query.
 """
 import datetime
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from whoosh import index, sorting
+from whoosh import sorting
 from whoosh.columns import RefBytesColumn
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.idsets import BitSet
 from whoosh.query import And, DateRange, Or, Term
+from whoosh.writing import CLEAR
 
 from .analysis import workspace_analyzer
+from .snippets import Snippets
 
 KINDS = ('file', 'summary', 'attachment', 'draft')
 FILTERS = ('kind', 'department', 'state', 'classification')
@@ -36,34 +47,90 @@ ALLOWED_SETS = 16   # sets of principals whose documents each thread keeps (a bi
 # terms of what it merges (every file number is a term), so this bounds the memory of
 # indexing and of a full rebuild, whatever the size of the archive.
 MAX_SEGMENT_DOCS = 50_000
-MERGE_AT = 8        # merge once this many segments are below the maximum
+# Segments are merged in size classes (below 1,000 documents, below 8,000, below
+# 64,000...): once MERGE_FACTOR segments of one class exist they become one of the
+# next.  Each document is rewritten once per class, so a steady stream of small
+# commits never rewrites a large segment again and again.
+MERGE_FACTOR = 8
+SMALLEST_CLASS = 1000
+GRACE_SECONDS = 60  # replaced index files are kept this long for searchers still reading them
+MARKER = '.generation'  # replaced by the writer after every commit (whoosh ignores dot files)
 
 
-def bounded_merge(merge_at=MERGE_AT):
-    """A merge policy: when ``merge_at`` or more segments hold fewer than
-    ``MAX_SEGMENT_DOCS`` documents, merge the smallest of them, as many as fit in
-    one segment of at most ``MAX_SEGMENT_DOCS``."""
-    def policy(writer, segments):
-        from whoosh.reading import SegmentReader
-        small = sorted((seg for seg in segments if seg.doc_count_all() < MAX_SEGMENT_DOCS),
-                       key=lambda seg: seg.doc_count_all())
-        if len(small) < merge_at:
-            return segments
-        chosen, total = [], 0
-        for seg in small:
-            if chosen and total + seg.doc_count_all() > MAX_SEGMENT_DOCS:
-                break
-            chosen.append(seg)
-            total += seg.doc_count_all()
-        if len(chosen) < 2:
-            return segments
-        for seg in chosen:
-            reader = SegmentReader(writer.storage, writer.schema, seg)
-            writer.add_reader(reader)
-            reader.close()
-        ids = {seg.segment_id() for seg in chosen}
-        return [seg for seg in segments if seg.segment_id() not in ids]
-    return policy
+def _size_class(docs):
+    size_class, limit = 0, SMALLEST_CLASS
+    while docs >= limit:
+        size_class, limit = size_class + 1, limit * MERGE_FACTOR
+    return size_class
+
+
+def _merge(writer, segments, chosen):
+    from whoosh.reading import SegmentReader
+    for seg in chosen:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    ids = {seg.segment_id() for seg in chosen}
+    return [seg for seg in segments if seg.segment_id() not in ids]
+
+
+def _fill(candidates):
+    """The smallest of ``candidates``, as many as fit in one segment of at most
+    :data:`MAX_SEGMENT_DOCS`."""
+    chosen, total = [], 0
+    for seg in sorted(candidates, key=lambda seg: seg.doc_count_all()):
+        if chosen and total + seg.doc_count_all() > MAX_SEGMENT_DOCS:
+            break
+        chosen.append(seg)
+        total += seg.doc_count_all()
+    return chosen
+
+
+def tiered_merge(writer, segments):
+    """The merge policy of every commit: when :data:`MERGE_FACTOR` segments of
+    one size class exist, merge them (as many as fit in :data:`MAX_SEGMENT_DOCS`)."""
+    classes = {}
+    for seg in segments:
+        if seg.doc_count_all() < MAX_SEGMENT_DOCS:
+            classes.setdefault(_size_class(seg.doc_count_all()), []).append(seg)
+    for _size, group in sorted(classes.items()):
+        if len(group) >= MERGE_FACTOR:
+            chosen = _fill(group)
+            if len(chosen) >= 2:
+                return _merge(writer, segments, chosen)
+    return segments
+
+
+def compacting_merge(writer, segments):
+    """The merge policy of :meth:`WhooshEngine.optimize`: merge the smallest
+    segments, as many as fit in one of at most :data:`MAX_SEGMENT_DOCS`."""
+    chosen = _fill(seg for seg in segments if seg.doc_count_all() < MAX_SEGMENT_DOCS)
+    return _merge(writer, segments, chosen) if len(chosen) >= 2 else segments
+
+
+class _IndexStorage(FileStorage):
+    """The index directory; a file a commit replaces is deleted only after
+    :data:`GRACE_SECONDS`, at a later commit.
+
+    Whoosh deletes the files of replaced segments at the end of every commit, but
+    a searcher opens some of a segment's files (stored fields, columns) only when
+    it first needs them: a searcher opened just before a merge, in this process
+    or another, would fail.  (Whoosh calls ``delete_file`` again at each commit
+    for every file it no longer needs, so the first call starts the clock.)
+    """
+
+    def __init__(self, path):
+        super().__init__(path)
+        self._doomed = {}
+
+    def delete_file(self, name):
+        now = time.monotonic()
+        if now - self._doomed.setdefault(name, now) >= GRACE_SECONDS:
+            super().delete_file(name)
+            del self._doomed[name]
+
+    def delete_now(self, name):
+        super().delete_file(name)
 
 
 def make_schema():
@@ -113,6 +180,7 @@ class Results:
     facets: dict
     page: int
     pages: int
+    lag: float = 0.0  # seconds the index is behind the database (set by search.query)
 
 
 class WhooshEngine:
@@ -124,22 +192,32 @@ class WhooshEngine:
         self.path = path
         self.schema = make_schema()
         self.limitmb = limitmb
+        self.snippets = Snippets(self.schema['content'].analyzer)
         self._lock = threading.Lock()
         self._local = threading.local()
+        self.storage = _IndexStorage(path)
         os.makedirs(path, exist_ok=True)
-        if index.exists_in(path):
-            self.ix = index.open_dir(path)
+        if self.storage.index_exists():
+            self.ix = self.storage.open_index()
         else:
-            self.ix = index.create_in(path, self.schema)
-
-    @property
-    def schema_current(self):
+            self.ix = self.storage.create_index(self.schema)
+        self.schema_current = _describe(self.ix.schema) == _describe(self.schema)
         """False when the index on disk was built with an older schema: ``kpw reindex``."""
-        return _describe(self.ix.schema) == _describe(self.schema)
 
     # writing -----------------------------------------------------------------
     def _writer(self):
         return self.ix.writer(timeout=30, limitmb=self.limitmb, **WRITER_OPTIONS)
+
+    def _commit(self, writer, mergetype):
+        writer.commit(mergetype=mergetype)
+        self._mark()
+
+    def _mark(self):
+        """Tell readers, in every process, that the index has a new generation."""
+        temp = os.path.join(self.path, f'{MARKER}.{os.getpid()}.{threading.get_ident()}')
+        with open(temp, 'w') as f:
+            f.write(str(self.ix.latest_generation()))
+        os.replace(temp, os.path.join(self.path, MARKER))
 
     def apply(self, documents, remove_items=()):
         """Replace the documents of ``remove_items`` (item ids) by ``documents``, in one commit."""
@@ -153,7 +231,7 @@ class WhooshEngine:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit(mergetype=bounded_merge())
+            self._commit(writer, tiered_merge)
 
     def optimize(self):
         """Merge small segments as far as :data:`MAX_SEGMENT_DOCS` allows (a full
@@ -161,12 +239,12 @@ class WhooshEngine:
         proportion to the whole index)."""
         with self._lock:
             while True:
-                before = self._segment_count()
-                self._writer().commit(mergetype=bounded_merge(merge_at=2))
-                if self._segment_count() >= before:
+                before = self.segment_count()
+                self._commit(self._writer(), compacting_merge)
+                if self.segment_count() >= before:
                     return
 
-    def _segment_count(self):
+    def segment_count(self):
         reader = self.ix.reader()
         try:
             return len(reader.leaf_readers())
@@ -174,8 +252,18 @@ class WhooshEngine:
             reader.close()
 
     def clear(self):
+        """Remove every document.  An index of an older layout is made anew
+        (its readers cannot read the new one anyway)."""
         with self._lock:
-            self.ix = index.create_in(self.path, self.schema)
+            if self.schema_current:
+                self._commit(self._writer(), CLEAR)
+                return
+            for name in self.storage.list():
+                if not name.startswith('.'):
+                    self.storage.delete_now(name)
+            self.ix = self.storage.create_index(self.schema)
+            self.schema_current = True
+            self._mark()
 
     # reading -----------------------------------------------------------------
     def _searcher(self):
@@ -190,17 +278,26 @@ class WhooshEngine:
         ``allowed``) would still be found.
         """
         ix = self.ix
+        marker = self._marker()
         cached = getattr(self._local, 'cached', None)
         if cached is not None:
-            owner, searcher = cached
-            if owner is ix and searcher.up_to_date():
+            owner, seen, searcher = cached
+            if owner is ix and seen == marker and (marker is not None or searcher.up_to_date()):
                 return searcher
-            searcher.close()
-            self._local.cached = None
+            self.close()
+        # (the marker is read before the searcher opens: a commit in between makes
+        # the next query open a searcher again, never keep an old one)
         searcher = ix.searcher()
-        self._local.cached = (ix, searcher)
+        self._local.cached = (ix, marker, searcher)
         self._local.allowed = OrderedDict()  # principals -> documents, for this searcher
         return searcher
+
+    def _marker(self):
+        try:
+            found = os.stat(os.path.join(self.path, MARKER))
+        except FileNotFoundError:  # an index written before markers: list the directory
+            return None
+        return found.st_ino, found.st_mtime_ns
 
     def _allowed(self, searcher, principals):
         """The documents ``principals`` may open, as a bit set over ``searcher``'s
@@ -223,7 +320,7 @@ class WhooshEngine:
         """Close this thread's searcher (other threads' close when their thread ends)."""
         cached = getattr(self._local, 'cached', None)
         if cached is not None:
-            cached[1].close()
+            cached[2].close()
             self._local.cached = None
 
     def stamps(self):
@@ -232,14 +329,14 @@ class WhooshEngine:
             return {fields['key']: fields.get('stamp') for fields in searcher.all_stored_fields()}
 
     def parse(self, text):
-        parser = MultifieldParser(self.FIELDS, schema=self.ix.schema, group=OrGroup.factory(0.9))
+        parser = MultifieldParser(self.FIELDS, schema=self.schema, group=OrGroup.factory(0.9))
         try:
             return parser.parse(text)
         except Exception as e:  # whoosh raises many kinds for odd syntax
             raise QueryError(str(e))
 
     def query(self, text, principals, filters=None, dates=(None, None), page=1, pagelen=10,
-              sort='relevance', text_for=None):
+              sort='relevance', text_for=None, hidden_items=()):
         """Search ``text`` among the documents ``principals`` may open.
 
         :param filters: ``{field: value}`` for fields in :data:`FILTERS`; empty
@@ -249,6 +346,9 @@ class WhooshEngine:
             the item's latest action, in UTC.
         :param text_for: ``text_for(stored fields) -> str``, the text to make a
             snippet from (documents do not store their full text).
+        :param hidden_items: item ids whose documents are left out although their
+            ``allowed`` admits ``principals`` (the index has not yet caught up with
+            a change that took the principals away).
 
         :raises QueryError: the query text cannot be parsed.
         """
@@ -277,6 +377,17 @@ class WhooshEngine:
         query = parts[0] if len(parts) == 1 else And(parts)
         if not text:  # browsing by filters alone: newest first
             sort = 'date'
+        args = (query, principals, hidden_items, max(1, page), pagelen, sort,
+                text_for if text else None)
+        try:
+            return self._run(*args)
+        except OSError:
+            # (should not happen: replaced files outlive their readers; if one is
+            # gone all the same, a searcher on the index as it is now will do)
+            self.close()
+            return self._run(*args)
+
+    def _run(self, query, principals, hidden_items, page, pagelen, sort, text_for):
         # (grouping also makes whoosh collect every match, which here is faster
         # than its top-k optimisation)
         kwargs = {'groupedby': {'kind': sorting.FieldFacet('kind')}}
@@ -284,28 +395,30 @@ class WhooshEngine:
             kwargs['sortedby'] = sorting.FieldFacet('date', reverse=True)
         searcher = self._searcher()
         allowed = self._allowed(searcher, principals)
+        if hidden_items and allowed:
+            allowed = allowed.difference(searcher.docs_for_query(
+                Or([Term('item', item_id) for item_id in hidden_items])))
         if not allowed:
             # never pass an empty filter: whoosh takes an empty one for no filter at all
             return Results(0, [], {}, 1, 0)
         kwargs['filter'] = allowed
         try:
-            results = searcher.search_page(query, max(1, page), pagelen=pagelen, **kwargs)
+            results = searcher.search_page(query, page, pagelen=pagelen, **kwargs)
         except ValueError:  # a page past the end
             return Results(0, [], {}, page, 0)
-        results.results.fragmenter = ContextFragmenter(maxchars=200, surround=40)
-        results.results.formatter = HtmlFormatter(tagname='mark', between=' … ')
         facets = {k: len(v) for k, v in results.results.groups('kind').items()}
-        if results.pagenum != max(1, page):  # whoosh gives the last page for one past it
+        if results.pagenum != page:  # whoosh gives the last page for one past it
             return Results(results.total, [], facets, page, results.pagecount)
+        snippet = self.snippets.for_query(query, searcher.reader()) if text_for else None
         hits = []
         for hit in results:
-            fields = hit.fields()
+            fields = hit.fields()  # (from the searcher that found the hit)
             hits.append(Hit(
                 key=fields['key'], item=fields['item'], kind=fields['kind'],
                 number=fields.get('number', ''), title=fields.get('title', ''),
                 department=fields.get('department', ''), state=fields.get('state', ''),
                 date=fields.get('date'),
-                snippet=_snippet(hit, fields, text_for) if text else ''))
+                snippet=snippet(text_for(fields)) if snippet else ''))
         return Results(results.total, hits, facets, results.pagenum, results.pagecount)
 
 
@@ -320,9 +433,3 @@ def _describe(schema):
     """What a schema's fields are, to compare the one on disk with the code's."""
     return {name: (type(field).__name__, field.stored, type(field.column_type).__name__)
             for name, field in schema.items()}
-
-
-def _snippet(hit, fields, text_for):
-    text = text_for(fields) if text_for is not None else ''
-    return hit.highlights('content', text=text, top=2) if text else ''
-

@@ -1,4 +1,10 @@
-"""``GET /healthz``: 200 when the database opens, 503 when it does not."""
+"""``GET /healthz``: 200 when the databases open, 503 when they do not.
+
+Also says how fresh the search index is: ``search.pending`` changes wait for the
+indexer, the oldest for ``search.lag_seconds``; ``search.indexer`` is
+``this process`` when this process indexes, else ``elsewhere`` (another process
+holds the indexer's lock, or none runs: a lag that keeps growing says which).
+"""
 import logging
 
 from pyramid.view import view_config
@@ -12,12 +18,16 @@ log = logging.getLogger(__name__)
 @view_config(route_name='healthz', request_method='GET', renderer='json')
 def healthz(request):
     try:
-        ready = ROOT_KEY in get_connection(request).root()
+        site = get_connection(request).root().get(ROOT_KEY)
         get_connection(request, 'audit').root()
+        queue = site.index_queue if site is not None else None
+        search = queue is not None and {
+            'pending': len(queue), 'lag_seconds': round(queue.lag(), 3),
+            'indexer': 'this process' if request.registry.kpw_indexer.active else 'elsewhere'}
     except Exception:  # the point of this view is to say so instead of failing
         log.exception('health check: database unavailable')
-        ready = False
-    if not ready:
+        site = None
+    if site is None:
         request.response.status = 503
         return {'status': 'unavailable'}
-    return {'status': 'ok'}
+    return {'status': 'ok', 'search': search or None}

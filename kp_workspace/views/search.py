@@ -16,6 +16,7 @@ from .errors import error_response
 from .work import officer_for
 
 _ = TranslationStringFactory('kp_workspace')
+BEHIND = 3  # seconds of index lag after which the page says results may be behind
 STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided')
 KIND_TITLES = {'file': _('Case files'), 'summary': _('Summaries'),
                'attachment': _('Correspondence'), 'draft': _('Drafts')}
@@ -73,7 +74,7 @@ def api_search(request):
     return {'items': [{'id': h.item, 'kind': h.kind, 'title': h.title, 'number': h.number,
                        'snippet': h.snippet, 'url': _url(request, h)} for h in results.hits],
             'total': results.total, 'page': results.page, 'pages': results.pages,
-            'facets': results.facets}
+            'facets': results.facets, 'index_lag_seconds': round(results.lag, 1)}
 
 
 @view_config(route_name='search', permission=VIEW, renderer='kp_workspace:templates/search.pt')
@@ -101,8 +102,12 @@ def search_page(request):
         return request.route_url('search', _query=query)
 
     departments = get_site(request)['departments']
+    lag = results.lag if results else 0
     return {
         'args': form, 'error': error,
+        'behind': translate(_('The search index is catching up: what changed in the last '
+                              '${seconds} seconds may not be found yet.',
+                              mapping={'seconds': int(lag + 0.5)})) if lag >= BEHIND else None,
         'searched': bool(args['text'].strip() or any(filters.values()) or first or last),
         'total': results.total if results else 0,
         'hits': [{'title': h.title, 'number': h.number, 'kind': translate(KIND_TITLES[h.kind]),

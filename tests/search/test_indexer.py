@@ -1,0 +1,417 @@
+"""The index follows the database through a queue kept in it: never in a request,
+never lost, never wider than the database says, and readers never fail."""
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+import transaction
+
+from kp_workspace.populate import DEMO_PASSWORD
+from kp_workspace.scripts import kpw
+from kp_workspace.search import engine as search_engine
+from kp_workspace.search.queue import IndexQueue, _shard as queue_shard
+from kp_workspace.site import ROOT_KEY
+from tests.conftest import SECRET, Browser, close_app, make_app, write_ini
+from tests.search.test_search import _domain_file, open_api_file, search
+
+
+def queue_length(open_site):
+    return open_site(lambda site, conn: len(site.index_queue))
+
+
+def search_now(app, tokens, login, q, **params):
+    """Search without waiting for the indexer."""
+    return app.api('get', '/api/v1/search', tokens(login), params={'q': q, **params}).json
+
+
+def check(ini):
+    out = io.StringIO()
+    status = kpw.main(['-c', ini, 'reindex', '--check'], out=out, err=io.StringIO())
+    return status, out.getvalue()
+
+
+def test_changes_are_queued_with_their_commit_and_only_then(app, wsgi_app, tokens, open_site):
+    indexer = wsgi_app.registry.kpw_indexer
+    indexer.stop()
+    _domain_file(wsgi_app, 'Aborted hovercraft', commit=False)
+    assert queue_length(open_site) == 0
+    _domain_file(wsgi_app, 'Committed hovercraft', commit=True)
+    assert queue_length(open_site) == 1
+    assert search_now(app, tokens, 'so.finance', 'hovercraft')['total'] == 0  # not yet
+    indexer.start()
+    found = search(app, tokens, 'so.finance', 'hovercraft')
+    assert [i['title'] for i in found['items']] == ['Committed hovercraft']
+    assert queue_length(open_site) == 0
+
+
+def test_a_change_made_while_the_indexer_is_stopped_is_indexed_when_it_starts(
+        app, wsgi_app, tokens, open_site):
+    indexer = wsgi_app.registry.kpw_indexer
+    indexer.stop()
+    f = open_api_file(app, tokens, 'Parked dirigible')
+    api_note = app.api('post_json', f'/api/v1/files/{f["id"]}/notes', tokens('so.finance'),
+                       status=201, params={'text': 'Hangar rent for the dirigible.'})
+    assert api_note.json['n'] == 1
+    health = app.get('/healthz').json['search']
+    assert health['pending'] == 2 and health['indexer'] == 'elsewhere'  # file, then note
+    assert search_now(app, tokens, 'so.finance', 'dirigible')['total'] == 0
+    indexer.start()  # catches up first
+    assert search(app, tokens, 'so.finance', 'hangar')['items'][0]['id'] == f['id']
+    assert app.get('/healthz').json['search'] == {'pending': 0, 'lag_seconds': 0.0,
+                                                  'indexer': 'this process'}
+
+
+def test_a_user_finds_a_note_a_moment_after_writing_it(app, wsgi_app, tokens):
+    f = open_api_file(app, tokens, 'Quick turnaround')
+    app.api('post_json', f'/api/v1/files/{f["id"]}/notes', tokens('so.finance'), status=201,
+            params={'text': 'Quokka sighting near the treasury.'})
+    deadline = time.monotonic() + 10  # (a second or two normally; patient on a loaded machine)
+    while search_now(app, tokens, 'so.finance', 'quokka')['total'] == 0:
+        assert time.monotonic() < deadline, 'not searchable after 10 s'
+        time.sleep(0.02)
+
+
+def test_the_lag_is_shown_on_health_search_and_check(app, wsgi_app, tokens, open_site, var_dir,
+                                                      tmp_path):
+    wsgi_app.registry.kpw_indexer.stop()
+    f = open_api_file(app, tokens, 'Stale subject')
+
+    def backdate(site, conn):  # as if the change had waited a minute
+        queue = site.index_queue
+        (key,) = queue.oldest(10)
+        queue.remove([key])
+        queue.add(key[1], 'post:so-budget-finance', None, at=time.time() - 60)
+    open_site(backdate, commit=True)
+    health = app.get('/healthz').json['search']
+    assert health['pending'] == 1 and health['lag_seconds'] >= 60
+    assert search_now(app, tokens, 'so.finance', 'stale')['index_lag_seconds'] >= 60
+    app.login('so.finance')
+    page = app.get('/search', params={'q': 'stale'})
+    assert 'The search index is catching up' in page.text
+    close_app(wsgi_app)
+    ini = write_ini(tmp_path, var_dir)
+    status, out = check(ini)
+    assert status == 3
+    assert f'missing: {f["id"]}' in out and '1 changes wait for the search indexer' in out
+    assert kpw.main(['-c', ini, 'indexer', '--once'], out=io.StringIO()) == 0
+    assert check(ini) == (0, 'The index matches the database.\n')
+
+
+def test_the_permission_filter_holds_for_items_whose_update_waits(app, wsgi_app, tokens,
+                                                                    open_site):
+    f = open_api_file(app, tokens, 'Stationery contract renewal')
+    app.api('post_json', f'/api/v1/files/{f["id"]}/actions/close', tokens('so.finance'),
+            params={})
+    # closed and routine: the Finance records clerk finds it
+    assert search(app, tokens, 'clerk.finance', 'stationery')['total'] == 1
+    indexer = wsgi_app.registry.kpw_indexer
+    indexer.stop()
+    app.api('post_json', f'/api/v1/files/{f["id"]}/actions/reopen', tokens('so.finance'),
+            params={})
+    # The index still says the clerk may open it...
+    engine = wsgi_app.registry.kpw_search
+    assert engine.query('stationery', ['archive:finance']).total == 1
+    # ...but reopened, it is the chain's only: no title, no snippet, no count
+    for params in ({}, {'type': 'file'}, {'state': 'closed'}):
+        res = search_now(app, tokens, 'clerk.finance', 'stationery', **params)
+        assert (res['total'], res['items'], res['facets']) == (0, [], {}), params
+    assert search_now(app, tokens, 'clerk.finance', '', department='finance')['total'] == 0
+    app.login('clerk.finance')
+    assert 'Stationery' not in app.get('/search', params={'q': 'stationery'}).text
+    # the chain still finds it, from the old document
+    assert search_now(app, tokens, 'so.finance', 'stationery')['total'] == 1
+    indexer.start()
+    assert search(app, tokens, 'clerk.finance', 'stationery')['total'] == 0
+    assert open_site(lambda site, conn: len(site.index_queue._narrowed)) == 0
+
+
+def test_an_item_indexed_before_the_queue_existed_is_treated_as_narrowed(app, wsgi_app, tokens,
+                                                                       open_site):
+    """Items from an older release carry no record of their principals: their first
+    change is taken as one that may narrow them, until it is indexed."""
+    f = open_api_file(app, tokens, 'Legacy ledger')
+    app.indexed()
+
+    def forget_record(site, conn):
+        del site.desk.items[f['id']].allowed_at_commit
+    open_site(forget_record, commit=True)
+    wsgi_app.registry.kpw_indexer.stop()
+    app.api('post_json', f'/api/v1/files/{f["id"]}/notes', tokens('so.finance'), status=201,
+            params={'text': 'A note.'})
+    assert open_site(lambda site, conn: list(site.index_queue._narrowed)) == [f['id']]
+    assert search_now(app, tokens, 'so.finance', 'ledger')['total'] == 1  # still its chain's
+    assert search_now(app, tokens, 'clerk.finance', 'ledger')['total'] == 0
+
+
+def test_readers_never_fail_while_the_writer_indexes_and_merges(tmp_path, monkeypatch):
+    """Searches in four threads (words, facets, snippets, browsing by filter) while one
+    writer replaces documents and merges segments many times: no search fails."""
+    monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 4)
+    monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
+    monkeypatch.setattr(search_engine, 'MAX_SEGMENT_DOCS', 200)
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+
+    def doc(i, n):
+        return {'key': f'k{i}', 'item': f'k{i}', 'kind': ('file', 'draft')[i % 2],
+                'title': f'walrus {n}', 'content': f'walrus tusk {n} ' * 20, 'allowed': 'post:a',
+                'department': 'finance', 'state': 'open'}
+    engine.apply([doc(i, 0) for i in range(60)])
+    stop, errors, searches, generations = threading.Event(), [], [], set()
+
+    def write():
+        n = 0
+        while not stop.is_set() and n < 120:
+            n += 1
+            ids = [(n * 7 + j) % 60 for j in range(3)]
+            engine.apply([doc(i, n) for i in ids], remove_items=[f'k{i}' for i in ids])
+            generations.add(engine.ix.latest_generation())
+        stop.set()
+
+    def read():
+        try:
+            while not stop.is_set():
+                for args in (('walrus', {}), ('tusk', {'kind': 'draft'}), ('', {'state': 'open'})):
+                    res = engine.query(args[0], ['post:a'], filters=args[1], pagelen=20,
+                                       text_for=lambda fields: 'walrus tusk ' * 30)
+                    assert res.total > 0 and len({h.key for h in res.hits}) == len(res.hits)
+                    searches.append(res.total)
+            engine.close()
+        except Exception as e:  # (counted, not raised in the thread)
+            errors.append(repr(e))
+    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert errors == []
+    assert len(generations) > 100 and len(searches) > 50
+    leftover = [name for name in os.listdir(tmp_path / 'ix') if name.endswith('.toc')]
+    assert len(leftover) > 1  # replaced generations are still there for readers...
+    assert engine.query('walrus', ['post:a'], pagelen=100).total == 60  # ...and never found
+
+
+def test_replaced_index_files_are_deleted_after_the_grace_period(tmp_path, monkeypatch):
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+    for n in range(3):
+        engine.apply([{'key': f'k{n}', 'item': f'k{n}', 'kind': 'file', 'allowed': 'post:a'}])
+    engine.optimize()  # the three segments are replaced by one
+    files = set(os.listdir(tmp_path / 'ix'))
+    monkeypatch.setattr(search_engine, 'GRACE_SECONDS', 0)
+    engine.apply([{'key': 'k9', 'item': 'k9', 'kind': 'file', 'allowed': 'post:a'}])
+    assert len(set(os.listdir(tmp_path / 'ix'))) < len(files)
+    assert engine.query('', ['post:a'], filters={'kind': 'file'}).total == 4
+
+
+def test_queue_changes_from_a_request_and_the_indexer_merge_without_conflict(tmp_path):
+    """A request adding an entry while the indexer removes the ones it indexed:
+    both commit (the first bucket never empties), nothing is lost."""
+    import ZODB
+    import ZODB.FileStorage
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(tmp_path / 'Data.fs')))
+    with db.transaction() as conn:
+        conn.root()['queue'] = IndexQueue()
+        conn.root()['queue'].add('a', 'post:x', None, at=1.0)
+    assert queue_shard('a') == queue_shard('x')  # (the same shard: the harder case)
+    try:
+        tm1, tm2 = transaction.TransactionManager(), transaction.TransactionManager()
+        request, indexer = db.open(transaction_manager=tm1), db.open(transaction_manager=tm2)
+        tm1.begin()
+        tm2.begin()
+        keys = indexer.root()['queue'].oldest(10)
+        request.root()['queue'].add('x', 'post:x', None, at=2.0)
+        indexer.root()['queue'].remove(keys)
+        tm2.commit()
+        tm1.commit()  # resolved, not a ConflictError
+        tm1.begin()
+        queue = request.root()['queue']
+        assert [key[1] for key in queue.oldest(10)] == ['x'] and len(queue) == 1
+        tm1.abort()
+    finally:
+        db.close()
+
+
+def test_narrowing_is_remembered_until_the_change_is_indexed():
+    queue = IndexQueue()
+    queue.add('f1', 'post:a archive:finance', None, at=1.0)   # new, closed routine file
+    assert queue.hidden_from(['archive:finance']) == []
+    first = queue.add('f1', 'post:a', 'post:a archive:finance', at=2.0)  # reopened
+    assert queue.hidden_from(['archive:finance']) == ['f1']
+    assert queue.hidden_from(['post:a']) == []
+    later = queue.add('f1', 'post:a post:b', 'post:a', at=3.0)  # forwarded: still narrowed
+    queue.remove([(1.0, 'f1'), first])  # indexed up to the reopening only
+    assert queue.hidden_from(['archive:finance']) == ['f1']
+    queue.remove([later])
+    assert queue.hidden_from(['archive:finance']) == [] and len(queue) == 0
+    assert queue.lag() == 0.0
+
+
+# --- real processes: a server killed at any moment, and processes sharing one indexer -------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def serve(tmp_path, var_dir, **settings):
+    """``pserve`` (waitress) on ``var_dir`` in a process of its own, once /healthz answers."""
+    port = free_port()
+    ini = write_ini(tmp_path, var_dir, **settings)
+    with open(ini, 'a') as f:
+        f.write(f'\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\n')
+    pserve = os.path.join(os.path.dirname(sys.executable), 'pserve')
+    process = subprocess.Popen([pserve, ini], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f'http://127.0.0.1:{port}'
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url + '/healthz', timeout=5)
+            return process, url
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, 'server did not start'
+            time.sleep(0.1)
+
+
+def call(url, path, body=None, token=None):
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None,
+                                     headers={'Content-Type': 'application/json',
+                                              **({'Authorization': f'Bearer {token}'}
+                                                 if token else {})})
+    with urllib.request.urlopen(request, timeout=60) as res:
+        return json.loads(res.read())
+
+
+def login(url, who='so.finance'):
+    return call(url, '/api/v1/auth/token', {'login': who, 'password': DEMO_PASSWORD})['token']
+
+
+def numbers_found(var_dir, numbers):
+    """Start the app (its indexer catches up), then search each number."""
+    app = make_app(var_dir)
+    try:
+        app.registry.kpw_indexer.wait_idle(120)
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        return {n for n in numbers if browser.api('get', '/api/v1/search', token,
+                                                    params={'q': f'"{n}"'}).json['total']}
+    finally:
+        close_app(app)
+
+
+def test_a_server_killed_between_commit_and_indexing_heals_on_restart(var_dir, tmp_path):
+    process, url = serve(tmp_path, var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        token = login(url)
+        f = call(url, '/api/v1/departments/finance/files', {'subject': 'Killed kestrel'}, token)
+        call(url, f'/api/v1/files/{f["id"]}/notes', {'text': 'Nest on the roof.'}, token)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    ini = write_ini(tmp_path, var_dir)
+    status, out = check(ini)
+    assert status == 3 and 'changes wait for the search indexer' in out
+    assert numbers_found(var_dir, [f['number']]) == {f['number']}
+    assert check(ini) == (0, 'The index matches the database.\n')
+
+
+def test_a_server_killed_while_writing_and_indexing_loses_no_index_update(var_dir, tmp_path):
+    process, url = serve(tmp_path, var_dir)
+    acknowledged, stop = [], threading.Event()
+
+    def write():
+        token = login(url)
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                f = call(url, '/api/v1/departments/finance/files', {'subject': f'Load {n}'},
+                         token)
+                call(url, f'/api/v1/files/{f["id"]}/notes', {'text': f'Note {n}'}, token)
+            except OSError:  # the server is gone
+                return
+            acknowledged.append(f['number'])
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 15 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)  # whatever the indexer was doing
+        process.wait(30)
+        stop.set()
+        writer.join(60)
+    assert len(acknowledged) >= 15
+    assert numbers_found(var_dir, acknowledged) == set(acknowledged)
+    assert check(write_ini(tmp_path, var_dir)) == (0, 'The index matches the database.\n')
+
+
+@pytest.fixture
+def zeo(tmp_path, var_dir):
+    """A ZEO server for the demo data (main and audit storages), stopped afterwards."""
+    port = free_port()
+    conf = tmp_path / 'zeo.conf'
+    conf.write_text(f"""<zeo>\n  address 127.0.0.1:{port}\n</zeo>
+<filestorage 1>\n  path {var_dir}/Data.fs\n  blob-dir {var_dir}/blobs\n</filestorage>
+<filestorage audit>\n  path {var_dir}/Audit.fs\n</filestorage>\n""")
+    runzeo = os.path.join(os.path.dirname(sys.executable), 'runzeo')
+    process = subprocess.Popen([runzeo, '-C', str(conf)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, 'ZEO did not start'
+            time.sleep(0.1)
+    yield {'zodbconn.uri': f'zeo://127.0.0.1:{port}?storage=1&blob_dir={var_dir}/blobs'
+                           '&shared_blob_dir=true',
+           'zodbconn.uri.audit': f'zeo://127.0.0.1:{port}?storage=audit'}
+    process.terminate()
+    process.wait(30)
+
+
+def test_processes_sharing_a_database_share_one_indexer(var_dir, zeo):
+    """Two app processes on one ZEO database: one indexes; what the other writes is
+    indexed once, found by both; when the indexer's process stops, the other takes over."""
+    first = make_app(var_dir, **zeo)
+    second = make_app(var_dir, **zeo)
+    try:
+        indexers = [first.registry.kpw_indexer, second.registry.kpw_indexer]
+        assert [i.active for i in indexers].count(True) == 1
+        active, standby = (first, second) if indexers[0].active else (second, first)
+        writer, reader = Browser(standby), Browser(active)
+        token = writer.token('so.finance')
+        f = writer.api('post_json', '/api/v1/departments/finance/files', token, status=201,
+                       params={'subject': 'Shared sparrowhawk'}).json
+
+        def found(browser, word):
+            res = browser.api('get', '/api/v1/search', browser.token('so.finance'),
+                              params={'q': word}).json
+            return [i['id'] for i in res['items']]
+        deadline = time.monotonic() + 30
+        while found(reader, 'sparrowhawk') != [f['id']]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert found(writer, 'sparrowhawk') == [f['id']]  # the same index, once
+        close_app(active)  # the indexer's process ends: the other takes over
+        writer.api('post_json', f'/api/v1/files/{f["id"]}/notes', token, status=201,
+                   params={'text': 'Takeover tern'})
+        deadline = time.monotonic() + 30
+        while found(writer, 'tern') != [f['id']]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert standby.registry.kpw_indexer.active
+    finally:
+        for app in (first, second):
+            close_app(app)
