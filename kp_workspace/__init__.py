@@ -16,7 +16,7 @@ def main(global_config, **settings):
     whatever the queue holds.
     """
     kpw_settings = read_settings(global_config, settings)
-    settings.setdefault('retry.attempts', '3')
+    settings.setdefault('retry.attempts', '5')
     settings.setdefault('tm.manager_hook', 'pyramid_tm.explicit_manager')
     with Configurator(settings=settings, root_factory=root_factory) as config:
         config.registry.kpw_settings = kpw_settings

@@ -80,6 +80,7 @@ def prepare_database(registry, evolve=True):
             site = root.get(ROOT_KEY)
             if site is None:
                 site = root[ROOT_KEY] = Site()
+                conn.add(site)  # (evolve steps reach the audit database through it)
             ensure_audit_log(conn)
             before = site.generation
             after = evolve_site(site, registry) if evolve else before

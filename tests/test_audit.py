@@ -51,3 +51,25 @@ def test_actor_records_who_what_where():
     assert e.details_text() == 'name: X; roles: a,b'
     assert e.at.tzinfo is not None
     assert log.page()[0] == [e]
+
+
+def test_entries_are_spread_over_shards_and_an_older_log_joins_them():
+    log = AuditLog()
+    log._shards = None  # as an older release left it: one tree
+    start = datetime.datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(10):
+        log.append(entry(start + datetime.timedelta(seconds=n), n))
+    log.add_shards()  # (evolve step 7)
+    for n in range(10, 200):
+        log.append(entry(start + datetime.timedelta(seconds=n // 20), n))
+    used = [len(tree) for tree in log._shards]
+    assert sum(used) == 200 and len([u for u in used if u]) == len(used)
+    keys = [key for tree in log._shards for key in tree.keys()]
+    assert len(set(keys)) == 200  # unique across shards
+    seen, cursor = [], None
+    while True:
+        page, cursor = log.page(after=cursor, limit=30)
+        seen.extend(e.target for e in page)
+        if cursor is None:
+            break
+    assert seen == [f'thing:{n}' for n in reversed(range(200))]

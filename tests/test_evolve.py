@@ -102,3 +102,30 @@ def test_steps_are_numbered_upwards_and_documented():
     gens = [gen for gen, _step in evolve.STEPS]
     assert gens == sorted(set(gens)) and gens[0] >= 1
     assert all(step.__doc__ for _gen, step in evolve.STEPS)
+
+
+def test_step_7_spreads_an_older_audit_log_and_keeps_its_entries(var_dir):
+    from kp_workspace.audit import ROOT_KEY as AUDIT_KEY
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs')))
+    audit_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Audit.fs')))
+    with main_db.transaction() as conn:
+        conn.root()[ROOT_KEY].generation = 6
+    with audit_db.transaction() as conn:  # the log as release 6 left it: one tree
+        entries = conn.root()[AUDIT_KEY].page(limit=1000)[0]
+        before = [e.action for e in entries]
+        log = conn.root()[AUDIT_KEY] = AuditLog()
+        log._shards = None
+        for entry in reversed(entries):
+            log.append(entry)
+    main_db.close()
+    audit_db.close()
+    app = make_app(var_dir)
+    try:
+        assert app.registry.kpw_generations == (6, evolve.GENERATION)
+        conn = app.registry._zodb_databases['audit'].open()
+        log = conn.root()[AUDIT_KEY]
+        assert len(log._shards) == 8 and log._shards[0] is log._entries
+        assert [e.action for e in log.page(limit=1000)[0]] == before
+        conn.close()
+    finally:
+        close_app(app)

@@ -28,8 +28,16 @@ class FakeUser:
         self.login, self.epoch = login, 1
 
 
+def one_tree_log():
+    """An audit log as an older release kept it: every entry in one tree (so both
+    writes below land in the same bucket)."""
+    log = AuditLog()
+    log._shards = None
+    return log
+
+
 WRITES = {
-    'audit log': (AuditLog, lambda log, n: log.append(
+    'audit log': (one_tree_log, lambda log, n: log.append(
         AuditEntry(now(), f'user{n}', 'note.written', 'file:x', '10.0.0.1', [('n', str(n))]))),
     'alerts': (AlertBox, lambda box, n: box.add(Alert(now(), 'arrived', f'file {n}', 'x'))),
     'tokens': (TokenStore, lambda store, n: store.issue(b'k' * 32, FakeUser(f'u{n}'), 3600, '')),

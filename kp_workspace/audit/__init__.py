@@ -7,10 +7,18 @@ an action and its audit entry are stored together or not at all.
 
 Entries are keyed by the negated time of the action in microseconds (times a
 small counter), so iterating keys in ascending order walks from the newest
-entry back, and a page or a jump to a date is a range read on the BTree, not a
+entry back, and a page or a jump to a date is a range read on the BTrees, not a
 scan: paging costs the same with ten entries or ten million.
+
+Every action of every request writes here, so the entries are spread over
+:data:`SHARDS` BTrees at random: two concurrent requests rarely write to the
+same one (the newest bucket of one tree, filling from the front, splits every
+thirty entries, and a split collides with every concurrent write to it).  A
+key's remainder modulo the number of shards is its shard, so keys are unique
+across shards; pages merge the shards.
 """
 import datetime
+import heapq
 import random
 
 from BTrees.Length import Length
@@ -22,6 +30,7 @@ from ..records import Record
 
 ROOT_KEY = 'kp_workspace.audit_log'
 _SPREAD = 1024  # keys per microsecond, so concurrent writers rarely collide
+SHARDS = 8
 
 
 class AuditEntry(Record):
@@ -49,24 +58,40 @@ def _key_for(at):
 class AuditLog(Persistent):
     """Append-only, newest-first log of :class:`AuditEntry`."""
 
+    _shards = None  # (a log of an older release has only _entries until evolve step 7)
+
     def __init__(self):
         super().__init__()
         self._entries = LOBTree()
         self._count = Length(0)
+        self.add_shards()
+
+    def add_shards(self):
+        """Spread new entries over :data:`SHARDS` trees (the first is the one an
+        older release wrote to)."""
+        if self._shards is None:
+            self._shards = (self._entries,) + tuple(LOBTree() for _ in range(SHARDS - 1))
+
+    def _trees(self):
+        return self._shards or (self._entries,)
 
     def __len__(self):
         return self._count()
 
     def append(self, entry):
+        trees = self._trees()
+        shard = random.randrange(len(trees))
         key = _key_for(entry.at)
         # Entries written through this connection keep their order even within
         # one microsecond (a volatile attribute: per connection, never stored).
         last = getattr(self, '_v_last_key', None)
         if last is not None and key >= last:
             key = last - 1
-        while key in self._entries:  # same microsecond and same draw: step aside
-            key -= 1
-        self._entries[key] = entry
+        key -= (key - shard) % len(trees)  # (the shard is the key's remainder)
+        tree = trees[shard]
+        while key in tree:  # same microsecond and same draw: step aside
+            key -= len(trees)
+        tree[key] = entry
         self._count.change(1)
         self._v_last_key = key
         return key
@@ -79,17 +104,18 @@ class AuditLog(Persistent):
         :returns: ``(entries, next_cursor)``; ``next_cursor`` is None on the last page.
         """
         if after is not None:
-            keys = self._entries.keys(min=after, excludemin=True)
+            start = {'min': after, 'excludemin': True}
         elif before_time is not None:
-            keys = self._entries.keys(
-                min=-(int(before_time.timestamp() * 1_000_000) * _SPREAD), excludemin=True)
+            start = {'min': -(int(before_time.timestamp() * 1_000_000) * _SPREAD),
+                     'excludemin': True}
         else:
-            keys = self._entries.keys()
+            start = {}
         entries, cursor = [], None
-        for key in keys:
+        for key, entry in heapq.merge(*(tree.items(**start) for tree in self._trees()),
+                                      key=lambda pair: pair[0]):
             if len(entries) == limit:
                 return entries, cursor
-            entries.append(self._entries[key])
+            entries.append(entry)
             cursor = key
         return entries, None
 

@@ -5,6 +5,8 @@ page.  A signed-out browser asking for a protected page is sent to the login
 page instead of a 403.
 """
 import logging
+import random
+import time
 
 from pyramid.csrf import BadCSRFToken
 from pyramid.events import subscriber
@@ -85,11 +87,18 @@ def http_error(exc, request):
     return error_response(request, exc.code, exc.detail or exc.explanation or exc.title)
 
 
+RETRY_PAUSE = 0.01  # seconds: the most a first retry waits; each later one up to twice as long
+
+
 @subscriber(IBeforeRetry)
-def log_retry(event):
-    """Say which object collided, so that a hot spot can be found."""
-    log.info('retrying %s %s after a conflict: %s', event.request.method, event.request.path,
+def before_retry(event):
+    """Say which object collided (so that a hot spot can be found), then wait a
+    random moment: requests that collided and were retried at once would
+    collide again, in step."""
+    request = event.request
+    log.info('retrying %s %s after a conflict: %s', request.method, request.path,
              event.exception)
+    time.sleep(random.uniform(0, RETRY_PAUSE * 2 ** request.environ.get('retry.attempt', 0)))
 
 
 @exception_view_config(ConflictError)
