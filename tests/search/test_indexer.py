@@ -96,6 +96,8 @@ def test_the_lag_is_shown_on_health_search_and_check(app, wsgi_app, tokens, open
     app.login('so.finance')
     page = app.get('/search', params={'q': 'stale'})
     assert 'The search index is catching up' in page.text
+    app.get('/language/ur')
+    assert 'تلاش کا اشاریہ ابھی پیچھے ہے' in app.get('/search', params={'q': 'stale'}).text
     close_app(wsgi_app)
     ini = write_ini(tmp_path, var_dir)
     status, out = check(ini)
