@@ -22,6 +22,7 @@ import time
 
 import transaction
 from pyramid.threadlocal import manager
+from ZODB.POSException import ConflictError
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -55,8 +56,17 @@ def fill(app, start, stop, batch=1000, subject=default_subject):
 
 def _fill(db, done, stop, batch, subject):
     while done < stop:
-        tm = transaction.TransactionManager()
-        conn = db.open(transaction_manager=tm)
+        try:
+            done = _fill_batch(db, done, stop, batch, subject)
+        except ConflictError:  # (with the indexer, say): the batch is done again, as a request
+            continue
+        print(f'  {done:>7} files', end='\r', flush=True)
+
+
+def _fill_batch(db, done, stop, batch, subject):
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
         with tm:
             site = conn.root()[ROOT_KEY]
             users = site['principals'].users
@@ -70,10 +80,11 @@ def _fill(db, done, stop, batch, subject):
                 if i % 5 == 0:
                     write_note(casefile, officer, f'Note on file {i}. ' * 5)
                 move(casefile, officer, 'forward', to_post, 'for approval', alert=None)
-            done = min(stop, done + batch)
+        return min(stop, done + batch)
+    finally:
+        tm.abort()
         conn.cacheMinimize()
         conn.close()
-        print(f'  {done:>7} files', end='\r', flush=True)
 
 
 def median_ms(browser, path, token=None, runs=40):

@@ -3,7 +3,8 @@
 Fills a real database through the domain (each committed batch is indexed after
 commit, as in production), then prints:
 
-  - indexing throughput (documents per second) while filling, and of a full
+  - indexing throughput (documents per second) while filling (the indexer thread
+    keeping up with the queue the filling transactions add to), and of a full
     ``kpw reindex`` (run as a child process, whose peak RSS is the reindex memory)
   - median and 95th percentile latency of GET /api/v1/search (WebTest, in-process)
     for secretary.finance, over a mix of rare and common words
@@ -41,6 +42,16 @@ def subject(i):
     return f'{" ".join(words)} procurement file {i}'
 
 
+def live_index_mb(path):
+    """The size of the index's current generation (replaced files wait a while
+    before they are deleted, for searchers still reading them)."""
+    from whoosh.filedb.filestore import FileStorage
+    ix = FileStorage(path).open_index()
+    prefixes = tuple(seg.segment_id() + '.' for seg in ix._segments())
+    return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)
+               if f.startswith(prefixes)) / 1024 / 1024
+
+
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -68,6 +79,7 @@ def main():
         try:
             start = time.perf_counter()
             fill(app, 0, args.files, subject=subject)
+            app.registry.kpw_indexer.wait_idle(3600)  # (the indexer thread works meanwhile)
             fill_seconds = time.perf_counter() - start
             engine = app.registry.kpw_search
             docs = engine.ix.doc_count()
@@ -117,6 +129,7 @@ def main():
             for i, q in enumerate(queries[:20]):
                 browser.api('post_json', f'/api/v1/files/{first_file}/notes', token,
                             status=201, params={'text': f'benchmark note {i}'})
+                app.registry.kpw_indexer.wait_idle()
                 after_change += timed(lambda: browser.get(
                     '/api/v1/search', params={'q': q},
                     headers={'Authorization': f'Bearer {token}'}, status=200), 1)
@@ -142,8 +155,7 @@ def main():
                     headers={'Authorization': f'Bearer {token}'}, status=200), args.runs)
         finally:
             close_databases(app.registry)
-        index_mb = sum(os.path.getsize(os.path.join(var, 'search', f))
-                       for f in os.listdir(os.path.join(var, 'search'))) / 1024 / 1024
+        index_mb = live_index_mb(os.path.join(var, 'search'))
     print(f'files: {args.files}; index documents: {docs}; index size: {index_mb:.0f} MB')
     print(f'indexing while filling (domain + ZODB + index): {args.files / fill_seconds:.0f} '
           f'files/s')

@@ -17,6 +17,7 @@ searcher is out of date is told by a marker file the writer replaces after each
 commit (one ``stat``, not a listing of the directory); the schema is the code's,
 never re-read from the index's table of contents per query.
 """
+import bisect
 import datetime
 import os
 import threading
@@ -29,8 +30,9 @@ from whoosh.columns import RefBytesColumn
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import MultifieldParser, OrGroup
-from whoosh.idsets import BitSet
+from whoosh.idsets import BitSet, DocIdSet
 from whoosh.query import And, DateRange, Or, Term
+from whoosh.searching import Searcher
 from whoosh.writing import CLEAR
 
 from .analysis import workspace_analyzer
@@ -43,6 +45,7 @@ FILTERS = ('kind', 'department', 'state', 'classification')
 # searcher (or a merge) opens it (~100 ms and ~130 MB at 100,000 documents).
 WRITER_OPTIONS = {'compound': False}
 ALLOWED_SETS = 16   # sets of principals whose documents each thread keeps (a bit each)
+SEGMENT_SETS = 1024  # (segment, principals) bit sets kept for all threads
 # No merge builds a segment of more documents than this: a merge's memory grows with the
 # terms of what it merges (every file number is a term), so this bounds the memory of
 # indexing and of a full rebuild, whatever the size of the archive.
@@ -195,6 +198,8 @@ class WhooshEngine:
         self.snippets = Snippets(self.schema['content'].analyzer)
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._sets = OrderedDict()
+        self._sets_lock = threading.Lock()
         self.storage = _IndexStorage(path)
         os.makedirs(path, exist_ok=True)
         if self.storage.index_exists():
@@ -300,20 +305,41 @@ class WhooshEngine:
         return found.st_ino, found.st_mtime_ns
 
     def _allowed(self, searcher, principals):
-        """The documents ``principals`` may open, as a bit set over ``searcher``'s
-        document numbers; remembered (for a few sets of principals) until the
-        index changes and this thread opens a new searcher."""
+        """The documents ``principals`` may open, over ``searcher``'s document
+        numbers; remembered (for a few sets of principals) with this thread's
+        searcher, and built from the sets of its segments (:meth:`_segment_set`)."""
         cache = self._local.allowed
         key = tuple(sorted(principals))
         found = cache.get(key)
         if found is None:
             query = Or([Term('allowed', p) for p in key])
-            found = BitSet(searcher.docs_for_query(query), size=searcher.doc_count_all())
+            found = _Allowed([(offset, self._segment_set(leaf, key, query))
+                              for leaf, offset in searcher.reader().leaf_readers()])
             cache[key] = found
             if len(cache) > ALLOWED_SETS:
                 cache.popitem(last=False)
         else:
             cache.move_to_end(key)
+        return found
+
+    def _segment_set(self, leaf, key, query):
+        """The documents of one segment that ``key`` (principals) may open, as a
+        bit set over its own document numbers, kept for every thread while the
+        segment exists: a segment's documents never change (a changed document is
+        deleted and added elsewhere; matchers leave deleted ones out), so after a
+        commit only the new, small segments need sets (a 50,000-document segment
+        takes tens of milliseconds)."""
+        cache_key = (leaf.segment().segment_id(), key)
+        with self._sets_lock:
+            found = self._sets.get(cache_key)
+            if found is not None:
+                self._sets.move_to_end(cache_key)
+                return found
+        found = BitSet(Searcher(leaf).docs_for_query(query), size=leaf.doc_count_all())
+        with self._sets_lock:
+            self._sets[cache_key] = found
+            if len(self._sets) > SEGMENT_SETS:
+                self._sets.popitem(last=False)
         return found
 
     def close(self):
@@ -395,13 +421,13 @@ class WhooshEngine:
             kwargs['sortedby'] = sorting.FieldFacet('date', reverse=True)
         searcher = self._searcher()
         allowed = self._allowed(searcher, principals)
-        if hidden_items and allowed:
-            allowed = allowed.difference(searcher.docs_for_query(
-                Or([Term('item', item_id) for item_id in hidden_items])))
         if not allowed:
             # never pass an empty filter: whoosh takes an empty one for no filter at all
             return Results(0, [], {}, 1, 0)
         kwargs['filter'] = allowed
+        if hidden_items:
+            kwargs['mask'] = set(searcher.docs_for_query(
+                Or([Term('item', item_id) for item_id in hidden_items])))
         try:
             results = searcher.search_page(query, page, pagelen=pagelen, **kwargs)
         except ValueError:  # a page past the end
@@ -420,6 +446,30 @@ class WhooshEngine:
                 date=fields.get('date'),
                 snippet=snippet(text_for(fields)) if snippet else ''))
         return Results(results.total, hits, facets, results.pagenum, results.pagecount)
+
+
+class _Allowed(DocIdSet):
+    """Documents of a searcher of several segments: each segment's bit set,
+    at its offset in the searcher's document numbers (read only)."""
+
+    def __init__(self, parts):
+        self._offsets = [offset for offset, _bits in parts]
+        self._parts = parts
+
+    def __contains__(self, docnum):
+        offset, bits = self._parts[bisect.bisect_right(self._offsets, docnum) - 1]
+        return docnum - offset in bits
+
+    def __iter__(self):
+        for offset, bits in self._parts:
+            for docnum in bits:
+                yield docnum + offset
+
+    def __len__(self):
+        return sum(len(bits) for _offset, bits in self._parts)
+
+    def __bool__(self):
+        return any(bits for _offset, bits in self._parts)
 
 
 ONE_DAY = datetime.timedelta(days=1)
