@@ -196,12 +196,13 @@ def run(port, clients, seconds):
         t.start()
     time.sleep(seconds)
     stop.set()
+    elapsed = time.perf_counter() - start  # (the writers stop now; the prober may still wait)
     for t in threads:
         t.join(600)
-    elapsed = time.perf_counter() - start
     wait_ready(port)
     searches = search_latencies(port)
-    return {'rate': len(pairs) / elapsed, 'pairs': len(pairs), 'latencies': latencies,
+    return {'rate': len([p for p in pairs if p - start <= elapsed]) / elapsed,
+            'pairs': len(pairs), 'latencies': latencies,
             'lags': lags, 'searches': searches, 'errors': errors}
 
 

@@ -11,15 +11,16 @@ caller may open and nothing else.
 
 One process writes (the indexer); every thread of every process may read at
 the same time.  Readers never fail while the writer works: files that a commit
-replaces are deleted only minutes later (:class:`_IndexStorage`), so a searcher
+replaces are deleted only a minute later (:class:`_IndexStorage`), so a searcher
 opened on an older generation still finds the files it opens lazily; whether a
 searcher is out of date is told by a marker file the writer replaces after each
-commit (one ``stat``, not a listing of the directory); the schema is the code's,
+commit (one small read, not a listing of the directory); the schema is the code's,
 never re-read from the index's table of contents per query.
 """
 import bisect
 import datetime
 import os
+import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -33,7 +34,8 @@ from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.idsets import BitSet, DocIdSet
 from whoosh.query import And, DateRange, Or, Term
 from whoosh.searching import Searcher
-from whoosh.writing import CLEAR
+from whoosh.reading import SegmentReader
+from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
 
 from .analysis import workspace_analyzer
 from .snippets import Snippets
@@ -58,6 +60,7 @@ MERGE_FACTOR = 8
 SMALLEST_CLASS = 1000
 GRACE_SECONDS = 60  # replaced index files are kept this long for searchers still reading them
 MARKER = '.generation'  # replaced by the writer after every commit (whoosh ignores dot files)
+TEMPORARY = '.tmp'
 
 
 def _size_class(docs):
@@ -68,7 +71,6 @@ def _size_class(docs):
 
 
 def _merge(writer, segments, chosen):
-    from whoosh.reading import SegmentReader
     for seg in chosen:
         reader = SegmentReader(writer.storage, writer.schema, seg)
         writer.add_reader(reader)
@@ -89,9 +91,9 @@ def _fill(candidates):
     return chosen
 
 
-def tiered_merge(writer, segments):
-    """The merge policy of every commit: when :data:`MERGE_FACTOR` segments of
-    one size class exist, merge them (as many as fit in :data:`MAX_SEGMENT_DOCS`)."""
+def due_merge(segments):
+    """The segments to merge now, smallest size class first: :data:`MERGE_FACTOR`
+    of one class (as many as fit in :data:`MAX_SEGMENT_DOCS`), or none."""
     classes = {}
     for seg in segments:
         if seg.doc_count_all() < MAX_SEGMENT_DOCS:
@@ -100,8 +102,15 @@ def tiered_merge(writer, segments):
         if len(group) >= MERGE_FACTOR:
             chosen = _fill(group)
             if len(chosen) >= 2:
-                return _merge(writer, segments, chosen)
-    return segments
+                return chosen
+    return []
+
+
+def tiered_merge(writer, segments):
+    """The merge policy of a commit that merges as it goes (a rebuild): what
+    :func:`due_merge` says, in this commit."""
+    chosen = due_merge(segments)
+    return _merge(writer, segments, chosen) if chosen else segments
 
 
 def compacting_merge(writer, segments):
@@ -125,8 +134,11 @@ class _IndexStorage(FileStorage):
     def __init__(self, path):
         super().__init__(path)
         self._doomed = {}
+        self.building = set()  # ids of segments a background merge is writing
 
     def delete_file(self, name):
+        if name.split('.', 1)[0] in self.building:
+            return  # (not in any table of contents yet, but not garbage)
         now = time.monotonic()
         if now - self._doomed.setdefault(name, now) >= GRACE_SECONDS:
             super().delete_file(name)
@@ -134,6 +146,21 @@ class _IndexStorage(FileStorage):
 
     def delete_now(self, name):
         super().delete_file(name)
+
+    def temp_storage(self, name=None):
+        # Whoosh gives every writer the same temporary directory and removes it
+        # when the writer ends: a background merge's would go when a commit
+        # beside it ends.  One per process and thread (a thread writes with one
+        # writer at a time; the writer and its parts share the directory).
+        return super().temp_storage(
+            f'{name or "writer"}-{os.getpid()}-{threading.get_ident()}{TEMPORARY}')
+
+    def clean_temporary(self, older_than=3600):
+        """Remove what writers that died left in their temporary directories."""
+        for name in self.list():
+            path = os.path.join(self.folder, name)
+            if name.endswith(TEMPORARY) and time.time() - os.path.getmtime(path) > older_than:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def make_schema():
@@ -206,8 +233,9 @@ class WhooshEngine:
             self.ix = self.storage.open_index()
         else:
             self.ix = self.storage.create_index(self.schema)
+        # False when the index on disk was built with an older schema (kpw reindex):
+        # the indexer then leaves the queue alone
         self.schema_current = _describe(self.ix.schema) == _describe(self.schema)
-        """False when the index on disk was built with an older schema: ``kpw reindex``."""
 
     # writing -----------------------------------------------------------------
     def _writer(self):
@@ -224,8 +252,12 @@ class WhooshEngine:
             f.write(str(self.ix.latest_generation()))
         os.replace(temp, os.path.join(self.path, MARKER))
 
-    def apply(self, documents, remove_items=()):
-        """Replace the documents of ``remove_items`` (item ids) by ``documents``, in one commit."""
+    def apply(self, documents, remove_items=(), merge=True):
+        """Replace the documents of ``remove_items`` (item ids) by ``documents``, in one commit.
+
+        :param merge: merge segments in this commit when due (else leave it to
+            :meth:`merge_step`, outside the lock).
+        """
         with self._lock:
             writer = self._writer()
             try:
@@ -236,7 +268,57 @@ class WhooshEngine:
             except BaseException:
                 writer.cancel()
                 raise
-            self._commit(writer, tiered_merge)
+            self._commit(writer, tiered_merge if merge else NO_MERGE)
+
+    def merge_step(self):
+        """Do one merge that is due, without holding the index lock while it works.
+
+        The merged segment is written from a snapshot of its segments while
+        commits go on; then, under the lock, it replaces them, and documents
+        deleted from them meanwhile are deleted from it too (a merge keeps the
+        order of the documents it copies, so their new numbers are known).
+
+        :returns: whether a merge was done.
+        """
+        chosen = due_merge(self.ix._segments())
+        if not chosen:
+            return False
+        # (whoosh's writer, without its lock: it writes a segment and no table of
+        # contents; its files are kept from clean-ups until the swap)
+        writer = SegmentWriter(self.ix, _lk=False, limitmb=self.limitmb, **WRITER_OPTIONS)
+        merged_id = writer.newsegment.segment_id()
+        self.storage.building.add(merged_id)
+        try:
+            numbers, base = {}, 0
+            try:
+                for seg in chosen:
+                    live = [n for n in range(seg.doc_count_all()) if not seg.is_deleted(n)]
+                    numbers[seg.segment_id()] = (frozenset(seg.deleted_docs()),
+                                                 dict(zip(live, range(base, base + len(live)))))
+                    base += len(live)
+                    reader = SegmentReader(self.storage, writer.schema, seg)
+                    writer.add_reader(reader)
+                    reader.close()
+                merged = writer._finalize_segment()
+                writer._finish()
+            except BaseException:
+                writer.cancel()
+                raise
+
+            def swap(_writer, segments):
+                present = {seg.segment_id(): seg for seg in segments}
+                if any(seg_id not in present for seg_id in numbers):  # (cleared meanwhile)
+                    return segments
+                for seg_id, (deleted_then, renumber) in numbers.items():
+                    for n in set(present[seg_id].deleted_docs()) - deleted_then:
+                        merged.delete_document(renumber[n])
+                kept = [seg for seg in segments if seg.segment_id() not in numbers]
+                return kept + ([merged] if base else [])
+            with self._lock:
+                self._commit(self._writer(), swap)
+            return True
+        finally:
+            self.storage.building.discard(merged_id)
 
     def optimize(self):
         """Merge small segments as far as :data:`MAX_SEGMENT_DOCS` allows (a full
@@ -264,7 +346,7 @@ class WhooshEngine:
                 self._commit(self._writer(), CLEAR)
                 return
             for name in self.storage.list():
-                if not name.startswith('.'):
+                if not name.startswith('.') and not name.endswith(TEMPORARY):
                     self.storage.delete_now(name)
             self.ix = self.storage.create_index(self.schema)
             self.schema_current = True
@@ -298,11 +380,13 @@ class WhooshEngine:
         return searcher
 
     def _marker(self):
+        """The generation the writer last committed, or None (an index written
+        before markers: then the directory is listed)."""
         try:
-            found = os.stat(os.path.join(self.path, MARKER))
-        except FileNotFoundError:  # an index written before markers: list the directory
+            with open(os.path.join(self.path, MARKER), encoding='ascii') as f:
+                return int(f.read())
+        except (FileNotFoundError, ValueError):
             return None
-        return found.st_ino, found.st_mtime_ns
 
     def _allowed(self, searcher, principals):
         """The documents ``principals`` may open, over ``searcher``'s document

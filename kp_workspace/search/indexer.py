@@ -42,6 +42,7 @@ class Indexer:
         self._lock = None
         self._working = threading.Lock()   # one batch at a time in this process
         self._wake = threading.Event()
+        self._merge_wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None
 
@@ -53,6 +54,7 @@ class Indexer:
                 self._lock = SimpleLockFile(self.lock_path)
             except LockError:
                 return False
+            self.engine.storage.clean_temporary()
         return True
 
     def release(self):
@@ -101,7 +103,8 @@ class Indexer:
                 failed.add(item_id)
         tm.abort()
         if done:
-            self.engine.apply(documents, remove_items=done)
+            self.engine.apply(documents, remove_items=done, merge=False)  # (see _merge_loop)
+            self._merge_wake.set()
         keys = [key for key in keys if key[1] not in failed]
         self._forget(tm, conn, keys)
         return len(keys)
@@ -177,11 +180,20 @@ class Indexer:
         self.release()
 
     def run(self):
-        """The indexer's loop: catch up with the queue first, then follow it."""
+        """The indexer's loop: catch up with the queue first, then follow it.
+
+        Segments are merged by a second thread (:meth:`_merge_loop`), outside the
+        index lock, so that new changes are never kept waiting by a merge.
+        """
+        merger = None
         while not self._stop.is_set():
             if not self.acquire():  # another process indexes; take over if it stops
                 self._stop.wait(self.poll * 5)
                 continue
+            if merger is None or not merger.is_alive():
+                merger = threading.Thread(target=self._merge_loop, name='kpw-merger',
+                                          daemon=True)
+                merger.start()
             try:
                 done = self.index_batch()
             except Exception:
@@ -194,7 +206,22 @@ class Indexer:
                 continue
             self._wake.wait(self.poll)
             self._wake.clear()
+        self._merge_wake.set()
+        if merger is not None:
+            merger.join(self.poll * 5)  # (an unfinished merge is simply not used)
         self.release()
+
+    def _merge_loop(self):
+        while not self._stop.is_set() and self.active:
+            try:
+                merged = self.engine.merge_step()
+            except Exception:
+                log.exception('search: merging failed; trying again in %s s', self.retry_after)
+                self._stop.wait(self.retry_after)
+                continue
+            if not merged:
+                self._merge_wake.wait(self.poll * 5)
+                self._merge_wake.clear()
 
     def wait_idle(self, timeout=60):
         """Until the queue is empty (tests and benchmarks).  :raises TimeoutError:"""

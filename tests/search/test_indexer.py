@@ -153,9 +153,11 @@ def test_an_item_indexed_before_the_queue_existed_is_treated_as_narrowed(app, ws
     assert search_now(app, tokens, 'clerk.finance', 'ledger')['total'] == 0
 
 
-def test_readers_never_fail_while_the_writer_indexes_and_merges(tmp_path, monkeypatch):
+@pytest.mark.parametrize('merging', ['in each commit', 'in the background'])
+def test_readers_never_fail_while_the_writer_indexes_and_merges(tmp_path, monkeypatch, merging):
     """Searches in four threads (words, facets, snippets, browsing by filter) while one
-    writer replaces documents and merges segments many times: no search fails."""
+    writer replaces documents and segments are merged many times (in the writer's
+    commits, or by a merger beside it): no search fails, none finds a document twice."""
     monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 4)
     monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
     monkeypatch.setattr(search_engine, 'MAX_SEGMENT_DOCS', 200)
@@ -168,14 +170,23 @@ def test_readers_never_fail_while_the_writer_indexes_and_merges(tmp_path, monkey
     engine.apply([doc(i, 0) for i in range(60)])
     stop, errors, searches, generations = threading.Event(), [], [], set()
 
+    background = merging == 'in the background'
+    merges = []
+
     def write():
         n = 0
-        while not stop.is_set() and n < 120:
+        while not stop.is_set() and n < 80:
             n += 1
             ids = [(n * 7 + j) % 60 for j in range(3)]
-            engine.apply([doc(i, n) for i in ids], remove_items=[f'k{i}' for i in ids])
+            engine.apply([doc(i, n) for i in ids], remove_items=[f'k{i}' for i in ids],
+                         merge=not background)
             generations.add(engine.ix.latest_generation())
         stop.set()
+
+    def merge():
+        while not stop.is_set():
+            if engine.merge_step():
+                merges.append(1)
 
     def read():
         try:
@@ -189,15 +200,76 @@ def test_readers_never_fail_while_the_writer_indexes_and_merges(tmp_path, monkey
         except Exception as e:  # (counted, not raised in the thread)
             errors.append(repr(e))
     threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(4)]
+    if background:
+        threads.append(threading.Thread(target=merge))
     for t in threads:
         t.start()
     for t in threads:
         t.join(300)
     assert errors == []
-    assert len(generations) > 100 and len(searches) > 50
+    assert len(generations) > 60 and len(searches) > 50
     leftover = [name for name in os.listdir(tmp_path / 'ix') if name.endswith('.toc')]
     assert len(leftover) > 1  # replaced generations are still there for readers...
     assert engine.query('walrus', ['post:a'], pagelen=100).total == 60  # ...and never found
+    assert not background or len(merges) > 5
+    assert engine.segment_count() < 30
+
+
+def test_a_searcher_elsewhere_sees_every_commit(tmp_path):
+    """Searchers of another process (here, another engine on the same directory)
+    learn of each commit from the marker file, or without it by listing the index."""
+    path = str(tmp_path / 'ix')
+    writer, reader = search_engine.WhooshEngine(path), search_engine.WhooshEngine(path)
+
+    def doc(n):
+        return {'key': f'k{n}', 'item': f'k{n}', 'kind': 'file', 'title': 'osprey',
+                'allowed': 'post:a'}
+    writer.apply([doc(1)])
+    assert reader.query('osprey', ['post:a']).total == 1
+    writer.apply([doc(2)])
+    assert reader.query('osprey', ['post:a']).total == 2
+    os.remove(os.path.join(path, search_engine.MARKER))  # as an older release wrote it
+    plain = writer.ix.writer()
+    plain.add_document(**doc(3))
+    plain.commit()
+    assert reader.query('osprey', ['post:a']).total == 3
+    reader.close()
+
+
+def test_a_background_merge_keeps_what_changed_while_it_worked(tmp_path, monkeypatch):
+    """Documents replaced or deleted in segments while a merger copies them stay
+    replaced or deleted once the merged segment takes their place."""
+    monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 10)
+    monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+
+    def doc(i, title='heron'):
+        return {'key': f'k{i}', 'item': f'k{i}', 'kind': 'file', 'title': title,
+                'allowed': 'post:a'}
+    for batch in range(3):  # three small segments: a merge is due
+        engine.apply([doc(batch * 3 + j) for j in range(3)], merge=False)
+    assert engine.segment_count() == 3
+    copied = []
+    real_reader = search_engine.SegmentReader
+
+    def commit():  # (the indexer's thread)
+        engine.apply([doc(0, 'egret')], remove_items=['k0', 'k4'], merge=False)
+
+    def reader_then_a_commit(*args, **kw):
+        if not copied:  # the merger has taken its snapshot and starts copying
+            indexer = threading.Thread(target=commit)
+            indexer.start()
+            indexer.join(60)
+        copied.append(1)
+        return real_reader(*args, **kw)
+    monkeypatch.setattr(search_engine, 'SegmentReader', reader_then_a_commit)
+    assert engine.merge_step()
+    assert engine.segment_count() == 2  # the merged segment and the commit's own
+    found = sorted(h.key for h in engine.query('heron OR egret', ['post:a'], pagelen=50).hits)
+    assert found == ['k0', 'k1', 'k2', 'k3', 'k5', 'k6', 'k7', 'k8']
+    assert [h.title for h in engine.query('egret', ['post:a']).hits] == ['egret']
+    assert engine.query('heron', ['post:a'], filters={'kind': 'file'}).total == 7
+    assert not engine.merge_step()  # nothing more is due
 
 
 def test_replaced_index_files_are_deleted_after_the_grace_period(tmp_path, monkeypatch):
