@@ -106,9 +106,12 @@ FILE_WORK_PATHS = {
     '/api/v1/alerts/read': {'post': _op('Mark every alert as read', errors=(401,))},
     '/api/v1/search': {'get': {
         'summary': 'Search what you may open: {"items": [{"id", "kind", "title", "number", '
-                   '"snippet", "url"}], "total", "page", "pages", "facets"}. With a filter '
+                   '"snippet", "url"}], "total", "page", "pages", "facets", '
+                   '"index_lag_seconds"}. With a filter '
                    'the words may be left out: everything matching, newest first. '
-                   '"from" and "to" (YYYY-MM-DD, UTC, inclusive) bound the last action.',
+                   '"from" and "to" (YYYY-MM-DD, UTC, inclusive) bound the last action. '
+                   '"index_lag_seconds": how far the index is behind (0 when it has caught '
+                   'up; changes normally appear within a second or two).',
         'parameters': [{'name': n, 'in': 'query', 'required': False,
                         'schema': {'type': 'string', **({'format': 'date'}
                                                         if n in ('from', 'to') else {})}}
@@ -174,7 +177,10 @@ def openapi_document(server_url):
             },
             **FILE_WORK_PATHS,
             '/healthz': {
-                'get': {'summary': 'Health check', 'security': [],
+                'get': {'summary': 'Health check: {"status": "ok", "search": {"pending", '
+                                   '"lag_seconds", "indexer"}} (changes waiting for the '
+                                   'search indexer, the oldest for how long, and whether '
+                                   'this process indexes)', 'security': [],
                         'responses': {'200': {'description': 'The database opens'},
                                       '503': {'description': 'The database is unavailable'}}},
             },
