@@ -10,19 +10,23 @@ def entry(at, n):
     return AuditEntry(at, 'someone', 'test.action', f'thing:{n}', '127.0.0.1', [('n', str(n))])
 
 
+def all_pages(log, limit):
+    """The targets of every entry, page after page, as a reader of the log sees them."""
+    seen, cursor = [], None
+    while True:
+        page, cursor = log.page(after=cursor, limit=limit)
+        seen.extend(e.target for e in page)
+        if cursor is None:
+            return seen
+
+
 def test_entries_come_back_newest_first_across_pages():
     log = AuditLog()
     start = datetime.datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(25):
         log.append(entry(start + datetime.timedelta(seconds=n), n))
     assert len(log) == 25
-    seen, cursor = [], None
-    while True:
-        page, cursor = log.page(after=cursor, limit=10)
-        seen.extend(e.target for e in page)
-        if cursor is None:
-            break
-    assert seen == [f'thing:{n}' for n in reversed(range(25))]
+    assert all_pages(log, 10) == [f'thing:{n}' for n in reversed(range(25))]
 
 
 def test_same_instant_entries_are_all_kept():
@@ -66,10 +70,4 @@ def test_entries_are_spread_over_shards_and_an_older_log_joins_them():
     assert sum(used) == 200 and len([u for u in used if u]) == len(used)
     keys = [key for tree in log._shards for key in tree.keys()]
     assert len(set(keys)) == 200  # unique across shards
-    seen, cursor = [], None
-    while True:
-        page, cursor = log.page(after=cursor, limit=30)
-        seen.extend(e.target for e in page)
-        if cursor is None:
-            break
-    assert seen == [f'thing:{n}' for n in reversed(range(200))]
+    assert all_pages(log, 30) == [f'thing:{n}' for n in reversed(range(200))]

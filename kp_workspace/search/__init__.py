@@ -18,9 +18,9 @@ import logging
 import os
 import time
 
+from .documents import allowed_principals
 from .engine import WhooshEngine
 from .indexer import Indexer
-from .documents import allowed_principals
 from .queue import UNKNOWN
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,12 @@ class ItemChanged:
 
 
 class Announcer:
-    """Puts the items a transaction changed into the index queue as it commits."""
+    """Puts the items a transaction changed into the index queue as it commits.
+
+    Each item keeps the principals it had at its last commit (``allowed_at_commit``,
+    the index's own bookkeeping), so the queue can tell a change that takes some
+    away; items older than that record are taken as possibly narrowed (UNKNOWN).
+    """
 
     def __init__(self, indexer):
         self.indexer = indexer
