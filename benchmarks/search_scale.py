@@ -82,6 +82,9 @@ def main():
             app.registry.kpw_indexer.wait_idle(3600)  # (the indexer thread works meanwhile)
             fill_seconds = time.perf_counter() - start
             engine = app.registry.kpw_search
+            while engine.merges_due():  # (the steady state: the merger has caught up)
+                time.sleep(0.5)
+            segments = engine.segment_count()
             docs = engine.ix.doc_count()
             browser = Browser(app)
             token = browser.token('secretary.finance')
@@ -156,7 +159,8 @@ def main():
         finally:
             close_databases(app.registry)
         index_mb = live_index_mb(os.path.join(var, 'search'))
-    print(f'files: {args.files}; index documents: {docs}; index size: {index_mb:.0f} MB')
+    print(f'files: {args.files}; index documents: {docs}; index size: {index_mb:.0f} MB; '
+          f'segments after the fill: {segments}')
     print(f'indexing while filling (domain + ZODB + index): {args.files / fill_seconds:.0f} '
           f'files/s')
     print(f'full reindex: {docs / reindex_seconds:.0f} documents/s '

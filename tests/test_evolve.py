@@ -129,3 +129,24 @@ def test_step_7_spreads_an_older_audit_log_and_keeps_its_entries(var_dir):
         conn.close()
     finally:
         close_app(app)
+
+
+def test_step_6_queues_the_items_an_older_release_failed_to_index(var_dir):
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs')))
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        site.generation = 5
+        del site.index_queue  # as release 5 left it
+        item_id = next(iter(site.desk.items))
+    main_db.close()
+    retry_file = var_dir / 'search-queue.txt'
+    retry_file.write_text(f'{item_id}\nnot-an-item\n{item_id}\n')
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations[0] == 5
+        conn = app.registry._zodb_databases[''].open()
+        assert [key[1] for key in conn.root()[ROOT_KEY].index_queue.oldest(10)] == [item_id]
+        conn.close()
+        assert not retry_file.exists()
+    finally:
+        close_app(app)

@@ -188,10 +188,15 @@ def _progress(err):
 
 
 def _waiting(site, out):
+    """Print what waits for the indexer and what it could not index.  :returns: whether any."""
     queue = site.index_queue
     if len(queue):
         print(f'{len(queue)} changes wait for the search indexer (the oldest for '
               f'{queue.lag():.1f} s).', file=out)
+    failures = queue.failures()
+    for item_id, (_at, reason) in sorted(failures.items())[:50]:
+        print(f'failed: {item_id} ({reason})', file=out)
+    return bool(len(queue) or failures)
 
 
 def _reindex(args, env, conn, site, out):
@@ -209,8 +214,7 @@ def _reindex(args, env, conn, site, out):
                 print(f'{label}: {key}', file=out)
             if len(keys) > 50:
                 print(f'{label}: ... and {len(keys) - 50} more', file=out)
-        _waiting(site, out)
-        if missing or extra or stale or len(site.index_queue):
+        if _waiting(site, out) or missing or extra or stale:
             print(f'The index differs from the database: {len(missing)} missing, '
                   f'{len(extra)} extra, {len(stale)} stale. Run kpw reindex, or let the '
                   'indexer catch up with what waits.', file=out)
@@ -223,11 +227,14 @@ def _reindex(args, env, conn, site, out):
     # What waits now is covered by the rebuild (it reads this same snapshot); what
     # is committed while it runs stays in the queue for the indexer.
     covered = site.index_queue.oldest(len(site.index_queue) + 1)
-    written = search_reindex.rebuild(engine, site, args.batch, progress=_progress(sys.stderr),
-                                     trim=conn.cacheMinimize)
-    indexer.forget(covered)
+    earlier = dict.fromkeys(site.index_queue.failures())  # (retried by the rebuild)
+    written, failures = search_reindex.rebuild(
+        engine, site, args.batch, progress=_progress(sys.stderr), trim=conn.cacheMinimize)
+    indexer.forget(covered, {**earlier, **failures})
     print(f'Reindexed {len(site.desk.items)} items ({written} documents).', file=out)
-    return 0
+    for item_id, reason in sorted(failures.items()):
+        print(f'failed: {item_id} ({reason})', file=out)
+    return 3 if failures else 0
 
 
 def _indexer(args, env, out):

@@ -20,6 +20,7 @@ never re-read from the index's table of contents per query.
 import bisect
 import datetime
 import os
+import secrets
 import shutil
 import threading
 import time
@@ -58,6 +59,7 @@ MAX_SEGMENT_DOCS = 50_000
 # commits never rewrites a large segment again and again.
 MERGE_FACTOR = 8
 SMALLEST_CLASS = 1000
+INLINE_MERGE_AT = 2 * MERGE_FACTOR
 GRACE_SECONDS = 60  # replaced index files are kept this long for searchers still reading them
 MARKER = '.generation'  # replaced by the writer after every commit (whoosh ignores dot files)
 TEMPORARY = '.tmp'
@@ -147,6 +149,10 @@ class _IndexStorage(FileStorage):
     def delete_now(self, name):
         super().delete_file(name)
 
+    def forget_doomed(self, segment_id):
+        for name in [n for n in self._doomed if n.split('.', 1)[0] == segment_id]:
+            del self._doomed[name]
+
     def temp_storage(self, name=None):
         # Whoosh gives every writer the same temporary directory and removes it
         # when the writer ends: a background merge's would go when a commit
@@ -159,8 +165,11 @@ class _IndexStorage(FileStorage):
         """Remove what writers that died left in their temporary directories."""
         for name in self.list():
             path = os.path.join(self.folder, name)
-            if name.endswith(TEMPORARY) and time.time() - os.path.getmtime(path) > older_than:
-                shutil.rmtree(path, ignore_errors=True)
+            try:
+                if name.endswith(TEMPORARY) and time.time() - os.path.getmtime(path) > older_than:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:  # (gone meanwhile)
+                pass
 
 
 def make_schema():
@@ -223,7 +232,7 @@ class WhooshEngine:
         self.schema = make_schema()
         self.limitmb = limitmb
         self.snippets = Snippets(self.schema['content'].analyzer)
-        self._lock = threading.Lock()
+        self.write_lock = threading.Lock()  # held by whatever writes the index in this process
         self._local = threading.local()
         self._sets = OrderedDict()
         self._sets_lock = threading.Lock()
@@ -248,17 +257,18 @@ class WhooshEngine:
     def _mark(self):
         """Tell readers, in every process, that the index has a new generation."""
         temp = os.path.join(self.path, f'{MARKER}.{os.getpid()}.{threading.get_ident()}')
-        with open(temp, 'w') as f:
-            f.write(str(self.ix.latest_generation()))
+        with open(temp, 'w') as f:  # (the generation, and a nonce: a rebuilt index starts again at 0)
+            f.write(f'{self.ix.latest_generation()} {secrets.token_hex(8)}')
         os.replace(temp, os.path.join(self.path, MARKER))
 
     def apply(self, documents, remove_items=(), merge=True):
         """Replace the documents of ``remove_items`` (item ids) by ``documents``, in one commit.
 
         :param merge: merge segments in this commit when due (else leave it to
-            :meth:`merge_step`, outside the lock).
+            :meth:`merge_step`, outside the lock, unless there are
+            :data:`INLINE_MERGE_AT` segments already).
         """
-        with self._lock:
+        with self.write_lock:
             writer = self._writer()
             try:
                 for item_id in remove_items:
@@ -268,9 +278,12 @@ class WhooshEngine:
             except BaseException:
                 writer.cancel()
                 raise
-            self._commit(writer, tiered_merge if merge else NO_MERGE)
+            # (when merges fall behind, as in a bulk catch-up, this commit merges
+            # too: searches slow down with every segment)
+            inline = merge or len(writer.segments) >= INLINE_MERGE_AT
+            self._commit(writer, tiered_merge if inline else NO_MERGE)
 
-    def merge_step(self):
+    def merge_step(self, still_indexer=lambda: True):
         """Do one merge that is due, without holding the index lock while it works.
 
         The merged segment is written from a snapshot of its segments while
@@ -278,6 +291,8 @@ class WhooshEngine:
         deleted from them meanwhile are deleted from it too (a merge keeps the
         order of the documents it copies, so their new numbers are known).
 
+        :param still_indexer: asked under the lock before the swap: whether this
+            process may still write (else the merge is dropped).
         :returns: whether a merge was done.
         """
         chosen = due_merge(self.ix._segments())
@@ -314,22 +329,38 @@ class WhooshEngine:
                         merged.delete_document(renumber[n])
                 kept = [seg for seg in segments if seg.segment_id() not in numbers]
                 return kept + ([merged] if base else [])
-            with self._lock:
+            with self.write_lock:
+                if not still_indexer():
+                    return False
                 self._commit(self._writer(), swap)
             return True
         finally:
             self.storage.building.discard(merged_id)
+            # (a commit beside it may have looked at its first files before they were
+            # kept: their grace starts now)
+            self.storage.forget_doomed(merged_id)
 
     def optimize(self):
         """Merge small segments as far as :data:`MAX_SEGMENT_DOCS` allows (a full
         rebuild ends with this; one segment for everything would need memory in
         proportion to the whole index)."""
-        with self._lock:
+        with self.write_lock:
             while True:
                 before = self.segment_count()
                 self._commit(self._writer(), compacting_merge)
                 if self.segment_count() >= before:
                     return
+
+    def merges_due(self):
+        """Whether a merge is due (the background merger has work)."""
+        return bool(due_merge(self.ix._segments()))
+
+    def reopen(self):
+        """Read the index afresh: another process may have rebuilt it meanwhile
+        (in a newer layout)."""
+        with self.write_lock:
+            self.ix = self.storage.open_index()
+            self.schema_current = _describe(self.ix.schema) == _describe(self.schema)
 
     def segment_count(self):
         reader = self.ix.reader()
@@ -341,7 +372,7 @@ class WhooshEngine:
     def clear(self):
         """Remove every document.  An index of an older layout is made anew
         (its readers cannot read the new one anyway)."""
-        with self._lock:
+        with self.write_lock:
             if self.schema_current:
                 self._commit(self._writer(), CLEAR)
                 return
@@ -380,12 +411,12 @@ class WhooshEngine:
         return searcher
 
     def _marker(self):
-        """The generation the writer last committed, or None (an index written
+        """What the writer wrote after its last commit, or None (an index written
         before markers: then the directory is listed)."""
         try:
             with open(os.path.join(self.path, MARKER), encoding='ascii') as f:
-                return int(f.read())
-        except (FileNotFoundError, ValueError):
+                return f.read() or None
+        except FileNotFoundError:
             return None
 
     def _allowed(self, searcher, principals):

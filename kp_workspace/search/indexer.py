@@ -27,6 +27,7 @@ from .documents import documents_for
 log = logging.getLogger(__name__)
 SITE_KEY = 'kp_workspace'
 BATCH = 1000        # queue entries per index commit
+MAX_BATCH_TEXT = 16_000_000  # characters of text a batch holds at most (attachments are long)
 POLL = 1.0          # seconds between looks at the queue when nothing wakes the indexer
 PAUSE = 0.5         # seconds between index commits while changes keep coming
 RETRY_AFTER = 5.0   # seconds before trying again after indexing failed
@@ -45,6 +46,7 @@ class Indexer:
         self._merge_wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None
+        self._told_layout = False
 
     # the lock ----------------------------------------------------------------
     def acquire(self):
@@ -54,13 +56,17 @@ class Indexer:
                 self._lock = SimpleLockFile(self.lock_path)
             except LockError:
                 return False
+            # (another process may have rebuilt the index while this one waited)
+            self.engine.reopen()
             self.engine.storage.clean_temporary()
         return True
 
     def release(self):
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        """Stop being the indexer (after any index commit of this process)."""
+        with self.engine.write_lock:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
 
     @property
     def active(self):
@@ -74,7 +80,12 @@ class Indexer:
         :returns: how many queue entries were indexed and removed (0: nothing waits).
         """
         if not self.engine.schema_current:
-            return 0  # (writing needs the new layout: kpw reindex; the queue keeps all)
+            # (writing needs the new layout; the queue keeps everything meanwhile)
+            if not self._told_layout:
+                log.warning('search: the index has an older layout; nothing is indexed '
+                            'until kpw reindex rebuilds it')
+                self._told_layout = True
+            return 0
         with self._working:
             tm = transaction.TransactionManager()
             conn = self.db.open(transaction_manager=tm)
@@ -91,41 +102,70 @@ class Indexer:
         if not keys:
             return 0
         items = site.desk.items
-        documents, done, failed = [], [], set()
+        built, failures, size = {}, {}, 0  # item id -> its documents
         for item_id in dict.fromkeys(key[1] for key in keys):
+            if size > MAX_BATCH_TEXT:
+                break  # (the rest waits for the next batch)
             item = items.get(item_id)
-            try:
-                if item is not None:  # (an item that is gone loses its documents)
-                    documents.extend(documents_for(item))
-                done.append(item_id)
-            except Exception:  # one broken item must not stop the others
-                log.exception('search: cannot index item %s; it stays in the queue', item_id)
-                failed.add(item_id)
+            try:  # (an item that is gone loses its documents)
+                built[item_id] = documents_for(item) if item is not None else []
+            except Exception as e:  # one broken item must not stop the others
+                log.exception('search: cannot make the documents of item %s', item_id)
+                built[item_id], failures[item_id] = [], f'{type(e).__name__}: {e}'
+            size += sum(len(doc.get('content', '')) for doc in built[item_id])
         tm.abort()
-        if done:
-            self.engine.apply(documents, remove_items=done, merge=False)  # (see _merge_loop)
-            self._merge_wake.set()
-        keys = [key for key in keys if key[1] not in failed]
-        self._forget(tm, conn, keys)
+        failures.update(self._apply(built))
+        self._merge_wake.set()
+        keys = [key for key in keys if key[1] in built]
+        self._forget(tm, conn, keys, {item_id: failures.get(item_id) for item_id in built})
         return len(keys)
 
-    def forget(self, keys):
-        """Remove ``keys`` (indexed queue entries) from the queue, in a transaction of its own."""
+    def _apply(self, built):
+        """Write ``built`` (``{item id: documents}``) in one index commit.
+
+        When the index refuses the batch, halve it until the item it refuses is
+        found; that one is taken out of the index.  An ``OSError`` (a full disk)
+        is not the items' fault: it is raised, and the whole batch waits.
+
+        :returns: ``{item id: reason}`` of the items refused.
+        """
+        try:
+            self.engine.apply([doc for docs in built.values() for doc in docs],
+                              remove_items=list(built), merge=False)  # (see _merge_loop)
+            return {}
+        except OSError:
+            raise
+        except Exception as e:
+            if len(built) > 1:
+                ids = list(built)
+                half = len(ids) // 2
+                return {**self._apply({i: built[i] for i in ids[:half]}),
+                        **self._apply({i: built[i] for i in ids[half:]})}
+            (item_id,) = built
+            log.exception('search: the index refuses the documents of item %s', item_id)
+            self.engine.apply([], remove_items=[item_id], merge=False)
+            return {item_id: f'{type(e).__name__}: {e}'}
+
+    def forget(self, keys, failures=None):
+        """Remove ``keys`` (indexed queue entries) from the queue, in a transaction of
+        its own; ``failures`` as for :meth:`IndexQueue.record_failures`."""
         tm = transaction.TransactionManager()
         conn = self.db.open(transaction_manager=tm)
         try:
-            self._forget(tm, conn, keys)
+            self._forget(tm, conn, keys, failures)
         finally:
             tm.abort()
             conn.close()
 
-    def _forget(self, tm, conn, keys):
+    def _forget(self, tm, conn, keys, failures=None):
         """Remove ``keys`` from the queue, retrying when a request's commit
         conflicts (entries left behind would only be indexed once more)."""
         for attempt in range(10):
             tm.begin()
             try:
-                conn.root()[SITE_KEY].index_queue.remove(keys)
+                queue = conn.root()[SITE_KEY].index_queue
+                queue.remove(keys)
+                queue.record_failures(failures or {})
                 tm.commit()
                 return
             except ConflictError:
@@ -157,7 +197,11 @@ class Indexer:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self.acquire()  # (at once, so that whether this process indexes is known on return)
+        try:  # (at once, so that whether this process indexes is known on return)
+            self.acquire()
+        except Exception:  # (the thread tries again)
+            log.exception('search: cannot start indexing yet')
+            self.release()
         self._thread = threading.Thread(target=self.run, name='kpw-indexer', daemon=True)
         self._thread.start()
         atexit.register(self.stop)  # (Ctrl-C on make run: the batch under way completes)
@@ -187,7 +231,15 @@ class Indexer:
         """
         merger = None
         while not self._stop.is_set():
-            if not self.acquire():  # another process indexes; take over if it stops
+            try:
+                acquired = self.acquire()
+            except Exception:
+                log.exception('search: cannot start indexing; trying again in %s s',
+                              self.retry_after)
+                self.release()
+                self._stop.wait(self.retry_after)
+                continue
+            if not acquired:  # another process indexes; take over if it stops
                 self._stop.wait(self.poll * 5)
                 continue
             if merger is None or not merger.is_alive():
@@ -214,7 +266,8 @@ class Indexer:
     def _merge_loop(self):
         while not self._stop.is_set() and self.active:
             try:
-                merged = self.engine.merge_step()
+                merged = self.engine.merge_step(
+                    still_indexer=lambda: self.active and not self._stop.is_set())
             except Exception:
                 log.exception('search: merging failed; trying again in %s s', self.retry_after)
                 self._stop.wait(self.retry_after)

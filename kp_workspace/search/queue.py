@@ -18,8 +18,15 @@ and its first bucket never empties.  The count is a
 Narrowing: the index answers from the principals an item had when it was last
 indexed.  When a change takes principals away (a closed file reopened: its
 department's records clerks lose it), the item is listed in ``narrowed`` with
-its principals now until the indexer has caught up with that change, and every
+its principals now until the indexer has indexed that very entry (compared by
+key, not by time: the clocks of several machines need not agree), and every
 query leaves out what its user may no longer open (:meth:`IndexQueue.hidden_from`).
+
+Failures: an item whose documents cannot be made, or that the index refuses,
+is taken out of the index (nothing stale can be found) and recorded in
+``failed`` with the reason, so it neither blocks the entries behind it nor goes
+unnoticed (``/healthz``, ``kpw reindex --check``); its next change, or a
+rebuild, tries it again.
 """
 import heapq
 import itertools
@@ -40,12 +47,16 @@ def _shard(item_id):
 
 
 class IndexQueue(Persistent):
+    _failed = None  # (a queue made before failures were kept has none until one is)
+
     def __init__(self):
         super().__init__()
         # (time, item id) -> 0, in the shard of the item
         self._shards = tuple(OOBTree({_FIRST: 0}) for _ in range(SHARDS))
         self._length = Length(0)
-        self._narrowed = OOBTree()              # item id -> (entry key, principals now)
+        # item id -> (entry key, principals now); '' is the permanent first key
+        self._narrowed = OOBTree({'': None})
+        self._failed = OOBTree({'': None})      # item id -> (time, reason)
 
     def __len__(self):
         return self._length()
@@ -78,16 +89,17 @@ class IndexQueue(Persistent):
     def remove(self, keys):
         """Forget the entries ``keys`` (the ones an indexer has just indexed) and,
         for their items, the narrowing they covered.  :returns: how many were removed."""
-        removed, newest = 0, {}
+        removed, items = 0, set()
         for key in keys:
             if key != _FIRST and self._shards[_shard(key[1])].pop(key, None) is not None:
                 removed += 1
-            newest[key[1]] = max(key, newest.get(key[1], key))
+            items.add(key[1])
         if removed:
             self._length.change(-removed)
-        for item_id, key in newest.items():
-            narrowed = self._narrowed.get(item_id)
-            if narrowed is not None and narrowed[0] <= key:
+        removed_keys = set(keys)
+        for item_id in items:
+            narrowed = self._narrowed.get(item_id) if item_id else None
+            if narrowed is not None and narrowed[0] in removed_keys:
                 del self._narrowed[item_id]
         return removed
 
@@ -102,5 +114,22 @@ class IndexQueue(Persistent):
         """Items the index may still show to ``principals`` although they may no
         longer open them: narrowed items whose principals now have none of theirs."""
         mine = set(principals)
-        return [item_id for item_id, (_key, allowed) in self._narrowed.items()
-                if not mine.intersection(allowed.split())]
+        return [item_id for item_id, entry in self._narrowed.items(min='', excludemin=True)
+                if not mine.intersection(entry[1].split())]
+
+    def record_failures(self, reasons, now=None):
+        """``reasons``: ``{item id: why}`` for items the indexer could not index
+        (and took out of the index); ``{item id: None}`` for ones it now has."""
+        if self._failed is None:
+            self._failed = OOBTree({'': None})
+        for item_id, reason in reasons.items():
+            if reason is not None:
+                self._failed[item_id] = (now if now is not None else time.time(), reason)
+            elif item_id in self._failed and item_id:
+                del self._failed[item_id]
+
+    def failures(self):
+        """``{item id: (time, reason)}`` of the items the index lacks because they failed."""
+        if self._failed is None:
+            return {}
+        return dict(self._failed.items(min='', excludemin=True))

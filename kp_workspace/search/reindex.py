@@ -4,7 +4,11 @@ Both walk the items in batches: a batch's documents are written and committed
 to the index, then the ZODB cache is trimmed, so memory stays bounded whatever
 the size of the archive.
 """
+import logging
+
 from .documents import documents_for
+
+log = logging.getLogger(__name__)
 
 
 def _batches(items, size):
@@ -23,14 +27,22 @@ def _batches(items, size):
 
 
 def rebuild(engine, site, batch=1000, progress=None, trim=None):
-    """Empty the index and index every item again.  :returns: documents written."""
+    """Empty the index and index every item again.
+
+    :returns: ``(documents written, {item id: reason})``, the second for items
+        whose documents could not be made (they are left out).
+    """
     engine.clear()
     items = site.desk.items
-    total, done, written = len(items), 0, 0
+    total, done, written, failures = len(items), 0, 0, {}
     for ids in _batches(items, batch):
         docs = []
         for item_id in ids:
-            docs.extend(documents_for(items[item_id]))
+            try:
+                docs.extend(documents_for(items[item_id]))
+            except Exception as e:  # (one broken item must not stop the rebuild)
+                log.exception('search: cannot make the documents of item %s', item_id)
+                failures[item_id] = f'{type(e).__name__}: {e}'
         engine.apply(docs)
         written += len(docs)
         done += len(ids)
@@ -39,7 +51,7 @@ def rebuild(engine, site, batch=1000, progress=None, trim=None):
         if trim is not None:
             trim()
     engine.optimize()
-    return written
+    return written, failures
 
 
 def check(engine, site, batch=1000, trim=None):
@@ -53,7 +65,11 @@ def check(engine, site, batch=1000, trim=None):
     missing, stale, expected = [], [], set()
     for ids in _batches(items, batch):
         for item_id in ids:
-            for doc in documents_for(items[item_id]):
+            try:
+                docs = documents_for(items[item_id])
+            except Exception:  # (a broken item: the queue's failures say why)
+                continue
+            for doc in docs:
                 expected.add(doc['key'])
                 if doc['key'] not in indexed:
                     missing.append(doc['key'])

@@ -6,7 +6,7 @@ page instead of a 403.
 """
 import logging
 import random
-import time
+from time import sleep
 
 from pyramid.csrf import BadCSRFToken
 from pyramid.events import subscriber
@@ -98,7 +98,7 @@ def before_retry(event):
     request = event.request
     log.info('retrying %s %s after a conflict: %s', request.method, request.path,
              event.exception)
-    time.sleep(random.uniform(0, RETRY_PAUSE * 2 ** request.environ.get('retry.attempt', 0)))
+    sleep(random.uniform(0, RETRY_PAUSE * 2 ** request.environ.get('retry.attempt', 0)))
 
 
 @exception_view_config(ConflictError)

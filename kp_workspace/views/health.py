@@ -3,7 +3,8 @@
 Also says how fresh the search index is: ``search.pending`` changes wait for the
 indexer, the oldest for ``search.lag_seconds``; ``search.indexer`` is
 ``this process`` when this process indexes, else ``elsewhere`` (another process
-holds the indexer's lock, or none runs: a lag that keeps growing says which).
+holds the indexer's lock, or none runs: a lag that keeps growing says which);
+``search.failed`` items could not be indexed (``kpw reindex --check`` says why).
 """
 import logging
 
@@ -23,6 +24,7 @@ def healthz(request):
         queue = getattr(site, 'index_queue', None)  # (None before evolve step 6)
         search = None if queue is None else {
             'pending': len(queue), 'lag_seconds': round(queue.lag(), 3),
+            'failed': len(queue.failures()),
             'indexer': 'this process' if request.registry.kpw_indexer.active else 'elsewhere'}
     except Exception:  # the point of this view is to say so instead of failing
         log.exception('health check: database unavailable')

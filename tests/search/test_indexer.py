@@ -66,7 +66,7 @@ def test_a_change_made_while_the_indexer_is_stopped_is_indexed_when_it_starts(
     indexer.start()  # catches up first
     assert search(app, tokens, 'so.finance', 'hangar')['items'][0]['id'] == f['id']
     assert app.get('/healthz').json['search'] == {'pending': 0, 'lag_seconds': 0.0,
-                                                  'indexer': 'this process'}
+                                                  'failed': 0, 'indexer': 'this process'}
 
 
 def test_a_user_finds_a_note_a_moment_after_writing_it(app, wsgi_app, tokens):
@@ -132,7 +132,7 @@ def test_the_permission_filter_holds_for_items_whose_update_waits(app, wsgi_app,
     assert search_now(app, tokens, 'so.finance', 'stationery')['total'] == 1
     indexer.start()
     assert search(app, tokens, 'clerk.finance', 'stationery')['total'] == 0
-    assert open_site(lambda site, conn: len(site.index_queue._narrowed)) == 0
+    assert open_site(lambda site, conn: site.index_queue.hidden_from(['archive:finance'])) == []
 
 
 def test_an_item_indexed_before_the_queue_existed_is_treated_as_narrowed(app, wsgi_app, tokens,
@@ -148,9 +148,165 @@ def test_an_item_indexed_before_the_queue_existed_is_treated_as_narrowed(app, ws
     wsgi_app.registry.kpw_indexer.stop()
     app.api('post_json', f'/api/v1/files/{f["id"]}/notes', tokens('so.finance'), status=201,
             params={'text': 'A note.'})
-    assert open_site(lambda site, conn: list(site.index_queue._narrowed)) == [f['id']]
+    assert open_site(lambda site, conn: site.index_queue.hidden_from(['nobody'])) == [f['id']]
     assert search_now(app, tokens, 'so.finance', 'ledger')['total'] == 1  # still its chain's
     assert search_now(app, tokens, 'clerk.finance', 'ledger')['total'] == 0
+
+
+def test_an_item_that_cannot_be_indexed_blocks_nothing_and_is_reported(
+        app, wsgi_app, tokens, monkeypatch, var_dir, tmp_path):
+    from kp_workspace.search import indexer as indexer_module
+    from kp_workspace.search import reindex as reindex_module
+    real = indexer_module.documents_for
+    bad = open_api_file(app, tokens, 'Broken bittern')
+    app.indexed()
+    assert search(app, tokens, 'so.finance', 'bittern')['total'] == 1
+
+    def documents_for(item):
+        if item.id == bad['id']:
+            raise ValueError('a damaged note')
+        return real(item)
+    monkeypatch.setattr(indexer_module, 'documents_for', documents_for)
+    monkeypatch.setattr(reindex_module, 'documents_for', documents_for)
+    indexer = wsgi_app.registry.kpw_indexer
+    indexer.stop()
+    monkeypatch.setattr(indexer, 'batch', 2)  # every batch would begin with the broken item
+    for n in range(3):
+        app.api('post_json', f'/api/v1/files/{bad["id"]}/notes', tokens('so.finance'),
+                status=201, params={'text': f'note {n}'})
+    open_api_file(app, tokens, 'Healthy heron')
+    indexer.start()
+    assert search(app, tokens, 'so.finance', 'heron')['total'] == 1  # indexed behind it
+    assert search(app, tokens, 'so.finance', 'bittern')['total'] == 0  # nothing stale stays
+    assert app.get('/healthz').json['search'] == {'pending': 0, 'lag_seconds': 0.0,
+                                                  'failed': 1, 'indexer': 'this process'}
+    close_app(wsgi_app)
+    ini = write_ini(tmp_path, var_dir)
+    status, out = check(ini)
+    assert status == 3 and f'failed: {bad["id"]} (ValueError: a damaged note)' in out
+    out = io.StringIO()
+    assert kpw.main(['-c', ini, 'reindex'], out=out) == 3  # still broken: said, left out
+    assert f'failed: {bad["id"]}' in out.getvalue()
+    monkeypatch.setattr(reindex_module, 'documents_for', real)  # mended
+    assert kpw.main(['-c', ini, 'reindex'], out=io.StringIO()) == 0
+    assert check(ini) == (0, 'The index matches the database.\n')
+
+
+def test_an_item_the_index_refuses_is_found_by_halving_the_batch(app, wsgi_app, tokens,
+                                                                  monkeypatch):
+    engine, indexer = wsgi_app.registry.kpw_search, wsgi_app.registry.kpw_indexer
+    real = engine.apply
+
+    def apply(documents, remove_items=(), merge=True):
+        if any(doc.get('title') == 'Refused rail' for doc in documents):
+            raise ValueError('a field the index cannot take')
+        return real(documents, remove_items, merge)
+    monkeypatch.setattr(engine, 'apply', apply)
+    indexer.stop()
+    for subject in ('Accepted avocet', 'Refused rail', 'Accepted auk', 'Accepted gannet'):
+        open_api_file(app, tokens, subject)
+    indexer.start()
+    for word, total in (('avocet', 1), ('auk', 1), ('gannet', 1), ('rail', 0)):
+        assert search(app, tokens, 'so.finance', word)['total'] == total, word
+    assert app.get('/healthz').json['search']['failed'] == 1
+
+
+def test_a_change_to_an_item_that_is_gone_takes_its_documents_out(app, wsgi_app, tokens,
+                                                                   open_site):
+    f = open_api_file(app, tokens, 'Vanishing vireo')
+    assert search(app, tokens, 'so.finance', 'vireo')['total'] == 1
+    indexer = wsgi_app.registry.kpw_indexer
+    indexer.stop()
+
+    def weed(site, conn):  # (as the record room's weeding will)
+        item = site.desk.items.pop(f['id'])
+        site.index_queue.add(item.id, '', item.allowed_at_commit)
+    open_site(weed, commit=True)
+    indexer.start()
+    app.indexed()
+    engine = wsgi_app.registry.kpw_search
+    assert engine.query('vireo', ['post:so-budget-finance']).total == 0
+
+
+def test_an_indexer_that_waited_while_the_index_was_rebuilt_writes_the_new_layout(
+        app, wsgi_app, tokens, var_dir):
+    """A standby process saw the old layout at start; another process rebuilt the
+    index meanwhile: once this one becomes the indexer it reads the index afresh."""
+    from whoosh import index
+    from whoosh.fields import ID, Schema
+    engine, indexer = wsgi_app.registry.kpw_search, wsgi_app.registry.kpw_indexer
+    indexer.stop()
+    path = str(var_dir / 'search')
+    for name in os.listdir(path):
+        if not name.startswith('.'):
+            os.remove(os.path.join(path, name))
+    index.create_in(path, Schema(key=ID(stored=True)))  # as an older release built it
+    engine.reopen()
+    assert not engine.schema_current
+    f = open_api_file(app, tokens, 'Rebuilt rook')
+    assert indexer.drain() == 0  # nothing can be written into the old layout
+    indexer.release()
+    search_engine.WhooshEngine(path).clear()  # another process rebuilds (empty, new layout)
+    indexer.start()
+    assert search(app, tokens, 'so.finance', 'rook')['items'][0]['id'] == f['id']
+
+
+def test_the_indexer_survives_a_failure_to_start(app, wsgi_app, tokens, monkeypatch):
+    engine, indexer = wsgi_app.registry.kpw_search, wsgi_app.registry.kpw_indexer
+    indexer.stop()
+    monkeypatch.setattr(indexer, 'retry_after', 0.05)
+    real, calls = engine.storage.clean_temporary, []
+
+    def flaky(*args, **kw):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise PermissionError('temporary directory not readable')
+        return real(*args, **kw)
+    monkeypatch.setattr(engine.storage, 'clean_temporary', flaky)
+    indexer.start()  # (neither start nor its thread fails)
+    open_api_file(app, tokens, 'Stubborn stork')
+    assert search(app, tokens, 'so.finance', 'stork')['total'] == 1
+    assert len(calls) >= 3
+
+
+def test_stale_temporary_directories_are_cleaned_when_an_indexer_starts(wsgi_app, var_dir):
+    indexer = wsgi_app.registry.kpw_indexer
+    indexer.stop()
+    stale, fresh = var_dir / 'search' / 'MAIN.tmp-1-2.tmp', var_dir / 'search' / 'x-3-4.tmp'
+    for directory in (stale, fresh):
+        directory.mkdir()
+        (directory / 'pool.ctmp').write_text('postings of a writer that died')
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    indexer.start()
+    assert not stale.exists() and fresh.exists()
+
+
+def test_the_indexer_merges_segments_in_the_background(app, wsgi_app, tokens, monkeypatch):
+    monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 2)
+    monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
+    engine = wsgi_app.registry.kpw_search
+    before = engine.segment_count()
+    for n in range(6):  # six commits of the indexer, a small segment each
+        open_api_file(app, tokens, f'Segment swift {n}')
+        app.indexed()
+    deadline = time.monotonic() + 30
+    while engine.segment_count() > before + 2:
+        assert time.monotonic() < deadline, engine.segment_count()
+        time.sleep(0.05)
+    assert search(app, tokens, 'so.finance', 'swift')['total'] == 6
+
+
+def test_a_merge_finished_after_this_process_stopped_indexing_is_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 10)
+    monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+    for batch in range(3):
+        engine.apply([{'key': f'k{batch}', 'item': f'k{batch}', 'kind': 'file',
+                       'allowed': 'post:a'}], merge=False)
+    assert engine.merge_step(still_indexer=lambda: False) is False
+    assert engine.segment_count() == 3
+    assert engine.merge_step() is True and engine.segment_count() == 1
 
 
 @pytest.mark.parametrize('merging', ['in each commit', 'in the background'])
@@ -161,6 +317,8 @@ def test_readers_never_fail_while_the_writer_indexes_and_merges(tmp_path, monkey
     monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 4)
     monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
     monkeypatch.setattr(search_engine, 'MAX_SEGMENT_DOCS', 200)
+    # (files replaced are deleted while it runs; no search lasts anywhere near 3 s)
+    monkeypatch.setattr(search_engine, 'GRACE_SECONDS', 3)
     engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
 
     def doc(i, n):
@@ -209,7 +367,7 @@ def test_readers_never_fail_while_the_writer_indexes_and_merges(tmp_path, monkey
     assert errors == []
     assert len(generations) > 60 and len(searches) > 50
     leftover = [name for name in os.listdir(tmp_path / 'ix') if name.endswith('.toc')]
-    assert len(leftover) > 1  # replaced generations are still there for readers...
+    assert 1 < len(leftover) < len(generations)  # replaced generations: kept a while, then gone
     assert engine.query('walrus', ['post:a'], pagelen=100).total == 60  # ...and never found
     assert not background or len(merges) > 5
     assert engine.segment_count() < 30
@@ -241,6 +399,8 @@ def test_a_background_merge_keeps_what_changed_while_it_worked(tmp_path, monkeyp
     replaced or deleted once the merged segment takes their place."""
     monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 10)
     monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
+    # (a commit beside the merge deletes at once what it sees unused: not the merge's files)
+    monkeypatch.setattr(search_engine, 'GRACE_SECONDS', 0)
     engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
 
     def doc(i, title='heron'):
@@ -265,6 +425,7 @@ def test_a_background_merge_keeps_what_changed_while_it_worked(tmp_path, monkeyp
     monkeypatch.setattr(search_engine, 'SegmentReader', reader_then_a_commit)
     assert engine.merge_step()
     assert engine.segment_count() == 2  # the merged segment and the commit's own
+    assert copied  # (and the commit beside the merge deleted nothing it was writing)
     found = sorted(h.key for h in engine.query('heron OR egret', ['post:a'], pagelen=50).hits)
     assert found == ['k0', 'k1', 'k2', 'k3', 'k5', 'k6', 'k7', 'k8']
     assert [h.title for h in engine.query('egret', ['post:a']).hits] == ['egret']
@@ -307,6 +468,43 @@ def test_queue_changes_from_a_request_and_the_indexer_merge_without_conflict(tmp
         tm1.begin()
         queue = request.root()['queue']
         assert [key[1] for key in queue.oldest(10)] == ['x'] and len(queue) == 1
+        tm1.abort()
+    finally:
+        db.close()
+
+
+def test_narrowing_is_forgotten_only_with_its_own_entry_whatever_the_clocks_say():
+    queue = IndexQueue()
+    queue.add('f', 'post:a archive:x', None, at=1.0)
+    queue.remove(queue.oldest(10))
+    queue.add('f', 'post:a archive:x', 'post:a archive:x', at=100.0)  # a machine ahead
+    read = queue.oldest(10)                                            # the indexer reads
+    queue.add('f', 'post:a', 'post:a archive:x', at=99.0)  # reopened on a machine behind
+    queue.remove(read)
+    assert queue.hidden_from(['archive:x']) == ['f']  # still hidden: that change waits
+    queue.remove(queue.oldest(10))
+    assert queue.hidden_from(['archive:x']) == []
+
+
+def test_narrowing_from_a_request_and_the_indexer_merge_without_conflict(tmp_path):
+    import ZODB
+    import ZODB.FileStorage
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(tmp_path / 'Data.fs')))
+    with db.transaction() as conn:
+        queue = conn.root()['queue'] = IndexQueue()
+        queue.add('x', 'post:a', 'post:a archive:f', at=1.0)  # narrowed, waiting
+    try:
+        tm1, tm2 = transaction.TransactionManager(), transaction.TransactionManager()
+        request, indexer = db.open(transaction_manager=tm1), db.open(transaction_manager=tm2)
+        tm1.begin()
+        tm2.begin()
+        keys = indexer.root()['queue'].oldest(10)
+        request.root()['queue'].add('y', 'post:b', 'post:b archive:f', at=2.0)
+        indexer.root()['queue'].remove(keys)  # x's narrowing goes: only y's would remain
+        tm2.commit()
+        tm1.commit()
+        tm1.begin()
+        assert request.root()['queue'].hidden_from(['archive:f']) == ['y']
         tm1.abort()
     finally:
         db.close()

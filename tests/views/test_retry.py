@@ -7,6 +7,9 @@ from kp_workspace.site import ROOT_KEY
 
 def test_conflicting_write_is_retried_and_both_changes_survive(app, wsgi_app, monkeypatch,
                                                                  open_site, audit_entries):
+    from kp_workspace.views import errors
+    pauses = []
+    monkeypatch.setattr(errors, 'sleep', pauses.append)
     original = Principals.update_user
     calls = []
 
@@ -29,6 +32,8 @@ def test_conflicting_write_is_retried_and_both_changes_survive(app, wsgi_app, mo
     res = form.submit('save', status=303)
     assert 'Saved.' in res.follow().text
     assert len(calls) == 2  # the first attempt hit a ConflictError and was retried
+    # after a random pause, so that requests that collided do not collide again in step
+    assert len(pauses) == 1 and 0 <= pauses[0] <= errors.RETRY_PAUSE
 
     def read(site, conn):
         user = site['principals'].users['so.hed']

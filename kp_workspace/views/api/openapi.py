@@ -178,9 +178,10 @@ def openapi_document(server_url):
             **FILE_WORK_PATHS,
             '/healthz': {
                 'get': {'summary': 'Health check: {"status": "ok", "search": {"pending", '
-                                   '"lag_seconds", "indexer"}} (changes waiting for the '
-                                   'search indexer, the oldest for how long, and whether '
-                                   'this process indexes)', 'security': [],
+                                   '"lag_seconds", "failed", "indexer"}} (changes waiting '
+                                   'for the search indexer, the oldest for how long, items '
+                                   'that could not be indexed, and whether this process '
+                                   'indexes)', 'security': [],
                         'responses': {'200': {'description': 'The database opens'},
                                       '503': {'description': 'The database is unavailable'}}},
             },
