@@ -66,6 +66,17 @@ def timed(fn, runs):
     return times
 
 
+def settle(app, timeout=3600):
+    """Until the index holds every change and no merge is due: the steady state of a
+    server that has run a while (the merger works in the background meanwhile)."""
+    app.registry.kpw_indexer.wait_idle(timeout)
+    deadline = time.monotonic() + timeout
+    while app.registry.kpw_search.merges_due():
+        if time.monotonic() > deadline:
+            raise TimeoutError('merges are still due')
+        time.sleep(0.5)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--files', type=int, default=100_000)
@@ -82,8 +93,7 @@ def main():
             app.registry.kpw_indexer.wait_idle(3600)  # (the indexer thread works meanwhile)
             fill_seconds = time.perf_counter() - start
             engine = app.registry.kpw_search
-            while engine.merges_due():  # (the steady state: the merger has caught up)
-                time.sleep(0.5)
+            settle(app)
             segments = engine.segment_count()
             docs = engine.ix.doc_count()
             browser = Browser(app)

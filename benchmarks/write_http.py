@@ -34,7 +34,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.desk_scale import fill  # noqa: E402
-from benchmarks.search_scale import VOCABULARY, percentile, subject  # noqa: E402
+from benchmarks.search_scale import VOCABULARY, percentile, settle, subject  # noqa: E402
 from kp_workspace.populate import DEMO_PASSWORD  # noqa: E402
 from kp_workspace.scripts import kpw  # noqa: E402
 from kp_workspace.site import close_databases  # noqa: E402
@@ -226,9 +226,8 @@ def build_archive(var, tmp, files):
     app = make_app(var)
     try:
         fill(app, 0, files, subject=subject)
-        wait = getattr(app.registry, 'kpw_indexer', None)
-        if wait is not None and hasattr(wait, 'wait_idle'):
-            wait.wait_idle(timeout=3600)
+        settle(app)
+        print(f'  segments of the index: {app.registry.kpw_search.segment_count()}')
     finally:
         stop = getattr(getattr(app.registry, 'kpw_indexer', None), 'stop', None)
         if stop is not None:

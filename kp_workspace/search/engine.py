@@ -63,6 +63,8 @@ INLINE_MERGE_AT = 2 * MERGE_FACTOR
 GRACE_SECONDS = 60  # replaced index files are kept this long for searchers still reading them
 MARKER = '.generation'  # replaced by the writer after every commit (whoosh ignores dot files)
 TEMPORARY = '.tmp'
+COLUMN = '.col'
+KNOWN_COLUMNS = 20_000  # column files whose existence the storage remembers
 
 
 def _size_class(docs):
@@ -115,6 +117,25 @@ def tiered_merge(writer, segments):
     return _merge(writer, segments, chosen) if chosen else segments
 
 
+def backlog_merge(busy):
+    """The merge policy of an indexer's commit when merges fall behind: what
+    :func:`due_merge` says of the segments no background merge is reading
+    (``busy``, their ids), else the free segments of the smallest size class that
+    has two, so that the commit stays short and the count of segments bounded."""
+    def policy(writer, segments):
+        free = [seg for seg in segments if seg.segment_id() not in busy]
+        chosen = due_merge(free)
+        if not chosen:
+            classes = {}
+            for seg in free:
+                if seg.doc_count_all() < MAX_SEGMENT_DOCS:
+                    classes.setdefault(_size_class(seg.doc_count_all()), []).append(seg)
+            groups = [group for _size, group in sorted(classes.items()) if len(group) >= 2]
+            chosen = _fill(groups[0]) if groups else []
+        return _merge(writer, segments, chosen) if len(chosen) >= 2 else segments
+    return policy
+
+
 def compacting_merge(writer, segments):
     """The merge policy of :meth:`WhooshEngine.optimize`: merge the smallest
     segments, as many as fit in one of at most :data:`MAX_SEGMENT_DOCS`."""
@@ -137,16 +158,34 @@ class _IndexStorage(FileStorage):
         super().__init__(path)
         self._doomed = {}
         self.building = set()  # ids of segments a background merge is writing
+        self.merging = set()   # ids of segments a background merge is reading
+        self._columns = {}     # column file name: whether it exists
+
+    def file_exists(self, name):
+        # Whoosh asks whether a segment's column of lengths exists once for every
+        # posting it writes and every field of every document it merges, and
+        # remembers only the columns that do: a stat() each time for every
+        # unscored field (half of a merge's system time).  A finished segment's
+        # files never change, and no reader asks about one before it is finished.
+        if not name.endswith(COLUMN):
+            return super().file_exists(name)
+        known = self._columns.get(name)
+        if known is None:
+            if len(self._columns) >= KNOWN_COLUMNS:
+                self._columns.clear()
+            known = self._columns[name] = super().file_exists(name)
+        return known
 
     def delete_file(self, name):
         if name.split('.', 1)[0] in self.building:
             return  # (not in any table of contents yet, but not garbage)
         now = time.monotonic()
         if now - self._doomed.setdefault(name, now) >= GRACE_SECONDS:
-            super().delete_file(name)
+            self.delete_now(name)
             del self._doomed[name]
 
     def delete_now(self, name):
+        self._columns.pop(name, None)
         super().delete_file(name)
 
     def forget_doomed(self, segment_id):
@@ -280,8 +319,13 @@ class WhooshEngine:
                 raise
             # (when merges fall behind, as in a bulk catch-up, this commit merges
             # too: searches slow down with every segment)
-            inline = merge or len(writer.segments) >= INLINE_MERGE_AT
-            self._commit(writer, tiered_merge if inline else NO_MERGE)
+            if merge:
+                policy = tiered_merge
+            elif len(writer.segments) >= INLINE_MERGE_AT:
+                policy = backlog_merge(set(self.storage.merging))
+            else:
+                policy = NO_MERGE
+            self._commit(writer, policy)
 
     def merge_step(self, still_indexer=lambda: True):
         """Do one merge that is due, without holding the index lock while it works.
@@ -303,6 +347,10 @@ class WhooshEngine:
         writer = SegmentWriter(self.ix, _lk=False, limitmb=self.limitmb, **WRITER_OPTIONS)
         merged_id = writer.newsegment.segment_id()
         self.storage.building.add(merged_id)
+        # (a commit meanwhile must not merge these too: the work would be done twice,
+        # in the indexer's own thread, and this merge dropped)
+        reading = {seg.segment_id() for seg in chosen}
+        self.storage.merging |= reading
         try:
             numbers, base = {}, 0
             try:
@@ -336,6 +384,7 @@ class WhooshEngine:
             return True
         finally:
             self.storage.building.discard(merged_id)
+            self.storage.merging -= reading
             # (a commit beside it may have looked at its first files before they were
             # kept: their grace starts now)
             self.storage.forget_doomed(merged_id)

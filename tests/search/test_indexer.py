@@ -433,6 +433,74 @@ def test_a_background_merge_keeps_what_changed_while_it_worked(tmp_path, monkeyp
     assert not engine.merge_step()  # nothing more is due
 
 
+def test_commits_beside_a_background_merge_never_merge_what_it_reads(tmp_path, monkeypatch):
+    """When segments pile up while the merger copies large ones, the indexer's commits
+    merge the small ones only, and quickly (before, they merged the very segments the
+    merger was reading: the whole work again, in the indexer's thread, for a minute
+    at 10,000 files, while no change became searchable)."""
+    monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 10)
+    monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
+    monkeypatch.setattr(search_engine, 'INLINE_MERGE_AT', 4)
+    monkeypatch.setattr(search_engine, 'GRACE_SECONDS', 0)
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+
+    def doc(key):
+        return {'key': key, 'item': key, 'kind': 'file', 'title': 'plover', 'allowed': 'post:a'}
+    for batch in range(3):  # three large segments: the merger's work
+        engine.apply([doc(f'big{batch}-{j}') for j in range(10)], merge=False)
+    big = {seg.segment_id() for seg in engine.ix._segments()}
+    merged_by_commits = []
+    real_merge, real_reader = search_engine._merge, search_engine.SegmentReader
+
+    def recording_merge(writer, segments, chosen):
+        merged_by_commits.append({seg.segment_id() for seg in chosen})
+        return real_merge(writer, segments, chosen)
+
+    def commits():  # (the indexer's thread, while the merger has its snapshot)
+        for n in range(6):
+            engine.apply([doc(f'small{n}')], merge=False)
+    started = []
+
+    def reader_then_commits(*args, **kw):
+        if not started:
+            started.append(1)
+            indexer = threading.Thread(target=commits)
+            indexer.start()
+            indexer.join(60)
+        return real_reader(*args, **kw)
+    monkeypatch.setattr(search_engine, '_merge', recording_merge)
+    monkeypatch.setattr(search_engine, 'SegmentReader', reader_then_commits)
+    assert engine.merge_step()
+    assert merged_by_commits and all(not ids & big for ids in merged_by_commits)
+    sizes = sorted(seg.doc_count_all() for seg in engine.ix._segments())
+    assert sizes[-1] == 30 and len(sizes) < 6  # the merger's segment is kept; few small ones
+    assert engine.query('plover', ['post:a'], pagelen=100).total == 36
+
+
+def test_merging_asks_the_disk_about_each_column_once(tmp_path, monkeypatch):
+    """Whoosh asks whether a column of lengths exists for every posting it writes;
+    the storage answers from memory after the first time (a stat() each time was
+    half the system time of merges)."""
+    monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 10)
+    monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+    for batch in range(3):
+        engine.apply([{'key': f'k{batch}-{j}', 'item': f'k{batch}-{j}', 'kind': 'file',
+                       'title': f'curlew {j}', 'allowed': 'post:a post:b post:c'}
+                      for j in range(40)], merge=False)
+    asked = []
+    real_exists = search_engine.FileStorage.file_exists
+
+    def counting(storage, name):
+        asked.append(name)
+        return real_exists(storage, name)
+    monkeypatch.setattr(search_engine.FileStorage, 'file_exists', counting)
+    assert engine.merge_step()
+    columns = [name for name in asked if name.endswith('.col')]
+    assert columns and len(columns) == len(set(columns))  # (120 documents, each column once)
+    assert engine.query('curlew', ['post:b'], pagelen=200).total == 120
+
+
 def test_replaced_index_files_are_deleted_after_the_grace_period(tmp_path, monkeypatch):
     engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
     for n in range(3):
