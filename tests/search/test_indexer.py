@@ -513,32 +513,45 @@ def test_replaced_index_files_are_deleted_after_the_grace_period(tmp_path, monke
     assert engine.query('', ['post:a'], filters={'kind': 'file'}).total == 4
 
 
-def test_queue_changes_from_a_request_and_the_indexer_merge_without_conflict(tmp_path):
-    """A request adding an entry while the indexer removes the ones it indexed:
-    both commit (the first bucket never empties), nothing is lost."""
+def _side_by_side(tmp_path, queue_entries, request_adds, then=None):
+    """A queue holding ``queue_entries`` (``add`` arguments); a request adds
+    ``request_adds`` while the indexer removes what it read; both commit, the
+    indexer first.  ``then(queue)`` looks at the result in a new transaction."""
     import ZODB
     import ZODB.FileStorage
     db = ZODB.DB(ZODB.FileStorage.FileStorage(str(tmp_path / 'Data.fs')))
     with db.transaction() as conn:
-        conn.root()['queue'] = IndexQueue()
-        conn.root()['queue'].add('a', 'post:x', None, at=1.0)
-    assert queue_shard('a') == queue_shard('x')  # (the same shard: the harder case)
+        queue = conn.root()['queue'] = IndexQueue()
+        for args, kw in queue_entries:
+            queue.add(*args, **kw)
     try:
         tm1, tm2 = transaction.TransactionManager(), transaction.TransactionManager()
         request, indexer = db.open(transaction_manager=tm1), db.open(transaction_manager=tm2)
         tm1.begin()
         tm2.begin()
         keys = indexer.root()['queue'].oldest(10)
-        request.root()['queue'].add('x', 'post:x', None, at=2.0)
+        for args, kw in request_adds:
+            request.root()['queue'].add(*args, **kw)
         indexer.root()['queue'].remove(keys)
         tm2.commit()
         tm1.commit()  # resolved, not a ConflictError
         tm1.begin()
-        queue = request.root()['queue']
-        assert [key[1] for key in queue.oldest(10)] == ['x'] and len(queue) == 1
+        if then is not None:
+            then(request.root()['queue'])
         tm1.abort()
     finally:
         db.close()
+
+
+def test_queue_changes_from_a_request_and_the_indexer_merge_without_conflict(tmp_path):
+    """A request adding an entry while the indexer removes the ones it indexed:
+    both commit (the first bucket never empties), nothing is lost."""
+    assert queue_shard('a') == queue_shard('x')  # (the same shard: the harder case)
+
+    def only_x_waits(queue):
+        assert [key[1] for key in queue.oldest(10)] == ['x'] and len(queue) == 1
+    _side_by_side(tmp_path, [(('a', 'post:x', None), {'at': 1.0})],
+                  [(('x', 'post:x', None), {'at': 2.0})], only_x_waits)
 
 
 def test_narrowing_is_forgotten_only_with_its_own_entry_whatever_the_clocks_say():
@@ -555,27 +568,10 @@ def test_narrowing_is_forgotten_only_with_its_own_entry_whatever_the_clocks_say(
 
 
 def test_narrowing_from_a_request_and_the_indexer_merge_without_conflict(tmp_path):
-    import ZODB
-    import ZODB.FileStorage
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(tmp_path / 'Data.fs')))
-    with db.transaction() as conn:
-        queue = conn.root()['queue'] = IndexQueue()
-        queue.add('x', 'post:a', 'post:a archive:f', at=1.0)  # narrowed, waiting
-    try:
-        tm1, tm2 = transaction.TransactionManager(), transaction.TransactionManager()
-        request, indexer = db.open(transaction_manager=tm1), db.open(transaction_manager=tm2)
-        tm1.begin()
-        tm2.begin()
-        keys = indexer.root()['queue'].oldest(10)
-        request.root()['queue'].add('y', 'post:b', 'post:b archive:f', at=2.0)
-        indexer.root()['queue'].remove(keys)  # x's narrowing goes: only y's would remain
-        tm2.commit()
-        tm1.commit()
-        tm1.begin()
-        assert request.root()['queue'].hidden_from(['archive:f']) == ['y']
-        tm1.abort()
-    finally:
-        db.close()
+    def only_y_hidden(queue):  # x's narrowing went with its entry; y's remains
+        assert queue.hidden_from(['archive:f']) == ['y']
+    _side_by_side(tmp_path, [(('x', 'post:a', 'post:a archive:f'), {'at': 1.0})],
+                  [(('y', 'post:b', 'post:b archive:f'), {'at': 2.0})], only_y_hidden)
 
 
 def test_narrowing_is_remembered_until_the_change_is_indexed():
