@@ -95,14 +95,19 @@ def _fill(candidates):
     return chosen
 
 
-def due_merge(segments):
-    """The segments to merge now, smallest size class first: :data:`MERGE_FACTOR`
-    of one class (as many as fit in :data:`MAX_SEGMENT_DOCS`), or none."""
+def _classes(segments):
+    """The segments that may still grow, grouped by size class, smallest class first."""
     classes = {}
     for seg in segments:
         if seg.doc_count_all() < MAX_SEGMENT_DOCS:
             classes.setdefault(_size_class(seg.doc_count_all()), []).append(seg)
-    for _size, group in sorted(classes.items()):
+    return [group for _size, group in sorted(classes.items())]
+
+
+def due_merge(segments):
+    """The segments to merge now, smallest size class first: :data:`MERGE_FACTOR`
+    of one class (as many as fit in :data:`MAX_SEGMENT_DOCS`), or none."""
+    for group in _classes(segments):
         if len(group) >= MERGE_FACTOR:
             chosen = _fill(group)
             if len(chosen) >= 2:
@@ -126,11 +131,7 @@ def backlog_merge(busy):
         free = [seg for seg in segments if seg.segment_id() not in busy]
         chosen = due_merge(free)
         if not chosen:
-            classes = {}
-            for seg in free:
-                if seg.doc_count_all() < MAX_SEGMENT_DOCS:
-                    classes.setdefault(_size_class(seg.doc_count_all()), []).append(seg)
-            groups = [group for _size, group in sorted(classes.items()) if len(group) >= 2]
+            groups = [group for group in _classes(free) if len(group) >= 2]
             chosen = _fill(groups[0]) if groups else []
         return _merge(writer, segments, chosen) if len(chosen) >= 2 else segments
     return policy

@@ -128,6 +128,10 @@ class IndexQueue(Persistent):
             elif item_id in self._failed and item_id:
                 del self._failed[item_id]
 
+    def failure_count(self):
+        """How many items the index lacks because they failed (without reading why)."""
+        return 0 if self._failed is None else len(self._failed) - 1
+
     def failures(self):
         """``{item id: (time, reason)}`` of the items the index lacks because they failed."""
         if self._failed is None:
