@@ -7,6 +7,8 @@
     kpw [-c CONFIG] user passwd LOGIN
     kpw [-c CONFIG] post assign POST_ID LOGIN [--transfer]
     kpw [-c CONFIG] reindex [--check] [--batch N]
+    kpw [-c CONFIG] backup DEST [--full]
+    kpw [-c CONFIG] restore SRC [--at TIME | --list]
     kpw [-c CONFIG] indexer [--once]
     kpw [-c CONFIG] verify FILE.pdf
     kpw [-c CONFIG] ca import CA.pem
@@ -22,6 +24,7 @@ will then index it).
 """
 import argparse
 import getpass
+import textwrap
 import os
 import signal
 import sys
@@ -34,6 +37,7 @@ from zc.lockfile import LockError
 from zodburi import resolve_uri
 
 from ..audit import Actor, ensure_audit_log
+from .. import backup as backups
 from .. import main as make_app
 from ..errors import DomainError
 from ..evolve import GENERATION, pending
@@ -78,6 +82,8 @@ def _parser():
                          help='only report differences between the index and the database')
     reindex.add_argument('--batch', type=int, default=1000, help='items per committed batch')
 
+    _backup_parsers(sub)
+
     indexer = sub.add_parser('indexer', help='run the search indexer in this process '
                                              '(for servers with kp_workspace.indexer = off)')
     indexer.add_argument('--once', action='store_true',
@@ -103,6 +109,103 @@ def _parser():
     assign.add_argument('--transfer', action='store_true',
                         help='relieve the present holders (the files stay with the post)')
     return parser
+
+
+BACKUP_HELP = textwrap.dedent('''\
+    Back up the data directory into DEST while the server runs: the main and the
+    audit databases (repozo), the blob files and the secret key, with a manifest
+    in DEST/runs/.  The first run into DEST is full; later runs add only what is
+    new.  Not copied: the search index (restore rebuilds it) and the .ini file.
+    Exit status: 0 done, 1 refused or failed (the message says why), 2 usage.''')
+RESTORE_HELP = textwrap.dedent('''\
+    Restore a backup made by kpw backup into the data directory of CONFIG, which
+    must be empty: the databases (as of the newest run, or the newest run that
+    started at or before --at), the blob files (checked against their checksums)
+    and the secret key; then rebuild the search index, record the restore in the
+    audit log and leave RESTORED.txt in the data directory.
+    Exit status: 0 done, 1 refused or failed (the message says why), 2 usage.''')
+
+
+def _when(text):
+    try:
+        return backups.parse_when(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
+def _backup_parsers(sub):
+    backup = sub.add_parser('backup', help='back up the data directory (full, then incremental)',
+                            description=BACKUP_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    backup.add_argument('dest', metavar='DEST', help='the backup directory (new, empty, or one '
+                                                     'kpw backup wrote before)')
+    backup.add_argument('--full', action='store_true',
+                        help='copy the databases in full even when DEST holds earlier runs')
+    restore = sub.add_parser('restore', help='restore a backup into an empty data directory',
+                             description=RESTORE_HELP,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    restore.add_argument('src', metavar='SRC', help='a directory kpw backup wrote')
+    group = restore.add_mutually_exclusive_group()
+    group.add_argument('--at', type=_when, metavar='TIME',
+                       help='restore the newest run started at or before TIME (UTC, '
+                            'YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)')
+    group.add_argument('--list', action='store_true', help='list the runs in SRC and stop')
+
+
+def _backup(args, out):
+    run = backups.backup(backups.locations(args.config), args.dest, full=args.full)
+    print(f'Backup run {run["name"]} in {os.path.abspath(args.dest)}:', file=out)
+    for name, info in run['databases'].items():
+        print(f'  {name} database: {info["kind"]}, {info["size"]} bytes copied, up to '
+              f'transaction {info["last_tid"]} (committed {info["last_committed"]})', file=out)
+    blobs = run['blobs']
+    print(f'  blob files: {len(blobs["copied"])} copied ({blobs["copied_bytes"]} bytes); '
+          f'{blobs["total"]} in this backup ({blobs["total_bytes"]} bytes)', file=out)
+    keys = run['keys']
+    print(f'  secret: {keys.get("secret.key") or keys.get("secret") or "none"}', file=out)
+    print(f'  not included: {", ".join(run["not_included"])}', file=out)
+    return 0
+
+
+def _restore(args, out):
+    loc = backups.locations(args.config)
+    if args.list:
+        for run in backups.runs(args.src):
+            kinds = ', '.join(f'{n} {i["kind"]}' for n, i in run['databases'].items())
+            print(f'{run["started"]}  {run["name"]}  ({kinds}; {run["blobs"]["total"]} blob '
+                  'files)', file=out)
+        return 0
+    run = backups.choose_run(args.src, args.at)
+    facts = backups.restore_files(loc, args.src, run)
+    print(f'Restored run {run["name"]} (started {run["started"]}) into {loc.var_dir}: '
+          f'{facts["blobs"]["restored"]} blob files.', file=out)
+    env = _bootstrap(args.config)
+    lines = []
+    try:
+        with env['request'].tm:
+            conn = get_connection(env['request'])
+            site = conn.root()[ROOT_KEY]
+            log = ensure_audit_log(conn)
+            entries, expected = len(log), run['databases']['audit'].get('audit_entries')
+            if expected is not None and entries != expected:
+                raise DomainError(f'The restored audit log has {entries} entries; the backup '
+                                  f'says {expected}.')
+            lines.append(f'audit log: {entries} entries as backed up, then one for this '
+                         'restore.')
+            status = _reindex(argparse.Namespace(check=False, batch=1000), env, conn, site, out)
+            lines.append('search index: rebuilt' + (' (some items failed: see kpw reindex)'
+                                                     if status else '') + '.')
+            Actor('console', 'console', log).record(
+                'workspace.restored', 'workspace', backup=os.path.abspath(args.src),
+                run=run['name'], started=run['started'],
+                up_to=run['databases']['main']['last_committed'] or '')
+        env['registry'].kpw_indexer.drain()
+    finally:
+        env['closer']()
+        close_databases(env['registry'])
+    note = backups.write_note(loc, args.src, run, facts, lines)
+    print(f'What was restored is noted in {note}.', file=out)
+    return status
 
 
 def read_secret_line(prompt, stdin=None):
@@ -331,6 +434,12 @@ def main(argv=None, out=None, err=None):
         print(f'kpw: no configuration file {args.config} (use -c)', file=err)
         return 2
     setup_logging(args.config)
+    if args.command in ('backup', 'restore'):  # (they open no application)
+        try:
+            return (_backup if args.command == 'backup' else _restore)(args, out)
+        except DomainError as e:
+            print(f'kpw: {e}', file=err)
+            return 1
     if args.command == 'verify':
         try:
             return _verify_read_only(args, out)
