@@ -245,9 +245,7 @@ def _repozo_backup(source, repository, full):
         repozo.do_backup(repozo.parseargs(argv))
     except (repozo.RepozoError, OSError) as e:
         raise BackupError(f'repozo could not back up {source}: {e}')
-    files = _repozo_files(repository)
-    if not files:
-        raise BackupError(f'repozo wrote nothing for {source}.')
+    files = _repozo_files(repository)  # (at least the full one it wrote)
     new = sorted(set(os.listdir(repository)) - before)
     data = [f for f in new if repozo.is_data_file(f)]
     if not data:
@@ -323,8 +321,10 @@ def _recorded_blobs(runs_dir):
 
 def _prepare_destination(dest, loc):
     dest = os.path.abspath(dest)
+    real = os.path.realpath(dest)  # (a link into the data directory is inside it too)
     inside = [p for p in (loc.var_dir, loc.blobs, *map(os.path.dirname, loc.storages.values()))
-              if p and (dest == p or dest.startswith(p.rstrip(os.sep) + os.sep))]
+              if p and (real == os.path.realpath(p)
+                        or real.startswith(os.path.realpath(p).rstrip(os.sep) + os.sep))]
     if inside:
         raise BackupError(f'{dest} is inside the data directory ({inside[0]}): '
                           'keep backups on another disk.')

@@ -189,7 +189,8 @@ def _restore(args, out):
             entries, expected = len(log), run['databases']['audit'].get('audit_entries')
             if expected is not None and entries != expected:
                 raise DomainError(f'The restored audit log has {entries} entries; the backup '
-                                  f'says {expected}.')
+                                  f'says {expected}. The backup is damaged: do not use what '
+                                  f'was restored into {loc.var_dir}.')
             lines.append(f'audit log: {entries} entries as backed up, then one for this '
                          'restore.')
             status = _reindex(argparse.Namespace(check=False, batch=1000), env, conn, site, out)

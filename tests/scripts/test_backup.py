@@ -6,6 +6,7 @@ import io
 import json
 import os
 import threading
+import time
 import urllib.request
 import uuid
 
@@ -40,7 +41,8 @@ def own_secret_ini(directory, var_dir):
     directory.mkdir(parents=True, exist_ok=True)
     path = write_ini(directory, var_dir)
     with open(path) as f:
-        lines = [line for line in f.read().split('\n') if not line.startswith('kp_workspace.secret')]
+        lines = [line for line in f.read().split('\n')
+                 if not line.startswith('kp_workspace.secret')]
     with open(path, 'w') as f:
         f.write('\n'.join(lines))
     return path
@@ -235,6 +237,8 @@ def test_refusals_say_why_and_change_nothing(tmp_path, var_dir):
     assert backups._empty(empty)
     # backups into the data directory, or into a directory that is not a backup
     refused(ini, 'backup', str(var_dir / 'backups'), says='inside the data directory')
+    os.symlink(var_dir, tmp_path / 'link')
+    refused(ini, 'backup', str(tmp_path / 'link' / 'b'), says='inside the data directory')
     refused(ini, 'backup', str(busy), says='is not empty and is not a kpw backup')
     (tmp_path / 'afile').write_text('x')
     refused(ini, 'backup', str(tmp_path / 'afile'), says='is not a directory')
@@ -246,13 +250,40 @@ def test_refusals_say_why_and_change_nothing(tmp_path, var_dir):
     (dest / 'main' / f'{first["databases"]["main"]["repozo_date"]}.fs').write_bytes(b'FS21')
     refused(ini_empty, 'restore', str(dest), says='cannot be recovered')
     assert backups._empty(empty)
+    # no database where the configuration says; a backup of another format; no run in it;
+    # a manifest that cannot be read
+    refused(ini_empty, 'backup', str(tmp_path / 'nb'), says='There is no main database')
+    odd = tmp_path / 'odd'
+    odd.mkdir()
+    (odd / backups.MARKER).write_text('kpw backup, format 99.\n')
+    refused(ini, 'backup', str(odd), says='of another format')
+    (odd / backups.MARKER).write_text('kpw backup, format 1.\n')
+    refused(ini_empty, 'restore', str(odd), says='holds no completed backup run')
+    (odd / 'runs').mkdir()
+    (odd / 'runs' / 'x.json').write_text('{"broken')
+    refused(ini_empty, 'restore', str(odd), says='cannot be read')
     # a second backup while one holds the lock
     lock = backups._lock(str(dest))
     try:
         refused(ini, 'backup', str(dest), says='Another kpw backup')
     finally:
         lock.close()
-    assert refusals == 13
+        # a manifest that does not match the databases it names
+    (run_file,) = (dest / 'runs').iterdir()
+    manifest = json.loads(run_file.read_text())
+    (dest / 'main' / f'{manifest["databases"]["main"]["repozo_date"]}.fs').unlink()
+    assert run(ini, 'backup', str(dest))[0] == 0  # (a new full one: the chain was broken)
+    (run_file,) = [p for p in (dest / 'runs').iterdir() if p != run_file]
+    manifest = json.loads(run_file.read_text())
+    manifest['databases']['main']['last_tid'] = '00' * 8
+    run_file.write_text(json.dumps(manifest))
+    refused(ini_empty, 'restore', str(dest), says='the backup says 0000000000000000')
+    assert backups._empty(empty)
+    manifest['databases']['main']['last_tid'] = None
+    manifest['databases']['audit']['audit_entries'] += 1
+    run_file.write_text(json.dumps(manifest))
+    refused(ini_empty, 'restore', str(dest), says='The restored audit log has')
+    assert refusals == 20
 
 
 def _ini(tmp_path, name, var, secret=SECRET, **settings):
@@ -280,12 +311,30 @@ def test_a_tampered_blob_is_found_on_restore(tmp_path):
     dest = tmp_path / 'backup'
     assert run(ini, 'backup', str(dest))[0] == 0
     (rel,) = manifests(dest)[0]['blobs']['copied']
-    os.chmod(dest / 'blobs' / rel, 0o600)
-    (dest / 'blobs' / rel).write_bytes(png('forged'))
+    (key,) = (dest / 'keys').iterdir()
     target = tmp_path / 'restored'
-    status, _out, err = run(own_secret_ini(tmp_path / 'r', target), 'restore', str(dest))
-    assert status == 1 and 'has been changed since it was copied' in err
-    assert backups._empty(target)
+    ini2 = own_secret_ini(tmp_path / 'r', target)
+
+    def refused(says):
+        status, _out, err = run(ini2, 'restore', str(dest))
+        assert status == 1 and says in err, err
+        assert backups._empty(target)  # (whatever it wrote is gone again)
+
+    blob, secret = (dest / 'blobs' / rel).read_bytes(), key.read_bytes()
+    os.remove(dest / 'blobs' / rel)
+    refused('1 blob files are missing from the backup')
+    (dest / 'blobs' / rel).write_bytes(png('forged'))
+    refused('has been changed since it was copied')
+    (dest / 'blobs' / rel).write_bytes(blob)
+    key.write_text('f' * 64 + '\n')
+    refused("The backup's secret key")
+    os.remove(key)
+    refused('The backup lacks its secret key')
+    key.write_bytes(secret)
+    (target / 'blobs' / 'tmp').mkdir(parents=True)  # (empty folders are no obstacle)
+    status, _out, err = run(ini2, 'restore', str(dest))
+    assert status == 0 and 'kpw:' not in err, err
+    assert blob_tree(target) == blob_tree(var)
 
 
 def upload(url, file_id, token, data):
@@ -387,3 +436,45 @@ def test_a_run_that_stopped_half_way_is_completed_and_a_clock_set_back_is_refuse
         f.write(f'{future} 0 0 d41d8cd98f00b204e9800998ecf8427e\n')
     status, _out, err = run(ini, 'backup', str(dest))
     assert status == 1 and 'has the clock been set back?' in err
+
+
+def test_small_parts(tmp_path):
+    path = tmp_path / 'part.fs'
+    path.write_bytes(b'FS21')
+    assert backups._last_tid(str(path)) is None  # a storage with no transaction yet
+    path.write_bytes(b'x' * 40 + (1000).to_bytes(8, 'big'))
+    try:
+        backups._last_tid(str(path))
+        raise AssertionError('not refused')
+    except backups.BackupError as e:
+        assert 'does not end with a whole transaction' in str(e)
+    path.write_bytes(b'T' * 8 + (5).to_bytes(8, 'big') + b'x' * 15 + (23).to_bytes(8, 'big'))
+    try:
+        backups._last_tid(str(path))
+        raise AssertionError('not refused')
+    except backups.BackupError as e:
+        assert 'does not end with a whole transaction' in str(e)
+    assert backups._facts_at('main', str(path), None) == {}
+    assert backups._blob_tid('0xzz.blob') is None and backups._blob_tid('0x0a.blob') == 10
+    assert not backups._empty(str(path)) and backups._empty(str(tmp_path / 'none'))
+    repository = tmp_path / 'repo'
+    repository.mkdir()
+    (repository / (time.strftime('%Y-%m-%d-%H-%M-%S', time.gmtime()) + '.fs')).write_bytes(b'')
+    backups._wait_for_a_new_second(str(repository))  # (returns in the next second)
+    try:
+        backups._repozo_backup(str(tmp_path), str(repository), False)  # (not a FileStorage)
+        raise AssertionError('not refused')
+    except backups.BackupError as e:
+        assert 'repozo could not back up' in str(e)
+
+
+def test_a_main_database_without_blobs(tmp_path):
+    var, restored = tmp_path / 'var', tmp_path / 'restored'
+    ini = _ini(tmp_path, 'a', var, **{'zodbconn.uri': f'file://{var}/Data.fs'})
+    ini2 = _ini(tmp_path, 'b', restored, **{'zodbconn.uri': f'file://{restored}/Data.fs'})
+    assert run(ini, 'init', '--demo-if-empty')[0] == 0
+    status, out, _ = run(ini, 'backup', str(tmp_path / 'backup'))
+    assert status == 0 and 'blob files: 0 copied' in out
+    status, out, err = run(ini2, 'restore', str(tmp_path / 'backup'))
+    assert status == 0 and 'kpw:' not in err, err
+    assert run(ini2, 'reindex', '--check')[0] == 0
