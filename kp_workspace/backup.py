@@ -22,9 +22,11 @@ A run is consistent with a server writing alongside because of its order:
    transaction, the *cut*;
 2. then the audit database.  Both databases commit in one two-phase
    transaction, and the audit storage finishes first (storages finish in the
-   order of their file names), so every action in the copied main database has
-   its audit entry in the copied audit database.  The audit copy may also hold
-   the entries of a few actions committed after the cut;
+   order of their file names: Audit.fs before Data.fs), so every action in the
+   copied main database has its audit entry in the copied audit database.  (With
+   paths that sort the other way, the two finish microseconds apart, and the
+   audit cut is taken only after the whole main copy.)  The audit copy may also
+   hold the entries of a few actions committed after the main cut;
 3. then the blob files: a committed transaction's blob files are in place before
    it commits, so every blob the copied main database refers to is there.  Files
    of transactions after the cut (or still in flight) are left for the next run,
@@ -374,7 +376,22 @@ def backup(loc, dest, full=False):
         lock.close()
 
 
+def _secret(loc):
+    if loc.secret:
+        return loc.secret
+    if os.path.exists(loc.secret_file):
+        with open(loc.secret_file, encoding='ascii') as f:
+            return f.read().strip()
+    return ''
+
+
 def _backup(loc, dest, full):
+    earlier = _runs(os.path.join(dest, 'runs'))
+    secret = _secret(loc)
+    if earlier and earlier[-1][1]['keys'].get('secret_fingerprint') != (
+            fingerprint(secret) if secret else None):
+        raise BackupError(f'{dest} holds backups of a workspace with another secret (another '
+                          'workspace, or its secret changed): use a new backup directory.')
     started = _now()
     manifest = {'format': FORMAT, 'started': _iso(started), 'databases': {},
                 'not_included': ['search index (rebuilt on restore)',
@@ -434,10 +451,8 @@ def _backup_keys(loc, dest, checksums):
     encryption of the signing CA's key and of every signer's key (those live,
     encrypted, in the main database)."""
     keys = {}
-    secret = loc.secret
-    if not secret and os.path.exists(loc.secret_file):
-        with open(loc.secret_file, encoding='ascii') as f:
-            secret = f.read().strip()
+    secret = _secret(loc)
+    if not loc.secret and secret:
         name = f'keys/secret-{fingerprint(secret)}.key'
         target = os.path.join(dest, name)
         if not os.path.exists(target):

@@ -242,6 +242,9 @@ def test_refusals_say_why_and_change_nothing(tmp_path, var_dir):
     refused(ini, 'backup', str(busy), says='is not empty and is not a kpw backup')
     (tmp_path / 'afile').write_text('x')
     refused(ini, 'backup', str(tmp_path / 'afile'), says='is not a directory')
+    # a backup of another workspace (another secret) into the same directory
+    refused(_ini(tmp_path, 'w', var_dir, secret='a-third-secret-' + 'z' * 40), 'backup',
+            str(dest), says='holds backups of a workspace with another secret')
     # a database that is not a FileStorage
     zeo = _ini(tmp_path, 'z', empty, **{'zodbconn.uri': 'zeo://127.0.0.1:1'})
     refused(zeo, 'backup', str(tmp_path / 'zb'), says='is not a FileStorage')
@@ -283,7 +286,7 @@ def test_refusals_say_why_and_change_nothing(tmp_path, var_dir):
     manifest['databases']['audit']['audit_entries'] += 1
     run_file.write_text(json.dumps(manifest))
     refused(ini_empty, 'restore', str(dest), says='The restored audit log has')
-    assert refusals == 20
+    assert refusals == 21
 
 
 def _ini(tmp_path, name, var, secret=SECRET, **settings):
