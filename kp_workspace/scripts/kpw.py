@@ -24,10 +24,10 @@ will then index it).
 """
 import argparse
 import getpass
-import textwrap
 import os
 import signal
 import sys
+import textwrap
 
 from pyramid.paster import get_appsettings, setup_logging
 from pyramid.scripting import prepare
@@ -435,7 +435,9 @@ def main(argv=None, out=None, err=None):
         print(f'kpw: no configuration file {args.config} (use -c)', file=err)
         return 2
     setup_logging(args.config)
-    if args.command in ('backup', 'restore'):  # (they open no application)
+    # backup runs beside a server (it opens no application); restore fills an empty
+    # data directory before it opens one
+    if args.command in ('backup', 'restore'):
         try:
             return (_backup if args.command == 'backup' else _restore)(args, out)
         except DomainError as e:
