@@ -157,7 +157,7 @@ def _page(request, item):
     workflow = WORKFLOWS[item.kind]
     site = officer.site
     holder = site['principals'].posts.get(item.holder)
-    holds = officer.holds(item.holder) and item.state not in ('closed', 'decided')
+    holds = officer.holds(item.holder) and not item.is_final()
     route = 'file' if item.kind == 'file' else 'summary'
     data = {
         'item': item, 'kind': item.kind, 'holds': holds,

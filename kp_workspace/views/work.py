@@ -38,10 +38,8 @@ def item_for(request, kind=None, key='id'):
 
 
 def draft_for(request, draft_id):
-    officer = officer_for(request)
-    casefile, draft = find_draft(get_site(request), draft_id)
-    find_item(officer.site, officer, casefile.id, 'file')  # 404 unless the file may be seen
-    return casefile, draft
+    """The draft and its file; 404 alike when it does not exist or its file may not be seen."""
+    return find_draft(get_site(request), draft_id, officer_for(request))
 
 
 def run_action(request, item, action, params):
