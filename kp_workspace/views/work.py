@@ -34,6 +34,10 @@ def officer_for(request):
 
 
 def item_for(request, kind=None, key='id'):
+    """The file or summary the route names, if the user may see it (404 alike when it
+    does not exist, may not be seen, or is of the other kind than the route's)."""
+    if kind is None:  # a route shared by both kinds: its name says which
+        kind = 'summary' if 'summar' in request.matched_route.name else 'file'
     return find_item(get_site(request), officer_for(request), request.matchdict[key], kind)
 
 

@@ -593,3 +593,19 @@ def test_the_refusals_speak_urdu(desk, closed_file):
                              headers={'Authorization': f'Bearer {desk.tokens("clerk.finance")}',
                                       **ur})
     assert res.status_int == 404  # not in its chain: not seen, not told
+
+
+def test_a_route_for_files_does_not_reach_a_summary_nor_the_other_way(desk):
+    fid = desk.new_file()
+    sid = _summary_for_finance(desk)
+    before = desk.snapshot(fid), desk.snapshot(sid)
+    for method, path, kind in [('post', f'/api/v1/summaries/{fid}/notes', 'json'),
+                               ('post', f'/api/v1/files/{sid}/notes', 'json'),
+                               ('post', f'/api/v1/summaries/{fid}/actions/forward', 'json'),
+                               ('post', f'/api/v1/files/{sid}/actions/forward', 'json'),
+                               ('post', f'/summaries/{fid}/notes', 'form'),
+                               ('post', f'/files/{sid}/notes', 'form'),
+                               ('post', f'/files/{sid}/actions/forward', 'form')]:
+        res = _ask(desk, 'so.finance', method, path, kind)
+        assert res.status_int == 404, path
+    assert (desk.snapshot(fid), desk.snapshot(sid)) == before
