@@ -609,3 +609,19 @@ def test_a_route_for_files_does_not_reach_a_summary_nor_the_other_way(desk):
         res = _ask(desk, 'so.finance', method, path, kind)
         assert res.status_int == 404, path
     assert (desk.snapshot(fid), desk.snapshot(sid)) == before
+
+
+@pytest.mark.parametrize('login, post, shown', [
+    ('so.finance', 'so-budget-finance', {'New note', 'Attach', 'Write a draft'}),
+    ('clerk.finance', 'records-finance', set()),
+    ('diary.finance', 'diary-finance', {'Attach', 'Inward letter'}),
+])
+def test_the_page_offers_only_the_writes_the_role_may(desk, login, post, shown):
+    fid = held_by(desk, post)
+    page = desk.browser(login)[0].get(f'/files/{fid}')
+    for label in ('New note', 'Attach</button>', 'Write a draft', 'Inward letter'):
+        assert (label in page.text) == (label.replace('</button>', '') in shown), label
+    if login == 'diary.finance':  # a diary clerk attaches receipts only: ticked already
+        box = page.forms[[k for k, f in page.forms.items()
+                          if f.action.endswith('/attachments')][0]]['receipt']
+        assert box.checked
