@@ -53,12 +53,12 @@ def closable(item, officer, params):
     if params is None:
         return
     waiting = [d for d in item.drafts.values() if d.state in AWAITING]
+    named = '; '.join(f'{d.id} "{d.subject[:80]}"' for d in waiting)
     if waiting:
         raise Refused(_('${number} cannot be closed: these drafts still await approval or '
                         'signature: ${drafts}. Approve and sign them, or send them back for '
                         'changes, first.',
-                        mapping={'number': item.number,
-                                 'drafts': '; '.join(f'{d.id} "{d.subject[:80]}"' for d in waiting)}))
+                        mapping={'number': item.number, 'drafts': named}))
 
 
 def may_reopen(item, officer, params):

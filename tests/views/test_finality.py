@@ -494,7 +494,8 @@ LEAK_ROUTES = [
     ('post', '/files/{f}/notes/1/edit', 'form'), ('post', '/files/{f}/attachments', 'upload'),
     ('get', '/files/{f}/attachments/a1', None), ('post', '/files/{f}/actions/forward', 'form'),
     ('post', '/files/{f}/drafts', 'form'), ('post', '/files/{f}/drafts/d1/actions/approve', 'form'),
-    ('post', '/files/{f}/drafts/d1/actions/edit', 'form'), ('get', '/files/{f}/drafts/d1/pdf', None),
+    ('post', '/files/{f}/drafts/d1/actions/edit', 'form'),
+    ('get', '/files/{f}/drafts/d1/pdf', None),
     ('get', '/summaries/{s}', None), ('get', '/summaries/{s}/pdf', None),
     ('post', '/summaries/{s}/notes', 'form'), ('post', '/summaries/{s}/actions/forward', 'form'),
     ('get', '/api/v1/files/{f}', None), ('get', '/api/v1/files/{f}/pdf', None),
@@ -529,8 +530,8 @@ def _ask(desk, login, method, path, kind):
     if not path.startswith('/api/'):
         params['csrf_token'] = token
     if kind == 'upload':
-        return getattr(b, method)(path, params=params, upload_files=[('file', 'x.pdf', pdf_bytes())],
-                                  **kw)
+        return getattr(b, method)(path, params=params,
+                                  upload_files=[('file', 'x.pdf', pdf_bytes())], **kw)
     if kind == 'form':
         return getattr(b, method)(path, params=params, **kw)
     return getattr(b, method)(path, **kw)
