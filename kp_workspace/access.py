@@ -11,6 +11,10 @@ questions from the same facts for views, the API and search alike:
 - **act**: the permission must come from the user's global roles, the roles of
   the post holding the item (when the user holds it), or the user's roles in the
   item's department; the workflow guards then say whether this user, now, may.
+  Every write on a file or summary (notes, attachments, receipts, drafts, their
+  transitions, moves) passes one guard,
+  :func:`kp_workspace.content_types.movable.check_change`: not closed or decided,
+  the permission by :meth:`Officer.may`, and the holder.
 """
 from pyramid.decorator import reify
 

@@ -17,7 +17,8 @@ from pyramid.i18n import TranslationStringFactory
 from ZODB.blob import Blob
 
 from ..errors import DomainError
-from .movable import acting_post, check_text, now, touch
+from ..security.roles import ATTACH, REGISTER_RECEIPT
+from .movable import check_change, check_text, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -180,8 +181,10 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
 
     :param receipt: an inward letter: it gets the next diary number of the department.
     :raises UploadRefused: too large (413), empty, of a type not accepted (415), broken PDF.
+    :raises Refused: the file is closed (409), the role may not attach, or register a
+        receipt (403), the officer does not hold it (409).
     """
-    post_id = acting_post(item, officer)
+    post_id = check_change(item, officer, REGISTER_RECEIPT if receipt else ATTACH)
     if tmp_dir is None and getattr(item, '_p_jar', None) is not None:
         # the blob directory's own temporary directory: consumeFile then renames, not copies
         tmp_dir = item._p_jar.db().storage.temporaryDirectory()

@@ -4,10 +4,9 @@ import deform
 from pyramid.i18n import TranslationStringFactory
 
 from ..container import Folder
-from ..errors import DomainError
 from ..security.roles import OPEN_FILE
 from ..workflows import Refused
-from .movable import CLASSIFICATIONS, PRIORITIES, Movable, create
+from .movable import CLASSIFICATIONS, PRIORITIES, Movable, create, nothing_here
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -19,6 +18,7 @@ PRIORITY_TITLES = {'routine': _('Routine'), 'urgent': _('Urgent'), 'immediate': 
 class CaseFile(Movable):
     type_name = 'CaseFile'
     kind = 'file'
+    final_states = ('closed',)   # until it is reopened
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
@@ -81,6 +81,5 @@ def find_item(site, officer, item_id, kind=None):
     """
     item = site.desk.items.get(item_id or '')
     if item is None or (kind and item.kind != kind) or not officer.can_view(item):
-        raise DomainError(_('There is nothing at this address, or you may not see it.'),
-                          status=404)
+        raise nothing_here()
     return item

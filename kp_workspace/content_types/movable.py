@@ -15,6 +15,7 @@ from pyramid.threadlocal import get_current_registry
 from ..alerts import notify_post
 from ..errors import DomainError
 from ..search import ItemChanged
+from ..security.roles import ATTACH, DRAFT, REGISTER_RECEIPT, WRITE_NOTE
 from ..workflows import Refused
 
 _ = TranslationStringFactory('kp_workspace')
@@ -76,6 +77,7 @@ class Movable(Persistent):
     """Base of :class:`CaseFile` and :class:`Summary`."""
 
     kind = None
+    final_states = ()       # states in which nothing in the item may change
 
     def __init__(self, item_id, number, subject, department, classification, priority,
                  holder, at, created_by):
@@ -104,8 +106,11 @@ class Movable(Persistent):
     def note_list(self):
         return list(self.notes.values())
 
+    def is_final(self):
+        return self.state in self.final_states
+
     def is_frozen(self, note):
-        return note.n <= self.frozen_through
+        return note.n <= self.frozen_through or self.is_final()
 
     def last_movement(self):
         return self.movements[-1] if self.movements else None
@@ -161,6 +166,15 @@ def check_choice(value, choices, field):
     return value
 
 
+NOTHING_HERE = _('There is nothing at this address, or you may not see it.')
+
+
+def nothing_here():
+    """The one answer for what does not exist and for what may not be seen (so the
+    two cannot be told apart).  :returns: the error to raise."""
+    return DomainError(NOTHING_HERE, status=404)
+
+
 def acting_post(item, officer):
     """The post through which ``officer`` acts on ``item`` (the holder), or refuse."""
     if not officer.holds(item.holder):
@@ -169,9 +183,45 @@ def acting_post(item, officer):
     return item.holder
 
 
+FINAL_MESSAGES = {
+    'file': _('${number} is closed: nothing in it can change until it is reopened.'),
+    'summary': _('${number} has been decided: nothing in it can change any more.'),
+}
+NOT_YOUR_ROLE = {
+    WRITE_NOTE: _('Your role does not let you write notes.'),
+    ATTACH: _('Your role does not let you attach correspondence.'),
+    DRAFT: _('Your role does not let you draft outgoing documents.'),
+    REGISTER_RECEIPT: _('Only the diary registers receipts and gives them a diary number; '
+                        'your role does not.'),
+}
+
+
+def check_not_final(item):
+    """:raises Refused: (409) ``item`` is closed or decided."""
+    if item.is_final():
+        raise Refused(_(FINAL_MESSAGES[item.kind], mapping={'number': item.number}))
+
+
+def check_change(item, officer, permission=None):
+    """The guard every change to a file or summary (or to what it contains) passes,
+    from the browser and the API alike.
+
+    In the workflow engine's order: the item is not closed or decided (409); the
+    officer's roles on it carry ``permission`` (403; None when the engine has
+    checked it already); the officer holds it (409).
+
+    :returns: the post through which the officer acts (the holder).
+    :raises Refused: as above; nothing has changed.
+    """
+    check_not_final(item)
+    if permission is not None and not officer.may(permission, item):
+        raise Refused(NOT_YOUR_ROLE.get(permission, _('You may not do that.')), status=403)
+    return acting_post(item, officer)
+
+
 def write_note(item, officer, text):
     """Add a paragraph to the noting sheet as the holder.  :returns: the note."""
-    post_id = acting_post(item, officer)
+    post_id = check_change(item, officer, WRITE_NOTE)
     text = check_text(text, 'text', MAX_NOTE)
     n = (item.notes.maxKey() if len(item.notes) else 0) + 1
     post = officer.site['principals'].posts[post_id]
@@ -183,7 +233,9 @@ def write_note(item, officer, text):
 
 
 def edit_note(item, officer, n, text):
-    """Change a note: its author only, and only until the item moves on."""
+    """Change a note: its author only, while the author holds the item, and only
+    until the item moves on or is closed."""
+    check_not_final(item)
     note = item.notes.get(n)
     if note is None:
         raise DomainError(_('There is no note ${n}.', mapping={'n': n}), status=404)
@@ -192,6 +244,7 @@ def edit_note(item, officer, n, text):
     if item.is_frozen(note):
         raise Refused(_('Note ${n} is frozen: the file has moved on since it was written.',
                         mapping={'n': n}))
+    check_change(item, officer, WRITE_NOTE)
     note.text = check_text(text, 'text', MAX_NOTE)
     note.edited_at = now()
     touch(item)
@@ -210,6 +263,7 @@ def move(item, officer, action, to_post, remarks='', alert='arrived'):
     Freezes the noting sheet written so far, updates the desk registers, the
     movement register, the audit log, and alerts the receiving post.
     """
+    check_not_final(item)
     site = officer.site
     desk = site.desk
     if to_post not in site['principals'].posts:

@@ -12,7 +12,8 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..errors import DomainError
 from ..workflows import Refused
-from .movable import acting_post, check_choice, check_text, now, touch
+from ..security.roles import DRAFT
+from .movable import check_change, check_choice, check_text, nothing_here, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -70,7 +71,8 @@ def _lines(value, name):
 
 
 def add_draft(casefile, officer, kind, subject, body, addressees='', copies=''):
-    post_id = acting_post(casefile, officer)
+    """Draft on ``casefile`` as its holder (DRAFT; not on a closed file).  :raises Refused:"""
+    post_id = check_change(casefile, officer, DRAFT)
     kind = check_choice(kind, KINDS, 'kind')
     subject = check_text(subject, 'subject', 300)
     body = check_text(body, 'body', 50000)
@@ -88,7 +90,7 @@ def add_draft(casefile, officer, kind, subject, body, addressees='', copies=''):
 
 def edit_draft(draft, officer, subject, body, addressees=None, copies=None):
     casefile = draft.casefile
-    acting_post(casefile, officer)
+    check_change(casefile, officer, DRAFT)
     if draft.state != 'draft':
         raise Refused(_('Only a draft being written can be changed; this one is ${state}.',
                         mapping={'state': draft.state}))
@@ -103,12 +105,18 @@ def edit_draft(draft, officer, subject, body, addressees=None, copies=None):
     officer.actor.record('draft.edited', f'file:{casefile.id}', draft=draft.id)
 
 
-def find_draft(site, draft_id):
-    """Drafts are addressed as ``<file id>-<draft id>`` across the site."""
+def find_draft(site, draft_id, officer=None):
+    """Drafts are addressed as ``<file id>-<draft id>`` across the site.
+
+    :param officer: when given, the draft is found only if the officer may see its file.
+    :raises DomainError: 404, the same answer whether the draft does not exist or
+        its file may not be seen.
+    """
     file_id, _sep, local = (draft_id or '').partition('-')
     casefile = site.desk.items.get(file_id)
-    if casefile is None or casefile.kind != 'file' or local not in casefile.drafts:
-        raise DomainError(_('There is no such draft.'), status=404)
+    if casefile is None or casefile.kind != 'file' or local not in casefile.drafts \
+            or (officer is not None and not officer.can_view(casefile)):
+        raise nothing_here()
     return casefile, casefile.drafts[local]
 
 

@@ -27,6 +27,7 @@ SECTION_HEADINGS = ('Background', 'Proposal', 'Financial implications', 'Decisio
 class Summary(Movable):
     type_name = 'Summary'
     kind = 'summary'
+    final_states = ('decided',)  # a decided summary has no way back
     pdf = None              # Blob: the signed PDF, once someone signed it
     signatures = ()         # ((login, name, post title, at), ...)
 

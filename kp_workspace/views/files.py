@@ -14,7 +14,8 @@ from ..content_types.outgoing import KIND_TITLES, add_draft, edit_draft
 from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_summary
 from ..errors import DomainError
 from ..lists import dashboard, inbox, overdue, pending, sent
-from ..security.roles import APPROVE, DRAFT, OPEN_FILE, VIEW
+from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
+                              WRITE_NOTE)
 from ..site import get_site
 from ..workflows.draft import DRAFT_WORKFLOW
 from .forms import CSRFSchema, run_form
@@ -157,10 +158,14 @@ def _page(request, item):
     workflow = WORKFLOWS[item.kind]
     site = officer.site
     holder = site['principals'].posts.get(item.holder)
-    holds = officer.holds(item.holder) and item.state not in ('closed', 'decided')
+    holds = officer.holds(item.holder) and not item.is_final()
     route = 'file' if item.kind == 'file' else 'summary'
+    # which forms to offer (the domain checks again: these only spare a refusal)
+    may = {name: holds and officer.may(permission, item)
+           for name, permission in (('note', WRITE_NOTE), ('attach', ATTACH), ('draft', DRAFT),
+                                    ('receipt', REGISTER_RECEIPT))}
     data = {
-        'item': item, 'kind': item.kind, 'holds': holds,
+        'item': item, 'kind': item.kind, 'holds': holds, 'may': may,
         'holder_title': holder.title if holder is not None else item.holder,
         'state_title': translate(workflow.states[item.state]),
         'classification': translate(CLASSIFICATION_TITLES[item.classification]),

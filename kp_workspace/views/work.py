@@ -34,14 +34,16 @@ def officer_for(request):
 
 
 def item_for(request, kind=None, key='id'):
+    """The file or summary the route names, if the user may see it (404 alike when it
+    does not exist, may not be seen, or is of the other kind than the route's)."""
+    if kind is None:  # a route shared by both kinds: its name says which
+        kind = 'summary' if 'summar' in request.matched_route.name else 'file'
     return find_item(get_site(request), officer_for(request), request.matchdict[key], kind)
 
 
 def draft_for(request, draft_id):
-    officer = officer_for(request)
-    casefile, draft = find_draft(get_site(request), draft_id)
-    find_item(officer.site, officer, casefile.id, 'file')  # 404 unless the file may be seen
-    return casefile, draft
+    """The draft and its file; 404 alike when it does not exist or its file may not be seen."""
+    return find_draft(get_site(request), draft_id, officer_for(request))
 
 
 def run_action(request, item, action, params):

@@ -1,7 +1,7 @@
 """The life of a case file, as data: open <-> closed, moving between posts while open."""
 from pyramid.i18n import TranslationStringFactory
 
-from ..content_types.movable import (Movement, acting_post, change_state, move, now, touch,
+from ..content_types.movable import (Movement, change_state, check_change, move, now, touch,
                                       post_title)
 from ..security.roles import FORWARD, OPEN_FILE
 from . import Refused, Transition, Workflow, check
@@ -11,7 +11,8 @@ _ = TranslationStringFactory('kp_workspace')
 
 # guards ------------------------------------------------------------------------------
 def holder(item, officer, params):
-    acting_post(item, officer)
+    """The officer holds ``item`` and it is not closed or decided (the shared guard)."""
+    check_change(item, officer)
 
 
 def needs_post(item, officer, params):
@@ -37,6 +38,27 @@ def untouched_since_sent(item, officer, params):
     if item.activity != last.activity:
         raise Refused(_('It cannot be recalled: ${post} has already acted on it.',
                         mapping={'post': last.to_title}))
+
+
+AWAITING = ('pending', 'approved')   # draft states that wait for an approver or a signer
+
+
+def closable(item, officer, params):
+    """The holder closes a file only when none of its drafts awaits approval or signature.
+
+    (Checked when closing, not when listing what may be done: the button stays, and
+    pressing it says which drafts are in the way.)
+    """
+    holder(item, officer, params)
+    if params is None:
+        return
+    waiting = [d for d in item.drafts.values() if d.state in AWAITING]
+    named = '; '.join(f'{d.id} "{d.subject[:80]}"' for d in waiting)
+    if waiting:
+        raise Refused(_('${number} cannot be closed: these drafts still await approval or '
+                        'signature: ${drafts}. Approve and sign them, or send them back for '
+                        'changes, first.',
+                        mapping={'number': item.number, 'drafts': named}))
 
 
 def may_reopen(item, officer, params):
@@ -82,6 +104,8 @@ def reopen(item, officer, params):
     if post.post_id not in item.chain:
         item.chain = item.chain + (post.post_id,)
     site.desk.place(item, post.post_id, item.received_at)
+    # what was written before it was closed stays as it was, even by its authors
+    item.frozen_through = item.notes.maxKey() if len(item.notes) else 0
     touch(item)
     item.movements.append(Movement(
         len(item.movements) + 1, at, 'reopen', '', 'Record room', post.post_id, post.title,
@@ -101,7 +125,7 @@ CASEFILE = check(Workflow(
                    needs=('remarks',)),
         Transition('recall', _('recall'), ('open',), None, FORWARD, untouched_since_sent, recall,
                    needs=('remarks',)),
-        Transition('close', _('close'), ('open',), 'closed', FORWARD, holder, close,
+        Transition('close', _('close'), ('open',), 'closed', FORWARD, closable, close,
                    needs=('remarks',)),
         Transition('reopen', _('reopen'), ('closed',), 'open', OPEN_FILE, may_reopen, reopen,
                    needs=('remarks',)),

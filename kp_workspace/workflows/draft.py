@@ -8,7 +8,7 @@ published on the public notifications page.
 from pyramid.i18n import TranslationStringFactory
 
 from .. import official_pdf, signing
-from ..content_types.movable import acting_post, now, touch
+from ..content_types.movable import acting_post, check_change, now, touch
 from ..content_types.outgoing import number_draft, pdf_fields
 from ..security.roles import APPROVE, DRAFT, SIGN
 from . import Transition, Workflow, check
@@ -17,7 +17,9 @@ _ = TranslationStringFactory('kp_workspace')
 
 
 def file_holder(draft, officer, params):
-    acting_post(draft.casefile, officer)
+    """The officer holds the draft's file, and the file is not closed (the engine has
+    checked the transition's permission on the draft, that is on its file)."""
+    check_change(draft.casefile, officer)
 
 
 def _record(name):

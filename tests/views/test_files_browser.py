@@ -72,6 +72,10 @@ def test_file_from_so_to_secretary_and_back_to_closure(app, other):
     assert 'Purchase of office furniture' in other.get('/sent').text
 
     page = app.get(f'/files/{fid}')
+    # the approved draft awaits signature: the file cannot be closed over it
+    refused = form_by_action(page, f'/files/{fid}/actions/close').submit(status=409)
+    assert 'cannot be closed' in refused.text and 'd1' in refused.text
+    page = form_by_action(page, '/drafts/d1/actions/revise').submit(status=303).follow()
     page = form_by_action(page, f'/files/{fid}/actions/close').submit(status=303).follow()
     assert 'closed (in the record room)' in page.text
     assert [m for m in ('forward', 'return', 'close') if m in page.text] == \
