@@ -64,9 +64,12 @@ class UploadLimit:
         if length is not None and length > ceiling:
             self._refuse(environ)
             return self.app(environ, start_response)
-        spool = self._spool(environ, length, ceiling)
-        if spool is None:
+        try:
+            spool = self._spool(environ, length, ceiling)
+        except _OverLimit:
             self._refuse(environ)
+            return self.app(environ, start_response)
+        if spool is None:
             return self.app(environ, start_response)
         try:
             result = self.app(environ, start_response)
@@ -85,18 +88,29 @@ class UploadLimit:
 
     @staticmethod
     def _spool(environ, length, ceiling):
-        """Copy the body into a seekable spool; None once it passes ``ceiling``."""
+        """Copy the body into a seekable spool (None: there was no body).
+
+        :raises _OverLimit: the body passed ``ceiling``; reading stopped there.
+        """
         source = environ['wsgi.input']
+        first = source.read(CHUNK if length is None else min(CHUNK, length))
+        if not first:  # no body after all (waitress marks every input terminated)
+            environ['wsgi.input'] = io.BytesIO()
+            environ['CONTENT_LENGTH'] = '0'
+            return None
         spool = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY, prefix='kpw-body-')
         total = 0
         while length is None or total < length:
-            data = source.read(CHUNK if length is None else min(CHUNK, length - total))
+            if first:
+                data, first = first, b''
+            else:
+                data = source.read(CHUNK if length is None else min(CHUNK, length - total))
             if not data:
                 break  # a client that sent less than it declared: the parser sees what came
             total += len(data)
             if total > ceiling:
                 spool.close()
-                return None
+                raise _OverLimit()
             spool.write(data)
         spool.seek(0)
         environ['wsgi.input'] = spool
@@ -104,6 +118,10 @@ class UploadLimit:
         environ['webob.is_body_seekable'] = True  # webob and pyramid_retry reuse it, not copy it
         environ.pop('HTTP_TRANSFER_ENCODING', None)
         return spool
+
+
+class _OverLimit(Exception):
+    pass
 
 
 class _Closing:

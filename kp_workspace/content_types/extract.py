@@ -11,8 +11,10 @@ What is refused (:class:`DocumentRefused`, 400) and what is kept:
   directory over ``MAX_DIRECTORY`` bytes, parts that together declare more than
   ``MAX_INFLATED`` bytes, or a text part (the one searched) that inflates more
   than ``MAX_RATIO`` times and over ``RATIO_FLOOR`` bytes: a decompression bomb.
-- A PDF that pypdf cannot read within the limits below (too many pages, an xref
-  or object stream that inflates too far, a broken structure), or encrypted.
+- A PDF that declares more than ``PDF_MAX_PAGES`` pages (judged from its page
+  tree's ``/Count`` before any page is parsed; a tree that lies is stopped by
+  pypdf at the same number), that pypdf cannot read within ``PDF_LIMITS`` (an
+  xref or object stream that inflates too far), that is broken, or encrypted.
 - Kept, with its text truncated: a text part or PDF whose text goes past
   ``TEXT_LIMIT`` characters, ``TEXT_BYTES`` bytes of XML, ``TEXT_PAGES`` pages
   or ``TEXT_SECONDS`` of work.  A page whose content stream would inflate past

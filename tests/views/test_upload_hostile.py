@@ -707,3 +707,29 @@ def test_concurrent_uploads_to_one_department_are_all_stored_intact(app, wsgi_ap
         diaries.add(open_site(lambda site, conn: next(iter(
             site.desk.items[fid].attachments.values())).diary_number))
     assert len(diaries) == n  # one diary number each, none given twice
+
+
+def test_refusals_are_translated(app, file_id, bombs):
+    token, fid = file_id
+    data = open(bombs['docx-huge-member'], 'rb').read()
+    res = app.post(f'/api/v1/files/{fid}/attachments', upload_files=[('file', 'r.docx', data)],
+                   headers={'Authorization': f'Bearer {token}', 'Accept-Language': 'ur'},
+                   status=400)
+    assert 'ڈی کمپریشن بم' in res.json['error'] and '1028' in res.json['error']
+    pages = open(bombs['pdf-many-pages'], 'rb').read()
+    res = app.post(f'/api/v1/files/{fid}/attachments', upload_files=[('file', 'p.pdf', pages)],
+                   headers={'Authorization': f'Bearer {token}', 'Accept-Language': 'ur'},
+                   status=400)
+    assert '10000 سے زیادہ صفحات' in res.json['error']
+
+
+def test_every_body_is_bounded_not_only_uploads(small_limit_app):
+    """A JSON body over the limit is refused the same way (the limit applies to every
+    request body: nothing else needs more)."""
+    browser = small_limit_app
+    token = browser.token('so.finance')
+    body = b'{"subject": "' + b'x' * (3 * MB) + b'"}'
+    res = browser.post('/api/v1/departments/finance/files', body, status=413,
+                       headers={'Authorization': f'Bearer {token}',
+                                'Content-Type': 'application/json'})
+    assert 'larger than the limit of 1 MB' in res.json['error']
