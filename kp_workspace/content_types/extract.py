@@ -40,7 +40,7 @@ from ..errors import DomainError
 _ = TranslationStringFactory('kp_workspace')
 
 MAX_MEMBERS = 10_000           # parts of an office document
-MAX_DIRECTORY = 4 << 20        # bytes of its central directory
+MAX_DIRECTORY = 2 << 20        # bytes of its central directory (10,000 names fit in 1 MB)
 MAX_INFLATED = 1 << 30         # bytes all its parts declare together
 MAX_RATIO = 100                # inflated / compressed, for a searched part ...
 RATIO_FLOOR = 16 << 20         # ... that inflates to more than this
@@ -217,8 +217,9 @@ def sniff(path):
             if found is not None:
                 check_ratio(path, text_members(found[0], names))
             return found
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, ValueError,
-                NotImplementedError, EOFError, struct.error):
+        except DocumentRefused:
+            raise
+        except Exception:  # encrypted, corrupt, unknown method...: not a document we accept
             return None
     return None
 
