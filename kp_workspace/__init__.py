@@ -26,6 +26,7 @@ def main(global_config, **settings):
         config.include('pyramid_tm')           # one transaction per request
         config.include('pyramid_zodbconn')     # main + audit databases
         config.include('pyramid_chameleon')    # .pt templates
+        config.include('.wsgi')                # 413 for a body UploadLimit refused
         config.include('.i18n')                # locales, translation dirs
         if kpw_settings.mail:
             config.include('pyramid_mailer')   # alerts by e-mail (mail.* settings)

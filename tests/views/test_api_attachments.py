@@ -209,3 +209,23 @@ def test_declared_oversize_in_the_browser_is_a_page(app, file_id):
                    headers={'Content-Type': 'multipart/form-data; boundary=zz',
                             'Content-Length': str(60 << 20)}, status=413, expect_errors=True)
     assert 'larger than the limit of 50 MB' in res.text and '<h1>Too large</h1>' in res.text
+
+
+@pytest.mark.parametrize('kind, members', [
+    ('word', {'word/document.xml': '<w:document><w:t>Pension &amp; gratuity</w:t></w:document>'}),
+    ('xl', {'xl/sharedStrings.xml': '<sst><si><t>Pension</t></si><si><t>&amp; gratuity</t></si>'
+                                    '</sst>', 'xl/worksheets/sheet1.xml': '<worksheet/>'}),
+    ('ppt', {'ppt/slides/slide2.xml': '<p:sld><a:t>gratuity</a:t></p:sld>',
+             'ppt/slides/slide1.xml': '<p:sld><a:t>Pension &amp;</a:t></p:sld>'}),
+])
+def test_office_text_is_extracted_for_search(app, file_id, tmp_path, open_site, kind, members):
+    import zipfile
+    path = tmp_path / 'doc.zip'
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr('[Content_Types].xml', '<Types/>')
+        for name, body in members.items():
+            z.writestr(name, body)
+    token, fid = file_id
+    att_id = upload(app, token, fid, f'doc.{kind}x', path.read_bytes()).json['id']
+    text = open_site(lambda site, conn: site.desk.items[fid].attachments[att_id].text)
+    assert text == 'Pension & gratuity'
