@@ -135,8 +135,9 @@ def read_settings(global_config, settings):
         login_delay_ms=_int(settings, 'login_delay_ms', 250),
         login_max_delay_ms=_int(settings, 'login_max_delay_ms', 4000),
         trusted_proxies=tuple((settings.get(PREFIX + 'trusted_proxies') or '').split()),
-        hsts_max_age=_int(settings, 'hsts_max_age', 0) if settings.get(
-            PREFIX + 'hsts_max_age') not in (None, '', '0') else 0,
+        # (0, the default, sends no Strict-Transport-Security: plain http in development)
+        hsts_max_age=(0 if str(settings.get(PREFIX + 'hsts_max_age') or '0').strip() == '0'
+                      else _int(settings, 'hsts_max_age', 0)),
         evolve_on_start=_bool(settings, 'evolve_on_start', True),
         default_locale=locale,
         upload_limit=_int(settings, 'upload_limit_mb', 50) * 1024 * 1024,
