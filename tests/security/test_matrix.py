@@ -428,12 +428,10 @@ class Objects:
         self.summaries['missing'] = {'summary': 'nosuchsummary'}
 
     def fill(self, probe, state, fresh):
-        if probe.states is FILE_STATES:
-            pool = self.fresh_files[state] if fresh else None
-            return probe.path.format(**(pool.pop() if pool else self.files[state]))
-        if probe.states is SUMMARY_STATES:
-            pool = self.fresh_summaries[state] if fresh else None
-            return probe.path.format(**(pool.pop() if pool else self.summaries[state]))
+        if probe.states in (FILE_STATES, SUMMARY_STATES):
+            shared, pools = ((self.files, self.fresh_files) if probe.states is FILE_STATES
+                             else (self.summaries, self.fresh_summaries))
+            return probe.path.format(**(pools[state].pop() if fresh else shared[state]))
         if probe.states is DEPARTMENT_STATES:
             name = {'own': 'finance', 'other_department': 'sports',
                     'missing': 'no-such-department'}[state]

@@ -136,6 +136,21 @@ def test_trusted_proxy_names_the_client_in_x_forwarded_for(tmp_path, demo_templa
         close_app(wsgi)
 
 
+def test_one_login_however_it_is_written_and_logins_of_any_length(wsgi_app):
+    """' CM ', 'cm' and 'Cm' are one login for the count; a 5,000-character login is
+    counted like any other and answers the same 401."""
+    stranger = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '203.0.113.9'})
+    for spelling in (' CM ', 'cm', 'Cm', 'cM\t'):
+        stranger.login(spelling, 'a-guess', status=401)
+    stranger.login('CM', 'a-guess', status=429)
+    long_login = 'x' * 5000
+    for _ in range(4):
+        res = stranger.login(long_login, 'a-guess', status=401)
+    assert 'The login or password is not right.' in res.text
+    stranger.login(long_login, 'a-guess', status=429)
+    Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.1.1.1'}).login('cm')
+
+
 def test_the_api_token_endpoint_is_throttled_the_same_way(wsgi_app):
     stranger = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '203.0.113.9'})
     user = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.1.1.1'})
