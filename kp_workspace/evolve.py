@@ -14,7 +14,7 @@ from .content_types.outgoing import PublishedNotices
 from .desk import Desk
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
-from .security.throttle import LoginThrottle
+from .security.throttle import LoginThrottle, SignInThrottle
 from .search.documents import allowed_principals
 from .search.queue import IndexQueue
 from .security.tokens import TokenStore
@@ -40,7 +40,7 @@ def step_2_tokens_and_throttle(site, registry):
     if getattr(site, 'tokens', None) is None:
         site.tokens = TokenStore()
     if getattr(site, 'login_attempts', None) is None:
-        site.login_attempts = LoginThrottle()
+        site.login_attempts = LoginThrottle()  # (replaced by step 11)
 
 
 def step_3_revoked_sessions(site, registry):
@@ -85,6 +85,17 @@ def step_7_audit_shards(site, registry):
     ensure_audit_log(site._p_jar).add_shards()
 
 
+def step_11_sign_in_throttle_by_address(site, registry):
+    """Failed sign-ins are counted per login and address (no more lock for everyone).
+
+    The older per-login counter's counts are kept as the logins' counts; its
+    locks, which closed a login to everyone, are dropped.
+    """
+    old = getattr(site, 'login_attempts', None)
+    if not isinstance(old, SignInThrottle):
+        site.login_attempts = SignInThrottle.from_login_throttle(old)
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -93,6 +104,7 @@ STEPS = (
     (5, step_5_signing),
     (6, step_6_index_queue),
     (7, step_7_audit_shards),
+    (11, step_11_sign_in_throttle_by_address),
 )
 GENERATION = STEPS[-1][0]
 

@@ -24,6 +24,10 @@ class WorkspaceSettings:
     login_max_failures: int = 5
     login_window: int = 15 * 60
     login_lockout: int = 15 * 60
+    login_delay_ms: int = 250          # first delay once a login has failed often...
+    login_max_delay_ms: int = 4000     # ...doubling up to this
+    trusted_proxies: tuple = ()        # addresses whose X-Forwarded-For names the client
+    hsts_max_age: int = 0              # Strict-Transport-Security max-age; 0: not sent
     evolve_on_start: bool = True
     default_locale: str = 'en'
     upload_limit: int = 50 * 1024 * 1024
@@ -128,6 +132,12 @@ def read_settings(global_config, settings):
         login_max_failures=_int(settings, 'login_max_failures', 5),
         login_window=_int(settings, 'login_window', 15 * 60),
         login_lockout=_int(settings, 'login_lockout', 15 * 60),
+        login_delay_ms=_int(settings, 'login_delay_ms', 250),
+        login_max_delay_ms=_int(settings, 'login_max_delay_ms', 4000),
+        trusted_proxies=tuple((settings.get(PREFIX + 'trusted_proxies') or '').split()),
+        # (0, the default, sends no Strict-Transport-Security: plain http in development)
+        hsts_max_age=(0 if str(settings.get(PREFIX + 'hsts_max_age') or '0').strip() == '0'
+                      else _int(settings, 'hsts_max_age', 0)),
         evolve_on_start=_bool(settings, 'evolve_on_start', True),
         default_locale=locale,
         upload_limit=_int(settings, 'upload_limit_mb', 50) * 1024 * 1024,

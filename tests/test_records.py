@@ -15,7 +15,8 @@ import ZODB.FileStorage
 from kp_workspace.alerts import Alert, AlertBox
 from kp_workspace.audit import AuditEntry, AuditLog
 from kp_workspace.records import Record
-from kp_workspace.security.throttle import LoginThrottle
+from kp_workspace.security.throttle import LoginThrottle, SignInThrottle
+from kp_workspace.settings import WorkspaceSettings
 from kp_workspace.security.tokens import TokenStore
 
 
@@ -43,6 +44,8 @@ WRITES = {
     'tokens': (TokenStore, lambda store, n: store.issue(b'k' * 32, FakeUser(f'u{n}'), 3600, '')),
     'sign-in failures': (LoginThrottle, lambda throttle, n: throttle.failed(
         f'login{n}', now(), 5, 900, 900)),
+    'sign-in failures by address': (SignInThrottle, lambda throttle, n: throttle.failed(
+        f'login{n}', f'10.0.0.{n}', now(), WorkspaceSettings(var_dir='', secret=''))),
 }
 
 

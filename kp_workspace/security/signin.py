@@ -5,6 +5,7 @@ records the outcome in the audit log, so the browser and the API cannot drift
 apart.
 """
 import datetime
+import time
 
 from pyramid.i18n import TranslationStringFactory
 
@@ -15,48 +16,79 @@ _ = TranslationStringFactory('kp_workspace')
 
 
 class SignInRefused(Exception):
-    """Sign-in failed; ``message`` is for the user, ``status`` for the response."""
+    """Sign-in failed; ``message`` is for the user, ``status`` for the response.
 
-    def __init__(self, message, status):
+    ``retry_after`` (seconds) is set when the refusal is a throttle (429).
+    """
+
+    def __init__(self, message, status, retry_after=None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.retry_after = retry_after
+
+
+def client_address(request):
+    """The address of the client that sent ``request``, for throttling.
+
+    ``REMOTE_ADDR``, unless it is one of the ``kp_workspace.trusted_proxies``:
+    then the right-most ``X-Forwarded-For`` entry that is not a trusted proxy
+    (entries further left are whatever the client chose to send).
+    """
+    address = request.environ.get('REMOTE_ADDR') or ''
+    trusted = request.registry.kpw_settings.trusted_proxies
+    if address in trusted:
+        forwarded = [a.strip() for a in request.headers.get('X-Forwarded-For', '').split(',')]
+        for hop in reversed([a for a in forwarded if a]):
+            if hop not in trusted:
+                return hop[:64]
+    return address
+
+
+def _refused(wait):
+    minutes = max(1, (wait + 59) // 60)
+    return SignInRefused(
+        _('Too many failed sign-in attempts for this login from your address. '
+          'Try again in ${minutes} minutes.', mapping={'minutes': minutes}), 429,
+        retry_after=wait)
 
 
 def sign_in(request, login, password, channel):
     """Return the user with ``login`` and ``password``, or raise :class:`SignInRefused`.
 
-    ``channel`` ('browser' or 'api') is recorded in the audit log.  A failed
-    attempt is counted towards the login's lock and recorded; the response must
-    not be an exception, so the count and the record are committed.
+    ``channel`` ('browser' or 'api') is recorded in the audit log.  An address
+    that failed too often for this login is refused (429, ``retry_after``);
+    a login that failed often from anywhere makes every attempt on it wait a
+    bounded delay first (see :mod:`.throttle`).  A failed attempt is counted
+    and recorded; the response must not be an exception, so the count and the
+    record are committed.
     """
     settings = request.registry.kpw_settings
     site = get_site(request)
+    throttle = site.login_attempts
     login = (login or '').strip().lower()
+    address = client_address(request)
     now = datetime.datetime.now(datetime.timezone.utc)
     actor = actor_from_request(request, login='')
     if not login or not password:
         raise SignInRefused(_('Enter your login and password.'), 400)
-    wait = site.login_attempts.locked_for(login, now)
+    wait = throttle.refused_for(login, address, now)
     if wait:
         actor.record('login.refused_locked', f'user:{login}', channel=channel)
-        minutes = max(1, (wait + 59) // 60)
-        raise SignInRefused(
-            _('Too many failed sign-in attempts for this login. Try again in ${minutes} minutes.',
-              mapping={'minutes': minutes}), 429)
+        raise _refused(wait)
+    delay = throttle.delay_for(login, now, settings)
+    if delay:
+        time.sleep(delay)  # (bounded by kp_workspace.login_max_delay_ms)
     user = site['principals'].authenticate(login, password)
     if user is None:
-        locked = site.login_attempts.failed(login, now, settings.login_max_failures,
-                                            settings.login_window, settings.login_lockout)
+        refused = throttle.failed(login, address, now, settings)
         actor.record('login.failed', f'user:{login}', channel=channel,
-                     **({'locked': 'yes'} if locked else {}))
-        if locked:
-            minutes = max(1, settings.login_lockout // 60)
-            raise SignInRefused(
-                _('Too many failed sign-in attempts for this login. Try again in ${minutes} minutes.',
-                  mapping={'minutes': minutes}), 429)
+                     **({'locked': 'yes'} if refused else {}),
+                     **({'delay_ms': str(int(delay * 1000))} if delay else {}))
+        if refused:
+            raise _refused(settings.login_lockout)
         raise SignInRefused(_('The login or password is not right.'), 401)
-    site.login_attempts.succeeded(login)
+    throttle.succeeded(login, address)
     actor_from_request(request, login=user.login).record('login.succeeded', user.principal,
                                                          channel=channel)
     return user

@@ -45,6 +45,8 @@ class LoginView:
             user = sign_in(request, login, request.POST.get('password', ''), 'browser')
         except SignInRefused as refused:
             request.response.status = refused.status
+            if refused.retry_after:
+                request.response.headers['Retry-After'] = str(refused.retry_after)
             return {'error': refused.message, 'login': login, 'came_from': came_from}
         headers = remember(request, user.login)
         return HTTPSeeOther(safe_came_from(request, came_from), headers=headers)

@@ -1,7 +1,11 @@
 """Signing in and out in the browser: passwords, throttling, CSRF, sessions."""
 import pytest
 
-from tests.conftest import CLIENT
+import ZODB
+import ZODB.FileStorage
+
+from kp_workspace.populate import DEMO_PASSWORD
+from tests.conftest import CLIENT, Browser, close_app, copy_demo, make_app
 
 
 def test_login_page_has_labelled_fields_and_csrf(app):
@@ -57,16 +61,112 @@ def test_empty_form_is_a_clear_400(app):
     assert 'Enter your login and password.' in res.text
 
 
-def test_throttling_locks_the_login_even_for_the_right_password(app, audit_entries):
+def test_throttling_refuses_the_address_even_for_the_right_password(app, audit_entries):
     for _ in range(4):
         app.login('secretary.finance', 'not-the-password', status=401)
     res = app.login('secretary.finance', 'not-the-password', status=429)
     assert 'Too many failed sign-in attempts' in res.text
+    assert res.headers['Retry-After'] == '900'
     res = app.login('secretary.finance', status=429)
     assert 'Try again in 15 minutes' in res.text
+    assert 0 < int(res.headers['Retry-After']) <= 900
     assert audit_entries(1)[0].action == 'login.refused_locked'
     # other logins are not affected
     app.login('so.finance')
+
+
+def test_a_stranger_hammering_a_login_does_not_lock_out_its_user(wsgi_app, audit_entries):
+    """Twenty wrong passwords for the Chief Minister from one address: that address
+    is refused, and the Chief Minister, from their own address, still signs in."""
+    stranger = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '203.0.113.9'})
+    user = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.1.1.1'})
+    statuses = [stranger.login('cm', f'guess-{n}', status=(401, 429)).status_int
+                for n in range(20)]
+    assert statuses == [401] * 4 + [429] * 16
+    stranger.login('cm', status=429)  # even the right password, from that address
+    user.login('cm')
+    assert 'Chief Minister' in user.get('/').text
+    # X-Forwarded-For from an untrusted client names nobody
+    form = stranger.get('/login').forms[0]
+    form['login'], form['password'] = 'cm', DEMO_PASSWORD
+    form.submit(status=429, headers={'X-Forwarded-For': '10.1.1.1'})
+
+
+def test_guesses_spread_over_many_addresses_slow_the_login_down_but_never_close_it(
+        tmp_path, demo_template):
+    """Past the limit, every attempt on the login waits a growing, bounded delay
+    (recorded in the audit log), and the right password still works."""
+    var = copy_demo(demo_template, tmp_path / 'var')
+    wsgi = make_app(var, **{'kp_workspace.login_delay_ms': '1',
+                            'kp_workspace.login_max_delay_ms': '8'})
+    try:
+        for n in range(12):
+            guesser = Browser(wsgi, extra_environ={'REMOTE_ADDR': f'198.51.100.{n}'})
+            guesser.login('cs', 'wrong-password', status=401)  # one try each: never refused
+        delays = [int(dict(e.details).get('delay_ms', 0))
+                  for e in audit_log_entries(wsgi) if e.action == 'login.failed']
+        assert delays == [0, 0, 0, 0, 0, 1, 2, 4, 8, 8, 8, 8]
+        user = Browser(wsgi, extra_environ={'REMOTE_ADDR': '10.1.1.1'})
+        user.login('cs')
+        # the success started the count again: no more delay
+        guesser = Browser(wsgi, extra_environ={'REMOTE_ADDR': '198.51.100.200'})
+        guesser.login('cs', 'wrong-password', status=401)
+        last = [e for e in audit_log_entries(wsgi) if e.action == 'login.failed'][-1]
+        assert 'delay_ms' not in dict(last.details)
+    finally:
+        close_app(wsgi)
+
+
+def test_trusted_proxy_names_the_client_in_x_forwarded_for(tmp_path, demo_template):
+    var = copy_demo(demo_template, tmp_path / 'var')
+    wsgi = make_app(var, **{'kp_workspace.trusted_proxies': '127.0.0.1 10.0.0.2'})
+    try:
+        proxy = Browser(wsgi, extra_environ={'REMOTE_ADDR': '127.0.0.1'})
+
+        def attempt(forwarded, password='wrong-password', status=401):
+            form = proxy.get('/login').forms[0]
+            form['login'], form['password'] = 'cm', password
+            return form.submit(status=status, headers={'X-Forwarded-For': forwarded})
+        for _ in range(4):
+            # the client may prepend anything; the proxies' right-most entry counts
+            attempt('10.9.9.9, 203.0.113.5, 10.0.0.2')
+        attempt('1.2.3.4, 203.0.113.5', status=429)
+        attempt('203.0.113.6', password=DEMO_PASSWORD, status=303)  # someone else: fine
+    finally:
+        close_app(wsgi)
+
+
+def test_one_login_however_it_is_written_and_logins_of_any_length(wsgi_app):
+    """' CM ', 'cm' and 'Cm' are one login for the count; a 5,000-character login is
+    counted like any other and answers the same 401."""
+    stranger = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '203.0.113.9'})
+    for spelling in (' CM ', 'cm', 'Cm', 'cM\t'):
+        stranger.login(spelling, 'a-guess', status=401)
+    stranger.login('CM', 'a-guess', status=429)
+    long_login = 'x' * 5000
+    for _ in range(4):
+        res = stranger.login(long_login, 'a-guess', status=401)
+    assert 'The login or password is not right.' in res.text
+    stranger.login(long_login, 'a-guess', status=429)
+    Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.1.1.1'}).login('cm')
+
+
+def test_the_api_token_endpoint_is_throttled_the_same_way(wsgi_app):
+    stranger = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '203.0.113.9'})
+    user = Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.1.1.1'})
+    body = {'login': 'cm', 'password': 'a-guess'}
+    for _ in range(4):
+        stranger.post_json('/api/v1/auth/token', body, status=401)
+    res = stranger.post_json('/api/v1/auth/token', body, status=429)
+    assert 'Too many failed sign-in attempts' in res.json['error']
+    assert res.headers['Retry-After'] == '900'
+    res = stranger.post_json('/api/v1/auth/token', {'login': 'cm', 'password': DEMO_PASSWORD},
+                             status=429)
+    assert int(res.headers['Retry-After']) <= 900
+    # the browser page and the API share the count: the page refuses that address too
+    stranger.login('cm', status=429)
+    assert user.token('cm')
+    user.login('cm')
 
 
 def test_lock_expires(app, open_site):
@@ -76,9 +176,11 @@ def test_lock_expires(app, open_site):
     app.login('cs', status=429)
 
     def age(site, conn):
-        record = site.login_attempts._by_login['cs']
-        record.locked_until -= datetime.timedelta(minutes=16)
-        site.login_attempts._by_login['cs'] = record
+        records = site.login_attempts._by_address
+        for key in list(records.keys()):
+            record = records[key]
+            record.locked_until -= datetime.timedelta(minutes=16)
+            records[key] = record
     open_site(age, commit=True)
     app.login('cs')
 
@@ -91,6 +193,60 @@ def test_successful_login_resets_the_count(app):
     for _ in range(4):
         app.login('cm', 'not-the-password', status=401)
     app.login('cm')
+    app.post('/logout', {'csrf_token': app.csrf()}, status=303)
+    for _ in range(4):
+        app.post_json('/api/v1/auth/token', {'login': 'cm', 'password': 'nope'}, status=401)
+    app.token('cm')
+    for _ in range(4):
+        app.post_json('/api/v1/auth/token', {'login': 'cm', 'password': 'nope'}, status=401)
+    app.token('cm')
+
+
+def test_step_11_drops_the_old_locks_and_keeps_the_counts(tmp_path, demo_template):
+    """A database of the release before: the Chief Minister's login locked for everyone."""
+    import datetime
+
+    from kp_workspace import evolve
+    from kp_workspace.security.throttle import LoginThrottle, SignInThrottle
+    from kp_workspace.site import ROOT_KEY
+    var = copy_demo(demo_template, tmp_path / 'var')
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var / 'Data.fs'),
+                                              blob_dir=str(var / 'blobs')))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        old = site.login_attempts = LoginThrottle()
+        for _ in range(5):
+            old.failed('cm', now, 5, 900, 900)  # locked
+        for _ in range(3):
+            old.failed('cs', now, 5, 900, 900)
+        site.generation = 7
+    db.close()
+    wsgi = make_app(var)
+    try:
+        assert wsgi.registry.kpw_generations == (7, evolve.GENERATION)
+        Browser(wsgi, extra_environ={'REMOTE_ADDR': '10.1.1.1'}).login('cm')  # not locked
+        conn = wsgi.registry._zodb_databases[''].open()
+        try:
+            throttle = conn.root()[ROOT_KEY].login_attempts
+            assert isinstance(throttle, SignInThrottle)
+            assert throttle._by_login['cs'].count == 3 and 'cm' not in throttle._by_login
+        finally:
+            conn.close()
+    finally:
+        close_app(wsgi)
+
+
+def audit_log_entries(wsgi):
+    """Every audit entry of ``wsgi``'s audit log, oldest first."""
+    from kp_workspace.audit import ROOT_KEY
+    conn = wsgi.registry._zodb_databases['audit'].open()
+    try:
+        entries, _cursor = conn.root()[ROOT_KEY].page(limit=1000)
+        return list(reversed(entries))
+    finally:
+        conn.transaction_manager.abort()
+        conn.close()
 
 
 def test_login_post_without_csrf_token_is_refused(app):

@@ -20,7 +20,10 @@ def issue_token(request):
     try:
         user = sign_in(request, login, password, 'api')
     except SignInRefused as refused:
-        return error_response(request, refused.status, refused.message)
+        response = error_response(request, refused.status, refused.message)
+        if refused.retry_after:
+            response.headers['Retry-After'] = str(refused.retry_after)
+        return response
     site = get_site(request)
     settings = request.registry.kpw_settings
     token, record = site.tokens.issue(request.registry.kpw_token_key, user,
