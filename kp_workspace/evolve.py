@@ -8,7 +8,7 @@ generation before it; steps are never edited once released, only added.
 import os
 
 from .alerts import AlertStore
-from .audit import ensure_audit_log
+from .audit import ensure_anchors, ensure_audit_log, now
 from .container import Folder
 from .content_types.outgoing import PublishedNotices
 from .desk import Desk
@@ -85,6 +85,14 @@ def step_7_audit_shards(site, registry):
     ensure_audit_log(site._p_jar).add_shards()
 
 
+def step_8_audit_chains(site, registry):
+    """The audit log becomes tamper-evident: its entries are chained, shard by shard."""
+    # Every entry there is now is chained once, as it stands (see kp_workspace.audit).
+    log = ensure_audit_log(site._p_jar)
+    log.chain_all(now())
+    ensure_anchors(log)
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -93,6 +101,7 @@ STEPS = (
     (5, step_5_signing),
     (6, step_6_index_queue),
     (7, step_7_audit_shards),
+    (8, step_8_audit_chains),
 )
 GENERATION = STEPS[-1][0]
 

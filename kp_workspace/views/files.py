@@ -17,6 +17,7 @@ from ..lists import dashboard, inbox, overdue, pending, sent
 from ..security.roles import APPROVE, DRAFT, OPEN_FILE, VIEW
 from ..site import get_site
 from ..workflows.draft import DRAFT_WORKFLOW
+from .auditing import read_item, record_refusal
 from .forms import CSRFSchema, run_form
 from .layout import flash
 from .work import (WORKFLOWS, attachment_response, item_for, now_ts, officer_for, run_action,
@@ -209,6 +210,7 @@ def _page(request, item):
 
 
 def _render_error(request, item, err, template):
+    record_refusal(request, err.status, err)
     request.response.status = err.status
     data = _page(request, item)
     data['error'] = request.localizer.translate(err.message)
@@ -231,11 +233,11 @@ class ItemPages:
 
     @view_config(route_name='file', renderer='kp_workspace:templates/file.pt')
     def file_page(self):
-        return dict(_page(self.request, item_for(self.request, 'file')), error=None)
+        return dict(_page(self.request, read_item(self.request, 'file')), error=None)
 
     @view_config(route_name='summary', renderer='kp_workspace:templates/summary.pt')
     def summary_page(self):
-        return dict(_page(self.request, item_for(self.request, 'summary')), error=None)
+        return dict(_page(self.request, read_item(self.request, 'summary')), error=None)
 
     @view_config(route_name='file_notes', request_method='POST')
     @view_config(route_name='summary_notes', request_method='POST')
@@ -264,6 +266,7 @@ class ItemPages:
                 edit_note(item, officer_for(request), n, request.POST.get('text', ''))
                 return self._back(item, _('Note ${n} changed.', mapping={'n': n}))
             except DomainError as err:
+                record_refusal(request, err.status, err)
                 request.response.status = err.status
                 error = request.localizer.translate(err.message)
         return {'item': item, 'n': n, 'text': request.POST.get('text', note.text), 'error': error,
