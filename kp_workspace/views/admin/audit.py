@@ -154,7 +154,9 @@ def _csv(request, log, wanted):
             break
         writer.writerow(csv_row(entry))
         rows += 1
-    actor_from_request(request).record('audit.exported', 'audit', rows=rows, **wanted.query())
+    actor_from_request(request).record(
+        'audit.exported', 'audit', rows=rows,
+        **{f'filter_{name}': value for name, value in wanted.query().items()})
     response = Response(body=out.getvalue().encode('utf-8'), content_type='text/csv',
                         charset='utf-8')
     response.content_disposition = 'attachment; filename="audit-log.csv"'
