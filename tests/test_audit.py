@@ -326,3 +326,72 @@ def test_the_first_break_in_chain_order_is_named(damage, kind, seq):
     report = verify(log, anchors)
     assert not report.valid
     assert (report.first.kind, report.first.seq, report.first.shard) == (kind, seq, shard)
+
+
+def test_step_8_chains_an_older_log_once_and_it_verifies(var_dir):
+    from kp_workspace import evolve
+    from kp_workspace.site import ROOT_KEY as SITE_KEY
+    from tests.conftest import close_app, make_app
+    dbs = Databases(var_dir)
+    dbs.conn.root()[SITE_KEY].generation = 7
+    del dbs.conn.root()['kp_workspace.audit_anchors']
+    entries = dbs.log.page(limit=10_000)[0]
+    before = [(e.at, e.action, e.target) for e in entries]
+    old = dbs.conn.get_connection('audit').root()[AUDIT_KEY] = AuditLog()
+    old._heads = None  # as release 7 left it: sharded, not chained
+    for e in reversed(entries):
+        old.append(e.copy())
+    dbs.commit()
+    dbs.close()
+    assert kpw_verify(var_dir)[0] == 3  # (not chained yet)
+    app = make_app(var_dir)
+    try:
+        assert app.registry.kpw_generations == (7, evolve.GENERATION)
+    finally:
+        close_app(app)
+    status, out = kpw_verify(var_dir)
+    assert status == 0, out
+    assert 'chained at the migration' in out
+    dbs = Databases(var_dir)
+    try:
+        assert [(e.at, e.action, e.target) for e in dbs.log.page(limit=10_000)[0]] == before
+        assert sum(h.migrated for h in dbs.log.heads()) == len(before)
+    finally:
+        dbs.close()
+
+
+def test_concurrent_appends_to_different_shards_commit_and_to_one_shard_conflict(var_dir):
+    from ZODB.POSException import ConflictError
+    all_dbs = {}
+    main = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs')),
+                   databases=all_dbs, database_name='')
+    ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Audit.fs')), databases=all_dbs,
+            database_name='audit')
+    try:
+        def begin():
+            tm = transaction.TransactionManager()
+            conn = main.open(transaction_manager=tm)
+            tm.begin()
+            return tm, conn, conn.get_connection('audit').root()[AUDIT_KEY]
+        (tm1, c1, log1), (tm2, c2, log2) = begin(), begin()
+        Actor('one', '', log1).record('test.one')
+        Actor('two', '', log2).record('test.two')
+        assert log1._v_shard != log2._v_shard  # (connections take turns)
+        tm1.commit()
+        tm2.commit()  # different heads, different anchors: no conflict
+        c1.close()
+        c2.close()
+        (tm1, c1, log1), (tm2, c2, log2) = begin(), begin()
+        log2._v_shard = log1._v_shard = 3
+        Actor('one', '', log1).record('test.one')
+        Actor('two', '', log2).record('test.two')
+        tm1.commit()
+        with pytest.raises(ConflictError):  # one head, one chain: never two branches
+            tm2.commit()
+        tm2.abort()
+        c1.close()
+        c2.close()
+    finally:
+        for db in all_dbs.values():
+            db.close()
+    assert kpw_verify(var_dir)[0] == 0
