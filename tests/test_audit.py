@@ -1,8 +1,20 @@
-"""The audit log: newest first, cursor paging, jump to a date, nothing lost."""
+"""The audit log: newest first, cursor paging, jump to a date, nothing lost; its chains,
+and `kpw audit verify` naming the first entry that was changed, removed or reordered."""
 import datetime
+import io
+import os
+import subprocess
+import sys
 
+import pytest
+import transaction
+import ZODB
+import ZODB.FileStorage
+
+from kp_workspace.audit import ROOT_KEY as AUDIT_KEY
 from kp_workspace.audit import SHARDS, Actor, AuditAnchors, AuditEntry, AuditLog
 from kp_workspace.audit.verify import verify
+from tests.conftest import write_ini
 
 UTC = datetime.timezone.utc
 
@@ -95,19 +107,6 @@ def test_a_connection_keeps_to_one_shard_and_connections_take_turns():
 
 
 # Tampering with a real log: kpw audit verify names the first bad entry -------------
-import io  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import pytest  # noqa: E402
-import transaction  # noqa: E402
-import ZODB  # noqa: E402
-import ZODB.FileStorage  # noqa: E402
-
-from kp_workspace.audit import ROOT_KEY as AUDIT_KEY  # noqa: E402
-from tests.conftest import write_ini  # noqa: E402
-
 
 class Databases:
     """Both FileStorages of a data directory, opened as the app opens them."""

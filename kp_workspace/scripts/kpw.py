@@ -175,6 +175,7 @@ def _audit_verify(args, out):
             if log is None:
                 raise DomainError('there is no audit log in the audit database.')
             report = verify_audit(log, main_conn.root().get(ANCHORS_KEY))
+            chains = len(log.heads())
         finally:
             main_conn.close()
             audit_conn.close()
@@ -186,8 +187,8 @@ def _audit_verify(args, out):
     for problem in report.problems:
         print(f'BROKEN: {problem.describe()}', file=out)
     if report.valid:
-        print(f'The audit log is intact: {report.entries} entries in {len(log.heads())} '
-              'chains.', file=out)
+        print(f'The audit log is intact: {report.entries} entries in {chains} chains.',
+              file=out)
         return 0
     print(f'The audit log is NOT intact. First bad entry: {report.first.describe()}', file=out)
     return 3
@@ -377,7 +378,8 @@ def _bootstrap(config):
 
 
 def main(argv=None, out=None, err=None):
-    """Run one command.  :returns: the process exit status (0 ok, 1 refused, 2 usage)."""
+    """Run one command.  :returns: the process exit status (0 ok, 1 refused, 2 usage,
+    3 a check found a fault: a signature, the index, the audit chains)."""
     out, err = out or sys.stdout, err or sys.stderr
     args = _parser().parse_args(argv)
     if not os.path.exists(args.config):

@@ -9,7 +9,6 @@ from pyramid.events import ContextFound
 from ZODB.POSException import ConflictError
 
 from kp_workspace.audit import Actor, AuditEntry, ensure_audit_log
-from kp_workspace.populate import DEMO_PIN
 from tests.conftest import CLIENT
 
 UTC = datetime.timezone.utc
