@@ -8,7 +8,7 @@ generation before it; steps are never edited once released, only added.
 import os
 
 from .alerts import AlertStore
-from .audit import ensure_audit_log
+from .audit import ensure_anchors, ensure_audit_log, now
 from .container import Folder
 from .content_types.outgoing import PublishedNotices
 from .desk import Desk
@@ -40,7 +40,7 @@ def step_2_tokens_and_throttle(site, registry):
     if getattr(site, 'tokens', None) is None:
         site.tokens = TokenStore()
     if getattr(site, 'login_attempts', None) is None:
-        site.login_attempts = LoginThrottle()  # (replaced by step 11)
+        site.login_attempts = LoginThrottle()  # (replaced by step 9)
 
 
 def step_3_revoked_sessions(site, registry):
@@ -85,7 +85,15 @@ def step_7_audit_shards(site, registry):
     ensure_audit_log(site._p_jar).add_shards()
 
 
-def step_11_sign_in_throttle_by_address(site, registry):
+def step_8_audit_chains(site, registry):
+    """The audit log becomes tamper-evident: its entries are chained, shard by shard."""
+    # Every entry there is now is chained once, as it stands (see kp_workspace.audit).
+    log = ensure_audit_log(site._p_jar)
+    log.chain_all(now())
+    ensure_anchors(log)
+
+
+def step_9_sign_in_throttle_by_address(site, registry):
     """Failed sign-ins are counted per login and address (no more lock for everyone).
 
     The older per-login counter's counts are kept as the logins' counts; its
@@ -104,7 +112,8 @@ STEPS = (
     (5, step_5_signing),
     (6, step_6_index_queue),
     (7, step_7_audit_shards),
-    (11, step_11_sign_in_throttle_by_address),
+    (8, step_8_audit_chains),
+    (9, step_9_sign_in_throttle_by_address),
 )
 GENERATION = STEPS[-1][0]
 

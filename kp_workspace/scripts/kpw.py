@@ -11,6 +11,7 @@
     kpw [-c CONFIG] restore SRC [--at TIME | --list]
     kpw [-c CONFIG] indexer [--once]
     kpw [-c CONFIG] verify FILE.pdf
+    kpw [-c CONFIG] audit verify
     kpw [-c CONFIG] ca import CA.pem
     kpw [-c CONFIG] cert import LOGIN SIGNER.p12
 
@@ -36,7 +37,8 @@ from ZODB import DB
 from zc.lockfile import LockError
 from zodburi import resolve_uri
 
-from ..audit import Actor, ensure_audit_log
+from ..audit import ANCHORS_KEY, ROOT_KEY as AUDIT_KEY, Actor, ensure_audit_log
+from ..audit.verify import verify as verify_audit
 from .. import backup as backups
 from .. import main as make_app
 from ..errors import DomainError
@@ -91,6 +93,15 @@ def _parser():
 
     verify = sub.add_parser('verify', help='check the signatures of a PDF (exit 3: not valid)')
     verify.add_argument('file')
+    audit = sub.add_parser('audit', help='the audit log').add_subparsers(
+        dest='action', required=True)
+    audit.add_parser(
+        'verify', help='check the audit chains (read-only; works while the server runs)',
+        description='Check every entry of the audit log against its chain, its head and the '
+                    'anchor in the main database, and name the first entry that was changed, '
+                    'removed or reordered. Exit status: 0 the log is intact, 3 it is not '
+                    '(the first bad entry is named), 1 the databases could not be read, '
+                    '2 usage.')
     ca = sub.add_parser('ca', help='certificate authorities').add_subparsers(
         dest='action', required=True)
     ca.add_parser('import', help='trust an external CA certificate (PEM)').add_argument('file')
@@ -242,6 +253,49 @@ def _verify_read_only(args, out):
             conn.close()
     finally:
         db.close()
+
+
+def _open_read_only(uri):
+    if uri.startswith('file://'):  # FileStorage: read-only takes no lock
+        uri += ('&' if '?' in uri else '?') + 'read_only=1'
+    factory, dbkw = resolve_uri(uri)
+    return DB(factory(), **dbkw)
+
+
+def _audit_verify(args, out):
+    """``kpw audit verify``: both databases opened read-only, the chains checked."""
+    settings = get_appsettings(args.config)
+    read_settings(settings.global_conf, settings)
+    dbs = []
+    try:
+        for name in ('zodbconn.uri', 'zodbconn.uri.audit'):
+            try:
+                dbs.append(_open_read_only(settings[name]))
+            except Exception as e:  # (any storage: a missing file, a server down)
+                raise DomainError(f'cannot open {settings[name]}: {e}')
+        main_conn, audit_conn = dbs[0].open(), dbs[1].open()
+        try:
+            log = audit_conn.root().get(AUDIT_KEY)
+            if log is None:
+                raise DomainError('there is no audit log in the audit database.')
+            report = verify_audit(log, main_conn.root().get(ANCHORS_KEY))
+            chains = len(log.heads())
+        finally:
+            main_conn.close()
+            audit_conn.close()
+    finally:
+        for db in dbs:
+            db.close()
+    for note in report.notes:
+        print(f'note: {note}', file=out)
+    for problem in report.problems:
+        print(f'BROKEN: {problem.describe()}', file=out)
+    if report.valid:
+        print(f'The audit log is intact: {report.entries} entries in {chains} chains.',
+              file=out)
+        return 0
+    print(f'The audit log is NOT intact. First bad entry: {report.first.describe()}', file=out)
+    return 3
 
 
 def _verify(args, site, out):
@@ -428,7 +482,8 @@ def _bootstrap(config):
 
 
 def main(argv=None, out=None, err=None):
-    """Run one command.  :returns: the process exit status (0 ok, 1 refused, 2 usage)."""
+    """Run one command.  :returns: the process exit status (0 ok, 1 refused, 2 usage,
+    3 a check found a fault: a signature, the index, the audit chains)."""
     out, err = out or sys.stdout, err or sys.stderr
     args = _parser().parse_args(argv)
     if not os.path.exists(args.config):
@@ -443,9 +498,9 @@ def main(argv=None, out=None, err=None):
         except DomainError as e:
             print(f'kpw: {e}', file=err)
             return 1
-    if args.command == 'verify':
+    if args.command in ('verify', 'audit'):
         try:
-            return _verify_read_only(args, out)
+            return (_verify_read_only if args.command == 'verify' else _audit_verify)(args, out)
         except DomainError as e:
             print(f'kpw: {e}', file=err)
             return 1

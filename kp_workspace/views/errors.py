@@ -19,6 +19,7 @@ from ZODB.POSException import ConflictError
 
 from ..errors import DomainError
 from ..security.policy import is_api
+from .auditing import record_refusal
 
 _ = TranslationStringFactory('kp_workspace')
 log = logging.getLogger(__name__)
@@ -61,22 +62,26 @@ def forbidden(exc, request):
             response.headers['WWW-Authenticate'] = 'Bearer'
             return response
         return HTTPSeeOther(request.route_url('login', _query={'came_from': request.path_qs}))
+    record_refusal(request, 403, exc)
     return error_response(request, 403, _('You do not have permission to do that.'))
 
 
 @notfound_view_config()
 def notfound(exc, request):
+    record_refusal(request, 404, exc)
     return error_response(request, 404, _('There is nothing at this address, or you may not see it.'))
 
 
 @exception_view_config(BadCSRFToken)
 def bad_csrf(exc, request):
+    record_refusal(request, 400, exc, reason='csrf')
     return error_response(request, 400, _('This form has expired or did not come from this site. '
                                           'Go back, reload the page and try again.'))
 
 
 @exception_view_config(DomainError)
 def domain_error(exc, request):
+    record_refusal(request, exc.status, exc)
     return error_response(request, exc.status, exc.message)
 
 

@@ -18,6 +18,7 @@ from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIP
                               WRITE_NOTE)
 from ..site import get_site
 from ..workflows.draft import DRAFT_WORKFLOW
+from .auditing import read_item, record_refusal
 from .forms import CSRFSchema, run_form
 from .layout import flash
 from .work import (WORKFLOWS, attachment_response, item_for, now_ts, officer_for, run_action,
@@ -214,6 +215,7 @@ def _page(request, item):
 
 
 def _render_error(request, item, err, template):
+    record_refusal(request, err.status, err)
     request.response.status = err.status
     data = _page(request, item)
     data['error'] = request.localizer.translate(err.message)
@@ -236,11 +238,11 @@ class ItemPages:
 
     @view_config(route_name='file', renderer='kp_workspace:templates/file.pt')
     def file_page(self):
-        return dict(_page(self.request, item_for(self.request, 'file')), error=None)
+        return dict(_page(self.request, read_item(self.request, 'file')), error=None)
 
     @view_config(route_name='summary', renderer='kp_workspace:templates/summary.pt')
     def summary_page(self):
-        return dict(_page(self.request, item_for(self.request, 'summary')), error=None)
+        return dict(_page(self.request, read_item(self.request, 'summary')), error=None)
 
     @view_config(route_name='file_notes', request_method='POST')
     @view_config(route_name='summary_notes', request_method='POST')
@@ -269,6 +271,7 @@ class ItemPages:
                 edit_note(item, officer_for(request), n, request.POST.get('text', ''))
                 return self._back(item, _('Note ${n} changed.', mapping={'n': n}))
             except DomainError as err:
+                record_refusal(request, err.status, err)
                 request.response.status = err.status
                 error = request.localizer.translate(err.message)
         return {'item': item, 'n': n, 'text': request.POST.get('text', note.text), 'error': error,

@@ -170,7 +170,8 @@ def test_full_then_incremental_backup_restores_everything(tmp_path):
     # the audit log as backed up, plus one entry for the restore itself
     assert after['audit'][1:] == before['audit']
     assert after['audit'][0][1:4] == ('console', 'workspace.restored', 'workspace')
-    # INTEGRATOR (issue 11, audit helper): run `kpw audit verify` on ini2 here and assert 0.
+    status, out, err = run(ini2, 'audit', 'verify')
+    assert status == 0, out + err  # the restored chain is intact, the restore's entry on it
     note = (restored / 'RESTORED.txt').read_text()
     assert two['name'] in note and 'search index: rebuilt' in note
     assert run(ini2, 'reindex', '--check')[:2] == (0, 'The index matches the database.\n')
@@ -414,7 +415,8 @@ def test_a_backup_taken_while_a_server_writes_restores_every_acknowledged_note(
     assert state['notes'] <= written
     # every attachment the restored database has opens (its blob file is there)
     assert sum(len(atts) for _s, _t, atts in state['items'].values()) >= len(attached) > 3
-    # INTEGRATOR (issue 11, audit helper): run `kpw audit verify` on ini2 here and assert 0.
+    status, out, err = run(ini2, 'audit', 'verify')
+    assert status == 0, out + err
 
 
 def test_a_run_that_stopped_half_way_is_completed_and_a_clock_set_back_is_refused(

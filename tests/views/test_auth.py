@@ -202,7 +202,7 @@ def test_successful_login_resets_the_count(app):
     app.token('cm')
 
 
-def test_step_11_drops_the_old_locks_and_keeps_the_counts(tmp_path, demo_template):
+def test_step_9_drops_the_old_locks_and_keeps_the_counts(tmp_path, demo_template):
     """A database of the release before: the Chief Minister's login locked for everyone."""
     import datetime
 

@@ -12,6 +12,7 @@ from ...lists import inbox, overdue, pending, sent
 from ...security.roles import VIEW
 from ...signing import WrongPin
 from ...site import get_site
+from ..auditing import read_item
 from ..errors import error_response
 from ..work import (attachment_response, draft_for, draft_json, item_for, item_json, now_ts,
                     officer_for, run_action, run_draft_action)
@@ -72,12 +73,12 @@ def new_summary(request):
 
 @view_config(**api_config(route_name='api_file', request_method='GET', permission=VIEW))
 def get_file(request):
-    return item_json(request, item_for(request, 'file'))
+    return item_json(request, read_item(request, 'file'))
 
 
 @view_config(**api_config(route_name='api_summary', request_method='GET', permission=VIEW))
 def get_summary(request):
-    return item_json(request, item_for(request, 'summary'))
+    return item_json(request, read_item(request, 'summary'))
 
 
 @view_config(**api_config(route_name='api_file_notes', request_method='POST', permission=VIEW))
