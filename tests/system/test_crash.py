@@ -3,8 +3,8 @@
 Four officers (one a department) open files, write notes, attach small PDFs and
 forward files to their Secretary over the API, each from a thread of its own,
 while the server is killed (SIGKILL to its process group) at a random moment, six
-times (and twice more while it starts up).  After each restart: the server started cleanly, every write that was
-acknowledged (2xx received) is there, nothing was written twice (a note, an
+times (and twice more while it starts up).  After each restart: the server
+started cleanly, every write that was acknowledged (2xx received) is there, nothing was written twice (a note, an
 attachment, a forward or a file whose request was cut off is there once or not
 at all), and tokens issued before the kill still work.  After the last round the
 search indexer catches up and ``kpw reindex --check`` finds the index equal to
@@ -26,6 +26,7 @@ OFFICERS = (('so.finance', 'finance', 'secretary-finance'),
             ('so.sit', 'science-it', 'secretary-sit'),
             ('so.sports', 'sports', 'secretary-sports'))
 ROUNDS = 6
+REQUEST_JOIN = 360  # seconds: a client waits at most one request timeout after a kill
 CUT = (OSError, http.client.HTTPException)  # the server died under the request
 
 
@@ -267,5 +268,3 @@ def test_acknowledged_writes_survive_sigkill_and_the_index_agrees(workspace, ser
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert 'The index matches the database.' in check.stdout
 
-
-REQUEST_JOIN = 360  # seconds: a thread waits at most one request timeout after a kill
