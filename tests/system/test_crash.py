@@ -4,9 +4,10 @@ Four officers (one a department) open files, write notes, attach small PDFs and
 forward files to their Secretary over the API, each from a thread of its own,
 while the server is killed (SIGKILL to its process group) at a random moment, six
 times (and twice more while it starts up).  After each restart: the server
-started cleanly, every write that was acknowledged (2xx received) is there, nothing was written twice (a note, an
-attachment, a forward or a file whose request was cut off is there once or not
-at all), and tokens issued before the kill still work.  After the last round the
+started cleanly, every write that was acknowledged (2xx received) is there,
+nothing was written twice (a note, an attachment, a forward or a file whose
+request was cut off is there once or not at all), nothing answered 503 is there,
+and tokens issued before the kill still work.  After the last round the
 search indexer catches up and ``kpw reindex --check`` finds the index equal to
 the database.
 
