@@ -160,6 +160,7 @@ class Client:
         self.conn = None
         self.token = None
         self.cookies = {}
+        self.retry_after = None
 
     def close(self):
         if self.conn is not None:
@@ -189,6 +190,7 @@ class Client:
                 self.cookies[name.strip()] = rest.split(';', 1)[0]
         if res.getheader('Connection', '').lower() == 'close':
             self.close()
+        self.retry_after = res.getheader('Retry-After')
         return res.status, res, data
 
     def call(self, method, path, body=None):
@@ -200,10 +202,23 @@ class Client:
         except ValueError:
             return status, {'unparsed': raw.decode('utf-8', 'replace')}
 
+    def wait_as_told(self):
+        """Sleep as long as the last answer's Retry-After said (1 to 30 s)."""
+        try:
+            pause = float(self.retry_after or 1)
+        except ValueError:  # (an HTTP date)
+            pause = 5
+        time.sleep(min(30, max(1, pause)))
+
     def sign_in(self, login, password):
-        """Take an API token.  :returns: it."""
-        status, body = self.call('POST', '/api/v1/auth/token',
-                                 {'login': login, 'password': password})
+        """Take an API token (waiting as told when sign-ins are slowed down).
+        :returns: it."""
+        for _attempt in range(20):
+            status, body = self.call('POST', '/api/v1/auth/token',
+                                     {'login': login, 'password': password})
+            if status != 429:
+                break
+            self.wait_as_told()
         assert status == 201, (status, body)
         self.token = body['token']
         return self.token
@@ -217,8 +232,12 @@ class Client:
         token = re.search(rb'name="csrf_token" value="([0-9a-f]+)"', page).group(1).decode()
         form = urllib.parse.urlencode({'login': login, 'password': password,
                                        'csrf_token': token, 'came_from': '/'}).encode()
-        status, _res, page = self.raw('POST', '/login', form,
-                                      {'Content-Type': 'application/x-www-form-urlencoded'})
+        for _attempt in range(20):
+            status, _res, page = self.raw('POST', '/login', form,
+                                          {'Content-Type': 'application/x-www-form-urlencoded'})
+            if status != 429:
+                break
+            self.wait_as_told()
         assert status == 303, (status, page[:500])
 
     def upload(self, path, filename, data, content_type='application/pdf', **fields):
