@@ -21,6 +21,16 @@ START_TIMEOUT = 300  # seconds: a loaded 2-core machine can be very slow to star
 REQUEST_TIMEOUT = 300
 
 
+def _die_with_parent():
+    """In the child, before exec: SIGKILL it when the process that started it dies
+    (Linux), so a test run that is itself killed leaves no server behind."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -79,7 +89,8 @@ class Server:
         log.flush()
         self.process = subprocess.Popen(
             [os.path.join(BIN, 'pserve'), self.config, f'http_port={self.port}'],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent)
         log.close()
         self.starts += 1
         if wait:

@@ -1,5 +1,5 @@
 """Ten clients (four officers, four Secretaries, two browsers) on a real server
-for about a minute: inbox, file pages, search and PDFs read while notes, files,
+for a minute: inbox, file pages, search and PDFs read while notes, files,
 forwards, send-backs and uploads are written (benchmarks/load_mixed.py, which
 runs it for longer and prints the figures).
 
@@ -10,7 +10,7 @@ once and nothing answered 503, and the index agrees with the database.
 """
 from benchmarks.load_mixed import KINDS, report, run
 
-SECONDS = 75
+SECONDS = 60
 
 
 def test_mixed_load_loses_nothing_and_answers_no_5xx(tmp_path, record_property):
