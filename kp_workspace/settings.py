@@ -7,6 +7,7 @@ Every setting of ours carries the ``kp_workspace.`` prefix and is documented in
 """
 import os
 import secrets
+import tempfile
 import urllib.parse
 from dataclasses import dataclass
 
@@ -74,20 +75,44 @@ def file_uri(path, **params):
 
 
 def load_or_create_secret(var_dir):
-    """Return the secret kept in ``var_dir``, creating it (mode 0600) on first use."""
+    """Return the secret kept in ``var_dir``, creating it (mode 0600) on first use.
+
+    The file appears whole or not at all (written aside, synced, then linked into
+    place), so a process killed while creating it leaves no empty secret that
+    would stop every later start; an empty one left so by an older release is
+    replaced.  Of processes creating it at once, the first to link wins and the
+    others read its secret.
+    """
     path = os.path.join(var_dir, SECRET_FILE)
-    try:
-        with open(path, encoding='ascii') as f:
-            value = f.read().strip()
-        if value:
+    while True:
+        try:
+            with open(path, encoding='ascii') as f:
+                value = f.read().strip()
+            if value:
+                return value
+            empty = True
+        except FileNotFoundError:
+            empty = False
+        value = secrets.token_hex(32)
+        fd, spare = tempfile.mkstemp(prefix='.secret-', dir=var_dir)  # (mode 0600)
+        try:
+            with os.fdopen(fd, 'w', encoding='ascii') as f:
+                f.write(value + '\n')
+                f.flush()
+                os.fsync(f.fileno())
+            if empty:
+                if os.path.getsize(path) == 0:
+                    os.replace(spare, path)
+                    return value
+                continue  # (someone else just wrote it: read theirs)
+            try:
+                os.link(spare, path)
+            except FileExistsError:
+                continue
             return value
-    except FileNotFoundError:
-        pass
-    value = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, 'w', encoding='ascii') as f:
-        f.write(value + '\n')
-    return value
+        finally:
+            if os.path.exists(spare):
+                os.remove(spare)
 
 
 def read_settings(global_config, settings):

@@ -56,3 +56,51 @@ def test_typed_values(tmp_path):
         'kp_workspace.evolve_on_start': 'no', 'kp_workspace.default_locale': 'ur'})
     assert typed.secure_cookies is True and typed.token_lifetime == 60
     assert typed.evolve_on_start is False and typed.default_locale == 'ur'
+
+
+def test_an_empty_secret_file_left_by_a_crash_does_not_stop_the_next_start(tmp_path):
+    # A process killed between creating secret.key and writing it (as an older
+    # release could be) left it empty, and every later start failed on it.
+    var = tmp_path / 'var'
+    var.mkdir()
+    (var / 'secret.key').write_text('')
+    os.chmod(var / 'secret.key', 0o600)
+    typed = read_settings({'here': str(tmp_path)}, {})
+    assert len(typed.secret) == 64 and (var / 'secret.key').read_text().strip() == typed.secret
+    assert read_settings({'here': str(tmp_path)}, {}).secret == typed.secret
+    assert sorted(os.listdir(var)) == ['blobs', 'secret.key']  # no spare file left behind
+
+
+def test_the_secret_file_never_appears_half_written(tmp_path, monkeypatch):
+    # Killed before the link: no secret.key at all, so the next start makes one.
+    from kp_workspace import settings as module
+    var = tmp_path / 'var'
+
+    def killed(src, dst):
+        raise KeyboardInterrupt('killed')
+    monkeypatch.setattr(module.os, 'link', killed)
+    with pytest.raises(KeyboardInterrupt):
+        read_settings({'here': str(tmp_path)}, {})
+    assert not (var / 'secret.key').exists()
+    monkeypatch.undo()
+    secret = read_settings({'here': str(tmp_path)}, {}).secret
+    assert (var / 'secret.key').read_text().strip() == secret
+
+
+@pytest.mark.parametrize('before', [None, ''])
+def test_of_two_processes_creating_the_secret_the_first_wins(tmp_path, monkeypatch, before):
+    from kp_workspace import settings as module
+    var = tmp_path / 'var'
+    var.mkdir()
+    if before is not None:
+        (var / 'secret.key').write_text(before)
+    theirs = 'f' * 64
+    real_mkstemp = module.tempfile.mkstemp
+
+    def other_process_finishes_first(**kw):
+        (var / 'secret.key').write_text(theirs + '\n')
+        return real_mkstemp(**kw)
+    monkeypatch.setattr(module.tempfile, 'mkstemp', other_process_finishes_first)
+    assert read_settings({'here': str(tmp_path)}, {}).secret == theirs
+    assert (var / 'secret.key').read_text().strip() == theirs
+    assert sorted(os.listdir(var)) == ['blobs', 'secret.key']
