@@ -62,14 +62,18 @@ PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 REAL = 0.8  # how often a database value replaces a generated one
 
 
+def operations(schema):
+    return {f'{op.method.upper()} {op.path}': op
+            for op in (result.ok() for result in schema.get_all_operations())}
+
+
 def _document():
     from kp_workspace.views.api.openapi import openapi_document
     return openapi_document('http://localhost')
 
 
-SCHEMA = schemathesis.from_dict(_document(), validate_schema=True)
-OPERATIONS = {f'{op.method.upper()} {op.path}': op
-              for op in (result.ok() for result in SCHEMA.get_all_operations())}
+# the test ids (collected before any app exists); the tests run the served document
+OPERATIONS = operations(schemathesis.from_dict(_document(), validate_schema=True))
 
 
 class Site:
@@ -134,6 +138,8 @@ def site(tmp_path_factory, demo_template):
     var = copy_demo(demo_template, tmp_path_factory.mktemp('schemathesis') / 'var')
     wsgi_app = make_app(var)
     found = Site(wsgi_app)
+    found.operations = operations(schemathesis.from_wsgi('/api/v1/openapi.json', wsgi_app,
+                                                         validate_schema=True))
     token = found.token('so.finance')
     browser = found.browser
     for n in range(3):  # files held by so.finance, with an unfrozen note, a PNG and a draft
@@ -219,9 +225,13 @@ def _fill(site, key, case, data):
     return login
 
 
+def test_the_served_document_is_the_one_tested(site):
+    assert set(site.operations) == set(OPERATIONS)
+
+
 @pytest.mark.parametrize('key', sorted(OPERATIONS))
 def test_operation_keeps_to_its_description(site, key):
-    operation = OPERATIONS[key]
+    operation = site.operations[key]
     statuses = collections.Counter()
 
     @hypothesis.settings(max_examples=FEWER.get(key, EXAMPLES), deadline=None,
@@ -256,7 +266,7 @@ ANONYMOUS = ['GET /api/v1/me', 'GET /api/v1/files/{id}', 'POST /api/v1/files/{id
 
 @pytest.mark.parametrize('key', ANONYMOUS)
 def test_without_a_valid_token_every_operation_is_401(site, key):
-    operation = OPERATIONS[key]
+    operation = site.operations[key]
     seen = collections.Counter()
 
     @hypothesis.settings(max_examples=8, deadline=None, database=None,

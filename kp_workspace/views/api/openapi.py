@@ -74,11 +74,15 @@ def json_body(properties, required=()):
 
 
 def op(summary, ok, schema, codes, status='200', body=None, params=(), security=None):
-    """One operation answering ``status`` with ``schema`` (None: no body), or ``codes``."""
+    """One operation answering ``status`` with ``schema`` (None: no body), or ``codes``.
+
+    Every operation may also answer 400: the request's input (its encoding, path,
+    query and body) is checked before any view sees it.
+    """
     response = {'description': ok}
     if schema is not None:
         response['content'] = json_content(schema)
-    found = {'summary': summary, 'responses': {status: response, **errors(*codes)}}
+    found = {'summary': summary, 'responses': {status: response, **errors(400, *codes)}}
     if body is not None:
         found['requestBody'] = body
     if params:
@@ -191,15 +195,15 @@ UPLOAD = {'required': True, 'content': {'multipart/form-data': {'schema': {
 def pdf_op(summary, param_schema=STRING):
     return {'summary': summary, 'parameters': path_params('id', id=param_schema),
             'responses': {'200': {'description': 'A PDF', 'content': PDF},
-                          **errors(401, 404, *WRITE)}}
+                          **errors(400, 401, 404, *WRITE)}}
 
 
-def item_action(workflow, what):
+def item_action(workflow, what, *codes):
     names = actions_of(workflow)
     return op(f'Run an action on the {what}: {", ".join(names)}. "to_post" names the post '
               f'to forward to; "pin" unlocks the signing key; "decision" and "remarks" '
               f'as the action needs.', f'The {what} after the action',
-              ref('File' if what == 'file' else 'Summary'), (400, 401, 403, 404, 409, 429,
+              ref('File' if what == 'file' else 'Summary'), (401, 403, 404, 409, *codes,
                                                             *WRITE),
               body=ACTION_BODY, params=path_params('id', 'action', action={'enum': names}))
 
@@ -233,7 +237,7 @@ PATHS = {
             ['subject', 'background', 'proposal', 'decision_sought']),
         params=path_params('department_id'))},
     '/api/v1/files/{id}': {'get': op('A case file with notes, attachments, movements and '
-                                     'drafts', 'The file', ref('File'), (401, 404),
+                                     'drafts', 'The file', ref('File'), (401, 404, *WRITE),
                                      params=ID)},
     '/api/v1/files/{id}/notes': {'post': op(
         'Write a note as the holder', 'The number of the new note', ref('NoteNumber'),
@@ -256,7 +260,7 @@ PATHS = {
         'summary': 'The bytes of an attachment, of the type it was stored with',
         'parameters': path_params('id', 'att_id'),
         'responses': {'200': {'description': 'The file', 'content': {'*/*': {'schema': {
-            'type': 'string', 'format': 'binary'}}}}, **errors(401, 404, *WRITE)}}},
+            'type': 'string', 'format': 'binary'}}}}, **errors(400, 401, 404, *WRITE)}}},
     '/api/v1/files/{id}/actions/{action}': {'post': item_action(CASEFILE, 'file')},
     '/api/v1/files/{id}/drafts': {'post': op(
         'Draft a letter, memorandum, office order or notification as the holder',
@@ -280,11 +284,11 @@ PATHS = {
         params=path_params('id', 'action', action={'enum': actions_of(DRAFT_WORKFLOW)}))},
     '/api/v1/drafts/{id}/pdf': {'get': pdf_op('The signed PDF, or a preview marked DRAFT')},
     '/api/v1/summaries/{id}': {'get': op('A summary', 'The summary', ref('Summary'),
-                                         (401, 404), params=ID)},
+                                         (401, 404, *WRITE), params=ID)},
     '/api/v1/summaries/{id}/notes': {'post': op(
         'Comment on a summary as its holder', 'The number of the new note', ref('NoteNumber'),
         (400, 401, 403, 404, 409, *WRITE), status='201', body=TEXT, params=ID)},
-    '/api/v1/summaries/{id}/actions/{action}': {'post': item_action(SUMMARY, 'summary')},
+    '/api/v1/summaries/{id}/actions/{action}': {'post': item_action(SUMMARY, 'summary', 429)},
     '/api/v1/summaries/{id}/pdf': {'get': pdf_op('The summary PDF (signed once signed)')},
     '/api/v1/verify': {'post': op(
         'Verify the signatures of a PDF (no sign-in)', 'What each signature says',
