@@ -37,9 +37,8 @@ EXAMPLES = 25
 FEWER = {  # operations that hash passwords, sign or render PDFs: fewer, slower examples
     'POST /api/v1/auth/token': 10, 'DELETE /api/v1/auth/token': 4,
     'GET /api/v1/files/{id}/pdf': 8, 'GET /api/v1/drafts/{id}/pdf': 8,
-    'GET /api/v1/summaries/{id}/pdf': 8, 'POST /api/v1/drafts/{id}/actions/{action}': 15,
-    'POST /api/v1/summaries/{id}/actions/{action}': 15, 'POST /api/v1/verify': 10,
-    'GET /api/v1/openapi.json': 3, 'GET /healthz': 5,
+    'GET /api/v1/summaries/{id}/pdf': 8, 'POST /api/v1/drafts/{id}/actions/{action}': 20,
+    'POST /api/v1/verify': 10, 'GET /api/v1/openapi.json': 3, 'GET /healthz': 5,
 }
 # operations that must answer 2xx at least once (the others may refuse every time)
 MUST_SUCCEED = {
@@ -52,6 +51,7 @@ MUST_SUCCEED = {
     'GET /api/v1/files/{id}/pdf', 'GET /api/v1/drafts/{id}/pdf',
     'POST /api/v1/drafts/{id}/actions/{action}', 'GET /api/v1/summaries/{id}',
     'POST /api/v1/summaries/{id}/notes', 'GET /api/v1/summaries/{id}/pdf',
+    'POST /api/v1/summaries/{id}/actions/{action}',
     'POST /api/v1/verify', 'GET /api/v1/inbox', 'GET /api/v1/alerts',
     'POST /api/v1/alerts/read', 'GET /api/v1/search', 'GET /api/v1/openapi.json',
     'GET /healthz',
@@ -60,6 +60,12 @@ PNG = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b'\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N'
        b'\x00\x00\x00\x00IEND\xaeB`\x82')
 REAL = 0.8  # how often a database value replaces a generated one
+# actions that may succeed from a state (the others are refused; both are wanted)
+NEXT = {'file': {'open': ['forward', 'close'], 'closed': ['reopen']},
+        'summary': {'draft': ['submit'], 'submitted': ['put_up', 'return', 'forward'],
+                    'with_cm': ['decide', 'return']},
+        'draft': {'draft': ['submit'], 'pending': ['approve', 'revise'],
+                  'approved': ['sign', 'revise'], 'signed': ['issue']}}
 
 
 def operations(schema):
@@ -129,6 +135,15 @@ class Site:
         return self.read(lambda site: list(site.desk.items[item_id].attachments)
                          if item_id in site.desk.items else [])
 
+    def state(self, item_id, draft_id=None):
+        """The state of a file or summary, or of its draft ``draft_id`` (None: no such)."""
+        def find(site):
+            item = site.desk.items.get(item_id)
+            if item is not None and draft_id is not None:
+                item = item.drafts.get(draft_id)
+            return None if item is None else item.state
+        return self.read(find)
+
     def posts(self):
         return self.read(lambda site: sorted(site['principals'].posts))
 
@@ -162,10 +177,14 @@ def site(tmp_path_factory, demo_template):
 
 
 def _real(data, choices, generated):
-    """A value from ``choices`` most of the time, else the generated one."""
-    if choices and data.draw(st.floats(0, 1), label='real?') < REAL:
-        return data.draw(st.sampled_from(choices), label='real')
-    return generated
+    """A value from ``choices`` most of the time, else the generated one.
+
+    The same draws whatever ``choices`` holds: hypothesis replays draws, and the
+    database (which ``choices`` come from) is not the same from one call to the next.
+    """
+    use = data.draw(st.floats(0, 1), label='real?') < REAL
+    index = data.draw(st.integers(0, 999), label='which')
+    return choices[index % len(choices)] if use and choices else generated
 
 
 def _upload(data, body, real, filename):
@@ -199,17 +218,27 @@ def _fill(site, key, case, data):
     if item_id is not None:
         login = _real(data, [site.holder_login(item_id)] if site.holder_login(item_id)
                       else [], login)
+    if 'action' in params and item_id is not None:
+        kind = 'draft' if '/drafts/' in key else 'summary' if '/summaries/' in key else 'file'
+        state = site.state(item_id, params['id'].partition('-')[2] if kind == 'draft' else None)
+        params['action'] = _real(data, NEXT[kind].get(state, []), params['action'])
+        if not isinstance(case.body, dict):  # the body is optional: send one, to fill in
+            case.body, case.media_type = {}, 'application/json'
     if 'n' in params and item_id is not None:
-        notes = site.notes(item_id)
-        if notes and data.draw(st.floats(0, 1)) < REAL:
-            params['n'], login = data.draw(st.sampled_from(notes))
+        params['n'], login = _real(data, site.notes(item_id), (params['n'], login))
     if 'att_id' in params and item_id is not None:
         params['att_id'] = _real(data, site.attachments(item_id), params['att_id'])
     body = case.body if isinstance(case.body, dict) else None
     if body is not None:
         if 'to_post' in body or key.endswith('/actions/{action}') and 'drafts' not in key:
-            body['to_post'] = _real(data, site.posts(), body.get('to_post', ''))
-        if 'pin' in body or params.get('action') == 'sign':
+            posts = site.posts()
+            if '/summaries/' in key:  # where each action may send a summary
+                posts = {'submit': ['secretary-finance'], 'put_up': ['chief-minister'],
+                         'forward': ['chief-secretary']}.get(params.get('action'), posts)
+            body['to_post'] = _real(data, posts, body.get('to_post', ''))
+        if params.get('action') == 'decide':
+            body['decision'] = _real(data, ['approved', 'seen'], body.get('decision', ''))
+        if 'pin' in body or params.get('action') in ('sign', 'decide'):
             body['pin'] = _real(data, [DEMO_PIN], body.get('pin', ''))
         if key == 'POST /api/v1/files/{id}/attachments':
             _upload(data, body, PNG, 'dot.png')
