@@ -1,123 +1,342 @@
-"""``GET /api/v1/openapi.json``: the OpenAPI 3.1 description of the API."""
+"""``GET /api/v1/openapi.json``: the OpenAPI 3.1 description of the API.
+
+Every operation lists each status code it can answer and the shape of each
+body, taken from what the views return (``views/work.py`` builds the shapes of
+files, summaries and drafts; ``lists.py`` the inbox rows).  Objects are closed
+(``additionalProperties: false``): a view that starts returning a new field
+fails ``tests/api/test_schemathesis.py`` until the field is described here.
+"""
 from pyramid.view import view_config
 
+from ...content_types.movable import CLASSIFICATIONS, PRIORITIES
+from ...content_types.outgoing import KINDS as DRAFT_KINDS
+from ...content_types.summary import DECISIONS
+from ...search.engine import KINDS as SEARCH_KINDS
+from ...workflows.casefile import CASEFILE
+from ...workflows.draft import DRAFT_WORKFLOW
+from ...workflows.summary import SUMMARY
 from . import api_config
 
-ERROR = {'$ref': '#/components/schemas/Error'}
+STRING = {'type': 'string'}
+MAYBE_STRING = {'type': ['string', 'null']}
+INTEGER = {'type': 'integer'}
+BOOLEAN = {'type': 'boolean'}
+TIME = {'type': 'string', 'format': 'date-time'}
+MAYBE_TIME = {'type': ['string', 'null'], 'format': 'date-time'}
+
+ERROR_TEXT = {
+    400: 'Malformed request, or a value that cannot be (the message says which)',
+    401: 'No valid bearer token, or a wrong login or password',
+    403: 'Not permitted (your roles or posts do not allow it, or a wrong signing PIN)',
+    404: 'Not found, or you may not see it (the two are not told apart)',
+    409: 'Conflicts with the current state (not the holder, a state that does not allow it)',
+    413: 'The upload is larger than the limit',
+    415: 'This kind of file is not accepted',
+    429: 'Too many failed attempts (sign-in or signing PIN): locked for a while',
+    503: 'Busy: every attempt conflicted with other work, nothing was saved; try again '
+         '(or, when signing, the time-stamping service did not answer)',
+}
+# every request that writes may end in 503 when all its retries conflict
+WRITE = (503,)
 
 
-def _errors(*codes):
-    text = {400: 'Malformed request', 401: 'No valid bearer token, or wrong login',
-            403: 'Not permitted', 404: 'Not found', 409: 'Conflicts with the current state',
-            429: 'Too many failed attempts (sign-in or signing PIN): locked for a while'}
-    return {str(c): {'description': text[c],
-                     'content': {'application/json': {'schema': ERROR}}} for c in codes}
+def ref(name):
+    return {'$ref': f'#/components/schemas/{name}'}
 
 
-def _op(summary, ok='200', body=None, errors=(401, 403, 404, 409), params=()):
-    op = {'summary': summary,
-          'responses': {ok: {'description': 'OK', 'content': {'application/json': {}}},
-                        **_errors(*errors)}}
+def array(items):
+    return {'type': 'array', 'items': items}
+
+
+def closed(properties, optional=()):
+    """An object with exactly ``properties`` (all required except ``optional``)."""
+    return {'type': 'object', 'additionalProperties': False, 'properties': properties,
+            'required': [k for k in properties if k not in optional]}
+
+
+def json_content(schema):
+    return {'application/json': {'schema': schema}}
+
+
+def errors(*codes):
+    return {str(c): {'description': ERROR_TEXT[c], 'content': json_content(ref('Error'))}
+            for c in sorted(set(codes))}
+
+
+def path_params(*names, **schemas):
+    return [{'name': n, 'in': 'path', 'required': True,
+             'schema': schemas.get(n, STRING)} for n in names]
+
+
+def json_body(properties, required=()):
+    return {'required': True, 'content': json_content({
+        'type': 'object', 'properties': properties, 'required': list(required)})}
+
+
+def op(summary, ok, schema, codes, status='200', body=None, params=(), security=None):
+    """One operation answering ``status`` with ``schema`` (None: no body), or ``codes``.
+
+    Every operation may also answer 400: the request's input (its encoding, path,
+    query and body) is checked before any view sees it.
+    """
+    response = {'description': ok}
+    if schema is not None:
+        response['content'] = json_content(schema)
+    found = {'summary': summary, 'responses': {status: response, **errors(400, *codes)}}
     if body is not None:
-        op['requestBody'] = {'required': True, 'content': {'application/json': {'schema': {
-            'type': 'object', 'properties': {k: {'type': 'string'} for k in body}}}}}
+        found['requestBody'] = body
     if params:
-        op['parameters'] = [{'name': p, 'in': 'path', 'required': True,
-                             'schema': {'type': 'string'}} for p in params]
-    return op
+        found['parameters'] = list(params)
+    if security is not None:
+        found['security'] = security
+    return found
 
 
-def _pdf_op(summary):
-    return {'summary': summary,
-            'parameters': [{'name': 'id', 'in': 'path', 'required': True,
-                            'schema': {'type': 'string'}}],
-            'responses': {'200': {'description': 'A PDF',
-                                  'content': {'application/pdf': {}}}, **_errors(401, 404)}}
+def actions_of(workflow):
+    return [t.name for t in workflow.transitions]
 
 
-FILE_WORK_PATHS = {
-    '/api/v1/posts': {'get': _op('All posts: [{"id", "title", "department"}]')},
-    '/api/v1/departments/{department_id}/files': {'post': _op(
-        'Open a case file (201 {"id", "number", "state", "holder"})', '201',
-        ('subject', 'classification', 'priority'), (400, 401, 403, 404), ('department_id',))},
-    '/api/v1/departments/{department_id}/summaries': {'post': _op(
-        'Draft a summary', '201', ('subject', 'background', 'proposal', 'decision_sought',
-                                   'financial_implications', 'classification', 'priority'),
-        (400, 401, 403, 404), ('department_id',))},
-    '/api/v1/files/{id}': {'get': _op('A case file with notes, attachments, movements, drafts',
-                                      params=('id',))},
-    '/api/v1/files/{id}/notes': {'post': _op('Write a note as the holder (201 {"n"})', '201',
-                                             ('text',), params=('id',))},
-    '/api/v1/files/{id}/notes/{n}': {'patch': _op('Change your note until the file moves',
-                                                  body=('text',), params=('id', 'n'))},
-    '/api/v1/files/{id}/attachments': {'post': {
-        'summary': 'Attach a file (multipart field "file", optional "title", "receipt")',
-        'parameters': [{'name': 'id', 'in': 'path', 'required': True,
-                        'schema': {'type': 'string'}}],
-        'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': {
-            'type': 'object', 'properties': {'file': {'type': 'string', 'format': 'binary'},
-                                             'title': {'type': 'string'},
-                                             'receipt': {'type': 'string'}}}}}},
-        'responses': {'201': {'description': 'Attached'}, **_errors(400, 401, 404, 409)}}},
+SCHEMAS = {
+    'Error': closed({'error': STRING}),
+    'Token': closed({'token': STRING, 'expires_at': TIME}),
+    'Post': closed({'id': STRING, 'title': STRING, 'department': STRING,
+                    'department_title': STRING}, optional=('department_title',)),
+    'Me': closed({'login': STRING, 'name': STRING, 'roles': array(STRING),
+                  'posts': array(ref('Post'))}),
+    'PostRef': closed({'id': STRING, 'title': STRING}),
+    'Note': closed({'n': INTEGER, 'text': STRING, 'author': STRING, 'author_name': STRING,
+                    'post': STRING, 'at': TIME, 'edited_at': MAYBE_TIME, 'frozen': BOOLEAN}),
+    # "to" is empty for a file closed into the record room, "from" for one reopened from it
+    'Movement': closed({'from': STRING, 'to': STRING, 'action': STRING, 'remarks': STRING,
+                        'at': TIME, 'by': STRING}),
+    'Attachment': closed({'id': STRING, 'title': STRING, 'filename': STRING,
+                          'content_type': STRING, 'size': INTEGER,
+                          'diary_number': MAYBE_STRING}),
+    'Signature': closed({'login': STRING, 'name': STRING, 'post': MAYBE_STRING, 'at': TIME}),
+    'Draft': closed({
+        'id': STRING, 'kind': {'enum': list(DRAFT_KINDS)}, 'subject': STRING, 'body': STRING,
+        'addressees': STRING, 'copies': STRING,
+        'state': {'enum': list(DRAFT_WORKFLOW.states)}, 'author': STRING,
+        'approved_by': MAYBE_STRING, 'approved_at': MAYBE_TIME, 'number': MAYBE_STRING,
+        'dated_at': MAYBE_TIME, 'signatures': array(ref('Signature')),
+        'issued_at': MAYBE_TIME}),
+    'File': closed({
+        'id': STRING, 'kind': {'const': 'file'}, 'number': STRING, 'subject': STRING,
+        'state': {'enum': list(CASEFILE.states)},
+        'classification': {'enum': list(CLASSIFICATIONS)},
+        'priority': {'enum': list(PRIORITIES)}, 'department': STRING,
+        'holder': ref('PostRef'), 'notes': array(ref('Note')),
+        'movements': array(ref('Movement')),
+        'actions': array({'enum': actions_of(CASEFILE)}),
+        'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft'))}),
+    'Summary': closed({
+        'id': STRING, 'kind': {'const': 'summary'}, 'number': STRING, 'subject': STRING,
+        'state': {'enum': list(SUMMARY.states)},
+        'classification': {'enum': list(CLASSIFICATIONS)},
+        'priority': {'enum': list(PRIORITIES)}, 'department': STRING,
+        'holder': ref('PostRef'), 'notes': array(ref('Note')),
+        'movements': array(ref('Movement')),
+        'actions': array({'enum': actions_of(SUMMARY)}),
+        'background': STRING, 'proposal': STRING, 'financial_implications': STRING,
+        'decision_sought': STRING,
+        'decision': {'type': ['string', 'null'], 'enum': [*DECISIONS, None]},
+        'decision_remarks': MAYBE_STRING, 'decided_at': MAYBE_TIME,
+        'signatures': array(ref('Signature'))}),
+    'Opened': closed({'id': STRING, 'number': STRING, 'state': STRING, 'holder': STRING}),
+    'NoteNumber': closed({'n': INTEGER}),
+    'NoteEdited': closed({'n': INTEGER, 'text': STRING}),
+    'Attached': closed({'id': STRING, 'content_type': STRING, 'size': INTEGER,
+                        'diary_number': MAYBE_STRING}),
+    'DraftOpened': closed({'id': STRING, 'state': {'enum': list(DRAFT_WORKFLOW.states)}}),
+    'InboxItem': closed({
+        'id': STRING, 'kind': {'enum': ['file', 'summary']}, 'number': STRING,
+        'subject': STRING, 'priority': {'enum': list(PRIORITIES)}, 'state': STRING,
+        'holder': STRING, 'received_at': TIME, 'age_days': INTEGER, 'overdue': BOOLEAN,
+        'sent_at': TIME}, optional=('sent_at',)),
+    # "total" is null for the overdue and sent views (counting them would walk them all)
+    'Inbox': closed({'items': array(ref('InboxItem')), 'total': {'type': ['integer', 'null']},
+                     'more': BOOLEAN}),
+    'Alert': closed({'at': TIME, 'kind': STRING, 'text': STRING, 'item_id': MAYBE_STRING,
+                     'unread': BOOLEAN}),
+    'Alerts': closed({'items': array(ref('Alert')), 'unread': INTEGER}),
+    'Unread': closed({'unread': INTEGER}),
+    'SearchHit': closed({'id': STRING, 'kind': {'enum': list(SEARCH_KINDS)}, 'title': STRING,
+                         'number': STRING, 'snippet': STRING, 'url': STRING}),
+    'SearchResults': closed({
+        'items': array(ref('SearchHit')), 'total': INTEGER, 'page': INTEGER, 'pages': INTEGER,
+        'facets': {'type': 'object', 'additionalProperties': INTEGER},
+        'index_lag_seconds': {'type': 'number'}}),
+    'SignatureReport': closed({
+        'field': STRING, 'signer': STRING, 'signer_login': STRING, 'signed_at': MAYBE_TIME,
+        'timestamped': BOOLEAN, 'timestamp_trusted': {'type': ['boolean', 'null']},
+        'intact': BOOLEAN, 'trusted': BOOLEAN, 'revoked': BOOLEAN, 'revoked_at': MAYBE_TIME,
+        'changed_after': BOOLEAN, 'changes': {'enum': ['none', 'signatures', 'other']},
+        'valid': BOOLEAN}),
+    'Verification': closed({'valid': BOOLEAN, 'signatures': array(ref('SignatureReport'))}),
+    'Health': closed({'status': {'const': 'ok'}, 'search': {'oneOf': [
+        {'type': 'null'},
+        closed({'pending': INTEGER, 'lag_seconds': {'type': 'number'}, 'failed': INTEGER,
+                'indexer': {'enum': ['this process', 'elsewhere']}})]}}),
+    'Unavailable': closed({'status': {'const': 'unavailable'}}),
+}
+
+ID = path_params('id')
+TEXT = json_body({'text': {'type': 'string', 'maxLength': 20000}}, ['text'])
+ACTION_BODY = {'required': False, 'content': json_content({
+    'type': 'object', 'properties': {
+        'to_post': STRING, 'remarks': {'type': 'string', 'maxLength': 2000},
+        'decision': {'enum': list(DECISIONS)}, 'pin': STRING}})}
+PDF = {'application/pdf': {'schema': {'type': 'string', 'format': 'binary'}}}
+UPLOAD = {'required': True, 'content': {'multipart/form-data': {'schema': {
+    'type': 'object', 'required': ['file'],
+    'properties': {'file': {'type': 'string', 'format': 'binary'}}}}}}
+
+
+def pdf_op(summary, param_schema=STRING):
+    return {'summary': summary, 'parameters': path_params('id', id=param_schema),
+            'responses': {'200': {'description': 'A PDF', 'content': PDF},
+                          **errors(400, 401, 404, *WRITE)}}
+
+
+def item_action(workflow, what, *codes):
+    names = actions_of(workflow)
+    return op(f'Run an action on the {what}: {", ".join(names)}. "to_post" names the post '
+              f'to forward to; "pin" unlocks the signing key; "decision" and "remarks" '
+              f'as the action needs.', f'The {what} after the action',
+              ref('File' if what == 'file' else 'Summary'), (401, 403, 404, 409, *codes,
+                                                            *WRITE),
+              body=ACTION_BODY, params=path_params('id', 'action', action={'enum': names}))
+
+
+MOVABLE_FIELDS = {'subject': {'type': 'string', 'minLength': 3, 'maxLength': 300},
+                  'classification': {'enum': list(CLASSIFICATIONS)},
+                  'priority': {'enum': list(PRIORITIES)}}
+
+PATHS = {
+    '/api/v1/auth/token': {
+        'post': op('Issue a bearer token', 'A new token', ref('Token'), (400, 401, 429, *WRITE),
+                   status='201', security=[],
+                   body=json_body({'login': STRING, 'password': STRING},
+                                  ['login', 'password'])),
+        'delete': op('Revoke the token sent with this request', 'Revoked', None,
+                     (401, *WRITE), status='204'),
+    },
+    '/api/v1/me': {'get': op('The signed-in user, their roles and posts', 'The user',
+                             ref('Me'), (401,))},
+    '/api/v1/posts': {'get': op('All posts', 'The posts', array(ref('Post')), (401,))},
+    '/api/v1/departments/{department_id}/files': {'post': op(
+        'Open a case file, held by your post in the department ("post" chooses one)',
+        'The new file', ref('Opened'), (400, 401, 403, 404, *WRITE), status='201',
+        body=json_body({**MOVABLE_FIELDS, 'post': STRING}, ['subject']),
+        params=path_params('department_id'))},
+    '/api/v1/departments/{department_id}/summaries': {'post': op(
+        'Draft a summary for the Chief Minister', 'The new summary', ref('Opened'),
+        (400, 401, 403, 404, *WRITE), status='201',
+        body=json_body({**MOVABLE_FIELDS, **{k: {'type': 'string', 'minLength': 1} for k in (
+            'background', 'proposal', 'decision_sought')}, 'financial_implications': STRING},
+            ['subject', 'background', 'proposal', 'decision_sought']),
+        params=path_params('department_id'))},
+    '/api/v1/files/{id}': {'get': op('A case file with notes, attachments, movements and '
+                                     'drafts', 'The file', ref('File'), (401, 404, *WRITE),
+                                     params=ID)},
+    '/api/v1/files/{id}/notes': {'post': op(
+        'Write a note as the holder', 'The number of the new note', ref('NoteNumber'),
+        (400, 401, 403, 404, 409, *WRITE), status='201', body=TEXT, params=ID)},
+    '/api/v1/files/{id}/notes/{n}': {'patch': op(
+        'Change your note until the file moves', 'The note', ref('NoteEdited'),
+        (400, 401, 403, 404, 409, *WRITE), body=TEXT,
+        params=path_params('id', 'n', n={'type': 'integer', 'minimum': 1,
+                                         'maximum': 2 ** 31 - 1}))},
+    '/api/v1/files/{id}/attachments': {'post': op(
+        'Attach a file (multipart field "file"; optional "title"; "receipt" = 1 registers '
+        'it as a receipt with a diary number)', 'Attached', ref('Attached'),
+        (400, 401, 403, 404, 409, 413, 415, *WRITE), status='201', params=ID,
+        body={'required': True, 'content': {'multipart/form-data': {'schema': {
+            'type': 'object', 'required': ['file'],
+            'properties': {'file': {'type': 'string', 'format': 'binary'},
+                           'title': {'type': 'string', 'maxLength': 300},
+                           'receipt': {'enum': ['0', '1']}}}}}})},
     '/api/v1/files/{id}/attachments/{att_id}': {'get': {
-        'summary': 'The bytes of an attachment',
-        'parameters': [{'name': n, 'in': 'path', 'required': True, 'schema': {'type': 'string'}}
-                       for n in ('id', 'att_id')],
-        'responses': {'200': {'description': 'The file'}, **_errors(401, 404)}}},
-    '/api/v1/files/{id}/actions/{action}': {'post': _op(
-        'forward {"to_post", "remarks"}, return, recall, close, reopen',
-        body=('to_post', 'remarks'), params=('id', 'action'))},
-    '/api/v1/files/{id}/drafts': {'post': _op('Draft a letter, memorandum, office order or '
-                                              'notification', '201',
-                                              ('kind', 'subject', 'body', 'addressees', 'copies'),
-                                              params=('id',))},
-    '/api/v1/drafts/{id}/actions/{action}': {'post': _op(
-        'submit, approve, revise, sign {"pin"} (numbers, dates and signs the PDF; 403 for a '
-        'wrong PIN, counted; 429 when locked), issue (a notification is published)',
-        body=('pin',), params=('id', 'action'), errors=(400, 401, 403, 404, 409, 429))},
-    '/api/v1/drafts/{id}/pdf': {'get': _pdf_op('The signed PDF, or a preview marked DRAFT')},
-    '/api/v1/files/{id}/pdf': {'get': _pdf_op('The whole file as one PDF: noting sheet, '
-                                              'movement register, correspondence, bookmarks')},
-    '/api/v1/summaries/{id}/pdf': {'get': _pdf_op('The summary PDF (signed once signed)')},
-    '/api/v1/verify': {'post': {
-        'summary': 'Verify the signatures of a PDF (no sign-in): {"valid", "signatures": '
-                   '[{"field", "signer", "signer_login", "signed_at", "timestamped", "intact", '
-                   '"trusted", "revoked", "revoked_at", "changed_after", "changes", "valid"}]}',
+        'summary': 'The bytes of an attachment, of the type it was stored with',
+        'parameters': path_params('id', 'att_id'),
+        'responses': {'200': {'description': 'The file', 'content': {'*/*': {'schema': {
+            'type': 'string', 'format': 'binary'}}}}, **errors(400, 401, 404, *WRITE)}}},
+    '/api/v1/files/{id}/actions/{action}': {'post': item_action(CASEFILE, 'file')},
+    '/api/v1/files/{id}/drafts': {'post': op(
+        'Draft a letter, memorandum, office order or notification as the holder',
+        'The new draft', ref('DraftOpened'), (400, 401, 403, 404, 409, *WRITE), status='201',
+        body=json_body({'kind': {'enum': list(DRAFT_KINDS)},
+                        'subject': {'type': 'string', 'minLength': 1, 'maxLength': 300},
+                        'body': {'type': 'string', 'minLength': 1, 'maxLength': 50000},
+                        'addressees': {'type': 'string', 'maxLength': 5000},
+                        'copies': {'type': 'string', 'maxLength': 5000}},
+                       ['kind', 'subject', 'body']), params=ID)},
+    '/api/v1/files/{id}/pdf': {'get': pdf_op('The whole file as one PDF: noting sheet, '
+                                             'movement register, correspondence, bookmarks')},
+    '/api/v1/drafts/{id}/actions/{action}': {'post': op(
+        f'Run an action on a draft ("<file id>-<draft id>"): '
+        f'{", ".join(actions_of(DRAFT_WORKFLOW))}. sign {{"pin"}} numbers, dates and signs '
+        f'the PDF (403 for a wrong PIN, counted; 429 when locked); issuing a notification '
+        f'publishes it.', 'The draft after the action', ref('Draft'),
+        (400, 401, 403, 404, 409, 429, *WRITE),
+        body={'required': False, 'content': json_content({
+            'type': 'object', 'properties': {'pin': STRING}})},
+        params=path_params('id', 'action', action={'enum': actions_of(DRAFT_WORKFLOW)}))},
+    '/api/v1/drafts/{id}/pdf': {'get': pdf_op('The signed PDF, or a preview marked DRAFT')},
+    '/api/v1/summaries/{id}': {'get': op('A summary', 'The summary', ref('Summary'),
+                                         (401, 404, *WRITE), params=ID)},
+    '/api/v1/summaries/{id}/notes': {'post': op(
+        'Comment on a summary as its holder', 'The number of the new note', ref('NoteNumber'),
+        (400, 401, 403, 404, 409, *WRITE), status='201', body=TEXT, params=ID)},
+    '/api/v1/summaries/{id}/actions/{action}': {'post': item_action(SUMMARY, 'summary', 429)},
+    '/api/v1/summaries/{id}/pdf': {'get': pdf_op('The summary PDF (signed once signed)')},
+    '/api/v1/verify': {'post': op(
+        'Verify the signatures of a PDF (no sign-in)', 'What each signature says',
+        ref('Verification'), (400, 413), body=UPLOAD, security=[])},
+    '/api/v1/inbox': {'get': op(
+        'What your posts hold (inbox: newest first; pending: oldest first; overdue), or '
+        'what they sent (sent, with "sent_at")', 'A page of the list', ref('Inbox'),
+        (400, 401), params=[
+            {'name': 'view', 'in': 'query', 'required': False,
+             'schema': {'enum': ['inbox', 'pending', 'overdue', 'sent']}},
+            {'name': 'offset', 'in': 'query', 'required': False,
+             'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
+            {'name': 'limit', 'in': 'query', 'required': False,
+             'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}}])},
+    '/api/v1/alerts': {'get': op('Your newest 50 alerts and how many are unread',
+                                 'The alerts', ref('Alerts'), (401,))},
+    '/api/v1/alerts/read': {'post': op('Mark every alert as read', 'Marked', ref('Unread'),
+                                       (401, *WRITE))},
+    '/api/v1/search': {'get': op(
+        'Search what you may open. With a filter the words may be left out: everything '
+        'matching, newest first. "from" and "to" (YYYY-MM-DD, UTC, inclusive) bound the last '
+        'action. "index_lag_seconds": how far the index is behind (0 when it has caught up; '
+        'changes normally appear within a second or two).', 'A page of results (20 a page)',
+        ref('SearchResults'), (400, 401), params=[
+            {'name': n, 'in': 'query', 'required': False, 'schema': s} for n, s in (
+                ('q', {'type': 'string', 'maxLength': 500}),
+                ('type', {'enum': list(SEARCH_KINDS)}), ('department', STRING),
+                ('state', {'enum': ['open', 'closed', 'draft', 'submitted', 'with_cm',
+                                    'decided']}),
+                ('classification', {'enum': list(CLASSIFICATIONS)}),
+                ('from', {'type': 'string', 'format': 'date'}),
+                ('to', {'type': 'string', 'format': 'date'}),
+                ('page', {'type': 'integer', 'minimum': 1, 'maximum': 10000}),
+                ('sort', {'enum': ['relevance', 'date']}))])},
+    '/api/v1/openapi.json': {'get': {
+        'summary': 'This document', 'security': [],
+        'responses': {'200': {'description': 'The OpenAPI 3.1 description of the API',
+                              'content': json_content({'type': 'object',
+                                                       'required': ['openapi', 'paths']})}}}},
+    '/healthz': {'get': {
+        'summary': 'Health check: the databases open; "search": changes waiting for the '
+                   'search indexer, the oldest for how long, items that could not be indexed, '
+                   'and whether this process indexes (null before the index queue exists)',
         'security': [],
-        'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': {
-            'type': 'object', 'properties': {'file': {'type': 'string', 'format': 'binary'}}}}}},
-        'responses': {'200': {'description': 'OK', 'content': {'application/json': {}}},
-                      **_errors(400)}}},
-    '/api/v1/summaries/{id}': {'get': _op('A summary', params=('id',))},
-    '/api/v1/summaries/{id}/notes': {'post': _op('Comment on a summary as its holder', '201',
-                                                 ('text',), params=('id',))},
-    '/api/v1/summaries/{id}/actions/{action}': {'post': _op(
-        'submit, forward, put_up, return, recall, sign {"pin"}, '
-        'decide {"decision", "remarks", "pin"} (signed by the Chief Minister)',
-        body=('to_post', 'remarks', 'decision', 'pin'), params=('id', 'action'),
-        errors=(400, 401, 403, 404, 409, 429))},
-    '/api/v1/inbox': {'get': {
-        'summary': 'What your posts hold: {"items": [{"id", "kind", "number", "subject", '
-                   '"priority", "received_at", "age_days", "overdue"}], "total", "more"}',
-        'parameters': [{'name': n, 'in': 'query', 'required': False,
-                        'schema': {'type': 'string'}} for n in ('view', 'offset', 'limit')],
-        'responses': {'200': {'description': 'OK'}, **_errors(400, 401)}}},
-    '/api/v1/alerts': {'get': _op('Your alerts: {"items": [...], "unread"}', errors=(401,))},
-    '/api/v1/alerts/read': {'post': _op('Mark every alert as read', errors=(401,))},
-    '/api/v1/search': {'get': {
-        'summary': 'Search what you may open: {"items": [{"id", "kind", "title", "number", '
-                   '"snippet", "url"}], "total", "page", "pages", "facets", '
-                   '"index_lag_seconds"}. With a filter '
-                   'the words may be left out: everything matching, newest first. '
-                   '"from" and "to" (YYYY-MM-DD, UTC, inclusive) bound the last action. '
-                   '"index_lag_seconds": how far the index is behind (0 when it has caught '
-                   'up; changes normally appear within a second or two).',
-        'parameters': [{'name': n, 'in': 'query', 'required': False,
-                        'schema': {'type': 'string', **({'format': 'date'}
-                                                        if n in ('from', 'to') else {})}}
-                       for n in ('q', 'type', 'department', 'state', 'classification', 'from',
-                                 'to', 'page', 'sort')],
-        'responses': {'200': {'description': 'OK'}, **_errors(400, 401)}}},
+        'responses': {'200': {'description': 'The databases open',
+                              'content': json_content(ref('Health'))},
+                      '503': {'description': 'The database is unavailable',
+                              'content': json_content(ref('Unavailable'))}}}},
 }
 
 
@@ -126,66 +345,14 @@ def openapi_document(server_url):
         'openapi': '3.1.0',
         'info': {'title': 'KP Digital Workspace API', 'version': '1',
                  'description': 'JSON API for mobile and other clients. Authenticate with a '
-                                'bearer token from POST /api/v1/auth/token.'},
+                                'bearer token from POST /api/v1/auth/token. Errors are '
+                                '{"error": "..."} with the status code given for each '
+                                'operation.'},
         'servers': [{'url': server_url}],
-        'components': {
-            'securitySchemes': {'bearer': {'type': 'http', 'scheme': 'bearer'}},
-            'schemas': {
-                'Error': {'type': 'object', 'required': ['error'],
-                          'properties': {'error': {'type': 'string'}}},
-                'Post': {'type': 'object', 'required': ['id', 'title', 'department'],
-                         'properties': {'id': {'type': 'string'}, 'title': {'type': 'string'},
-                                        'department': {'type': 'string'},
-                                        'department_title': {'type': 'string'}}},
-            },
-        },
+        'components': {'securitySchemes': {'bearer': {'type': 'http', 'scheme': 'bearer'}},
+                       'schemas': SCHEMAS},
         'security': [{'bearer': []}],
-        'paths': {
-            '/api/v1/auth/token': {
-                'post': {
-                    'summary': 'Issue a bearer token', 'security': [],
-                    'requestBody': {'required': True, 'content': {'application/json': {'schema': {
-                        'type': 'object', 'required': ['login', 'password'],
-                        'properties': {'login': {'type': 'string'},
-                                       'password': {'type': 'string'}}}}}},
-                    'responses': {'201': {'description': 'A new token', 'content': {
-                        'application/json': {'schema': {
-                            'type': 'object', 'required': ['token', 'expires_at'],
-                            'properties': {'token': {'type': 'string'},
-                                           'expires_at': {'type': 'string',
-                                                          'format': 'date-time'}}}}}},
-                                  **_errors(400, 401, 429)},
-                },
-                'delete': {
-                    'summary': 'Revoke the token sent with this request',
-                    'responses': {'204': {'description': 'Revoked'}, **_errors(401)},
-                },
-            },
-            '/api/v1/me': {
-                'get': {
-                    'summary': 'The signed-in user, their roles and posts',
-                    'responses': {'200': {'description': 'The user', 'content': {
-                        'application/json': {'schema': {
-                            'type': 'object', 'required': ['login', 'name', 'roles', 'posts'],
-                            'properties': {
-                                'login': {'type': 'string'}, 'name': {'type': 'string'},
-                                'roles': {'type': 'array', 'items': {'type': 'string'}},
-                                'posts': {'type': 'array',
-                                          'items': {'$ref': '#/components/schemas/Post'}}}}}}},
-                        **_errors(401)},
-                },
-            },
-            **FILE_WORK_PATHS,
-            '/healthz': {
-                'get': {'summary': 'Health check: {"status": "ok", "search": {"pending", '
-                                   '"lag_seconds", "failed", "indexer"}} (changes waiting '
-                                   'for the search indexer, the oldest for how long, items '
-                                   'that could not be indexed, and whether this process '
-                                   'indexes)', 'security': [],
-                        'responses': {'200': {'description': 'The database opens'},
-                                      '503': {'description': 'The database is unavailable'}}},
-            },
-        },
+        'paths': PATHS,
     }
 
 
