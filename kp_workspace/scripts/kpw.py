@@ -490,17 +490,13 @@ def main(argv=None, out=None, err=None):
         print(f'kpw: no configuration file {args.config} (use -c)', file=err)
         return 2
     setup_logging(args.config)
-    # backup runs beside a server (it opens no application); restore fills an empty
-    # data directory before it opens one
-    if args.command in ('backup', 'restore'):
+    # These open no application: backup runs beside a server, restore fills an empty
+    # data directory before it opens one, the verifications only read.
+    standalone = {'backup': _backup, 'restore': _restore, 'verify': _verify_read_only,
+                  'audit': _audit_verify}
+    if args.command in standalone:
         try:
-            return (_backup if args.command == 'backup' else _restore)(args, out)
-        except DomainError as e:
-            print(f'kpw: {e}', file=err)
-            return 1
-    if args.command in ('verify', 'audit'):
-        try:
-            return (_verify_read_only if args.command == 'verify' else _audit_verify)(args, out)
+            return standalone[args.command](args, out)
         except DomainError as e:
             print(f'kpw: {e}', file=err)
             return 1
