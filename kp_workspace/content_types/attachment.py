@@ -17,7 +17,8 @@ from pyramid.i18n import TranslationStringFactory
 from ZODB.blob import Blob
 
 from ..errors import DomainError
-from .movable import acting_post, check_text, now, touch
+from ..text_rules import check_name, scrub
+from .movable import acting_post, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -186,7 +187,8 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
         # the blob directory's own temporary directory: consumeFile then renames, not copies
         tmp_dir = item._p_jar.db().storage.temporaryDirectory()
     filename = os.path.basename((filename or '').replace('\\', '/'))[:200] or 'attachment'
-    title = check_text(title or filename, 'title', 200)
+    filename = check_name(filename, 'file', 200)
+    title = check_name(title or filename, 'title', 200)
     fd, path = tempfile.mkstemp(prefix='kpw-upload-', dir=tmp_dir)
     try:
         with os.fdopen(fd, 'wb') as out:
@@ -210,7 +212,7 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
             att_id += 'x'
         att = Attachment(att_id, title, filename, content_type, size, officer.login, post_id,
                          now(), diary_number=diary, pages=pages)
-        att.text = extract_text(path, content_type, size)
+        att.text = scrub(extract_text(path, content_type, size))
         # consumeFile moves the temporary file into the blob directory (no copy in memory)
         att.blob.consumeFile(path)
         path = None

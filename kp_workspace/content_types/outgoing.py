@@ -12,7 +12,8 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..errors import DomainError
 from ..workflows import Refused
-from .movable import acting_post, check_choice, check_text, now, touch
+from ..text_rules import check_name, check_text
+from .movable import acting_post, check_choice, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -63,16 +64,13 @@ class OutgoingDocument(Persistent):
 
 
 def _lines(value, name):
-    value = (value or '').strip()
-    if len(value) > 5000:
-        raise DomainError(_('${name} is too long.', mapping={'name': name}), status=400)
-    return value
+    return check_text(value, name, 5000, minimum=0)
 
 
 def add_draft(casefile, officer, kind, subject, body, addressees='', copies=''):
     post_id = acting_post(casefile, officer)
     kind = check_choice(kind, KINDS, 'kind')
-    subject = check_text(subject, 'subject', 300)
+    subject = check_name(subject, 'subject', 300)
     body = check_text(body, 'body', 50000)
     addressees, copies = _lines(addressees, 'addressees'), _lines(copies, 'copies')
     draft_id = f'd{len(casefile.drafts) + 1}'
@@ -92,7 +90,7 @@ def edit_draft(draft, officer, subject, body, addressees=None, copies=None):
     if draft.state != 'draft':
         raise Refused(_('Only a draft being written can be changed; this one is ${state}.',
                         mapping={'state': draft.state}))
-    draft.subject = check_text(subject, 'subject', 300)
+    draft.subject = check_name(subject, 'subject', 300)
     draft.body = check_text(body, 'body', 50000)
     if addressees is not None:
         draft.addressees = _lines(addressees, 'addressees')

@@ -6,17 +6,16 @@ from pyramid.view import view_config
 
 from ...audit import audit_log
 from ...security.roles import VIEW_AUDIT
+from ...errors import DomainError
+from .. import params
+from ..params import INT64, whole_number
 from . import crumbs
 
 _ = TranslationStringFactory('kp_workspace')
 PAGE = 100
 
 
-def _parse_date(text):
-    try:
-        day = datetime.date.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
+def _end_of(day):
     return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(),
                                      tzinfo=datetime.timezone.utc)
 
@@ -26,19 +25,21 @@ def _parse_date(text):
 def audit(request):
     log = audit_log(request)
     error = None
-    after = request.params.get('after')
     day = request.params.get('until', '').strip()
-    before_time = None
-    if after is not None:
+    after = before_time = None
+    try:
+        after = whole_number(request, 'after', None, -INT64, INT64)
+    except DomainError:
+        error = _('That page link is not valid; showing the newest entries.')
+        request.response.status = 400
+    if after is None and error is None:
         try:
-            after = int(after)
-        except ValueError:
-            after, error = None, _('That page link is not valid; showing the newest entries.')
-    elif day:
-        before_time = _parse_date(day)
-        if before_time is None:
-            error = _('Give the date as YYYY-MM-DD.')
+            until = params.day(request, 'until')
+        except DomainError as err:
+            error = err.message
             request.response.status = 400
+        else:
+            before_time = _end_of(until) if until is not None else None
     entries, cursor = log.page(after=after, before_time=before_time, limit=PAGE)
     return {
         'crumbs': crumbs(request),
