@@ -145,21 +145,11 @@ def check_form(request):
         boundary = boundary.strip('"')
         if not boundary or len(boundary) > 70:
             raise BadInput(_('The form could not be read: it has no multipart boundary.'))
-        request.make_body_seekable()
-        body = request.body_file_raw
-        body.seek(0, 2)
-        size = body.tell()
-        body.seek(max(0, size - len(boundary) - 16))
-        tail = body.read()
-        body.seek(0)
-        if (b'--' + boundary.encode('latin-1', 'replace') + b'--') not in tail:
-            raise BadInput(_('The form could not be read: it was cut short (its closing '
-                             'boundary is missing). Send it again.'))
-        items = _strict_multipart(request)
+        items = _strict_multipart(request, boundary)
     else:
         try:
             # the parser WebOb's form parsing uses, but refusing what it would replace
-            parse_qsl(request.body.decode('latin-1'), keep_blank_values=True,
+            parse_qsl(request.body.decode('utf-8'), keep_blank_values=True,
                       encoding='utf-8', errors='strict')
         except UnicodeDecodeError:
             raise BadInput(_('The form could not be read: it is not UTF-8 text.'))
@@ -174,21 +164,48 @@ def check_form(request):
                 check_value(filename, name, 1000)
 
 
-def _strict_multipart(request):
+class _LastRead:
+    """A body reader that remembers the last bytes the parser took."""
+
+    def __init__(self, fp):
+        self.fp = fp
+        self.last = b''
+
+    def readline(self, size=-1):
+        line = self.fp.readline(size)
+        if line:
+            self.last = line
+        return line
+
+    def read(self, size=-1):
+        data = self.fp.read(size)
+        if data:
+            self.last = data[-256:]
+        return data
+
+
+def _strict_multipart(request, boundary):
     """Parse a multipart body as WebOb would, but refusing text that is not UTF-8
     (WebOb replaces it); WebOb's ``request.POST`` then returns this parse."""
     environ = request.environ
     fs_environ = dict(environ, QUERY_STRING='')
     fs_environ.setdefault('CONTENT_LENGTH', '0')
+    request.make_body_seekable()
     request.body_file_raw.seek(0)
+    reader = _LastRead(request.body_file)
     try:
-        fs = cgi_FieldStorage(fp=request.body_file, environ=fs_environ, keep_blank_values=True,
+        fs = cgi_FieldStorage(fp=reader, environ=fs_environ, keep_blank_values=True,
                               encoding='utf8', errors='strict')
         fields = MultiDict.from_fieldstorage(fs)
     except UnicodeError:
         raise BadInput(_('The form could not be read: it is not UTF-8 text.'))
     except (ValueError, TypeError, LookupError):
         raise BadInput(_('The form could not be read: its multipart framing is broken.'))
+    # The parser stops at the closing boundary; a body cut short ends elsewhere.
+    closing = b'--' + boundary.encode('latin-1', 'replace') + b'--'
+    if fs.list and not reader.last.rstrip().endswith(closing):
+        raise BadInput(_('The form could not be read: it was cut short (its closing '
+                         'boundary is missing). Send it again.'))
     # WebOb's own cache of the parsed form (webob.request.BaseRequest.POST)
     environ['webob._parsed_post_vars'] = (fields, request.body_file_raw)
     return list(fields.items())
