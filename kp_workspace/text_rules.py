@@ -110,13 +110,10 @@ def displayable(text):
     return _SURROGATE.sub('\ufffd', text)
 
 
-_SCRUB = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]')
-
-
 def scrub(text):
     """Text the workspace did not receive from a person (text extracted from a
     document) made safe to store: lone surrogates become U+FFFD and control
     characters are dropped.  ``None`` stays ``None``."""
     if text is None:
         return None
-    return _SCRUB.sub('', displayable(text))
+    return _NEVER.sub('', displayable(text))
