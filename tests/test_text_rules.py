@@ -290,3 +290,34 @@ def test_note_number():
     assert note_number('12') == 12
     for bad in ('', '-1', '١', '9' * 10, '1e3', None):
         assert note_number(bad) is None
+
+
+def test_check_text_names_the_broken_character():
+    with pytest.raises(DomainError, match='lone surrogate'):
+        rules().check_text('a \ud800 b', 'text', 100)
+    with pytest.raises(DomainError) as err:
+        rules().check_text('a \x1b b', 'text', 100)
+    assert err.value.message.mapping == {'code': '001B'}
+
+
+def test_json_over_the_size_limit_is_413(monkeypatch):
+    monkeypatch.setattr(inputs(), 'MAX_JSON', 10)
+    with pytest.raises(DomainError) as err:
+        inputs().check_json(api_request(b'{"text": "a long enough body"}'))
+    assert err.value.status == 413
+    # sent in chunks, without a declared length
+    request = api_request(b'{"text": "a long enough body"}')
+    del request.environ['CONTENT_LENGTH']
+    request.environ['HTTP_TRANSFER_ENCODING'] = 'chunked'
+    request.environ['wsgi.input_terminated'] = True
+    with pytest.raises(DomainError) as err:
+        inputs().check_json(request)
+    assert err.value.status == 413
+
+
+def test_multipart_part_with_its_own_length():
+    body = (b'--xyz\r\nContent-Disposition: form-data; name="title"\r\nContent-Length: 5\r\n\r\n'
+            b'hello\r\n--xyz--\r\n')
+    request = api_request(body, 'multipart/form-data; boundary=xyz', path='/files/x/attachments')
+    inputs().check_form(request)
+    assert request.POST['title'] == 'hello'

@@ -91,17 +91,15 @@ def check_address(request):
             items = list(request.GET.items())
         except UnicodeDecodeError:
             environ['QUERY_STRING'] = ''
-            environ.pop('webob._parsed_query_vars', None)
             raise BadInput(_('The query string is not valid: it contains bytes that are not '
                              'UTF-8 text.'))
-        for name, value in items:
-            check_value(name, name, MAX_QUERY_VALUE)
-            try:
+        try:
+            for name, value in items:
+                check_value(name, name, MAX_QUERY_VALUE)
                 check_value(value, name, MAX_QUERY_VALUE)
-            except BadInput:
-                environ['QUERY_STRING'] = ''
-                environ.pop('webob._parsed_query_vars', None)
-                raise
+        except BadInput:
+            environ['QUERY_STRING'] = ''  # the error page's links read it
+            raise
 
 
 def _repair(environ):
