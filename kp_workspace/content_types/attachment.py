@@ -15,8 +15,9 @@ from ZODB.blob import Blob
 
 from ..errors import DomainError
 from ..security.roles import ATTACH, REGISTER_RECEIPT
+from ..text_rules import check_name, scrub
 from .extract import check_pdf, extract_text, sniff
-from .movable import check_change, check_text, now, touch
+from .movable import check_change, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -82,7 +83,8 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
         # the blob directory's own temporary directory: consumeFile then renames, not copies
         tmp_dir = item._p_jar.db().storage.temporaryDirectory()
     filename = os.path.basename((filename or '').replace('\\', '/'))[:200] or 'attachment'
-    title = check_text(title or filename, 'title', 200)
+    filename = check_name(filename, 'file', 200)
+    title = check_name(title or filename, 'title', 200)
     if getattr(stream, 'seekable', lambda: False)():
         # A request retried after a conflict reaches here again with the same upload
         # (the body is spooled once, the form parsed once): read it from its start.
@@ -110,7 +112,7 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
             att_id += 'x'
         att = Attachment(att_id, title, filename, content_type, size, officer.login, post_id,
                          now(), diary_number=diary, pages=pages)
-        att.text = extract_text(path, content_type)
+        att.text = scrub(extract_text(path, content_type))
         # consumeFile moves the temporary file into the blob directory (no copy in memory)
         att.blob.consumeFile(path)
         path = None

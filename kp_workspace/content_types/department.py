@@ -8,6 +8,7 @@ from pyramid.i18n import TranslationStringFactory
 from ..container import Folder, FolderKeyError
 from ..errors import Conflict, DomainError
 from ..security.roles import ALL_ROLE_NAMES, ROLES_BY_NAME, local_acl
+from ..text_rules import check_name
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -67,13 +68,19 @@ def departments_with_code(departments, code):
     return [d for d in departments.values() if d.code == code]
 
 
+def _names(title, title_ur):
+    """A department's names, checked by the shared text rules.  :raises DomainError:"""
+    return (check_name(title, 'title', 120, minimum=3),
+            check_name(title_ur, 'title_ur', 120, minimum=0))
+
+
 def add_department(departments, actor, name, title, code, title_ur=''):
     """Create a department under ``departments`` and record it.
 
     :raises Conflict: the name or the code is taken.
     :raises DomainError: the name or the code is malformed.
     """
-    if not CODE_RE.match(code or ''):
+    if not isinstance(code, str) or not CODE_RE.match(code):
         raise DomainError(_('Use 1 to 10 capital letters or digits, starting with a letter.'),
                           field='code')
     try:
@@ -83,22 +90,24 @@ def add_department(departments, actor, name, title, code, title_ur=''):
     if departments_with_code(departments, code):
         raise Conflict(_('Another department already uses the code ${code}.', mapping={'code': code}),
                        field='code')
-    department = departments.add(name, Department(title.strip(), code, title_ur.strip()))
+    title, title_ur = _names(title, title_ur)
+    department = departments.add(name, Department(title, code, title_ur))
     actor.record('department.created', f'department:{name}', title=title, code=code)
     return department
 
 
 def update_department(department, actor, title, code, title_ur=''):
     """Change a department's names and code and record what changed."""
-    if not CODE_RE.match(code or ''):
+    if not isinstance(code, str) or not CODE_RE.match(code):
         raise DomainError(_('Use 1 to 10 capital letters or digits, starting with a letter.'),
                           field='code')
     others = [d for d in departments_with_code(department.__parent__, code) if d is not department]
     if others:
         raise Conflict(_('Another department already uses the code ${code}.', mapping={'code': code}),
                        field='code')
+    title, title_ur = _names(title, title_ur)
     changes = {}
-    for attr, value in (('title', title.strip()), ('code', code), ('title_ur', title_ur.strip())):
+    for attr, value in (('title', title), ('code', code), ('title_ur', title_ur)):
         if getattr(department, attr) != value:
             changes[attr] = f'{getattr(department, attr)} -> {value}'
             setattr(department, attr, value)

@@ -16,6 +16,7 @@ from ..alerts import notify_post
 from ..errors import DomainError
 from ..search import ItemChanged
 from ..security.roles import ATTACH, DRAFT, REGISTER_RECEIPT, WRITE_NOTE
+from ..text_rules import check_name, check_text
 from ..workflows import Refused
 
 _ = TranslationStringFactory('kp_workspace')
@@ -130,7 +131,7 @@ def create(cls, department, officer, post, number_format, series, subject, class
     retried) rather than hands out a number twice.
     """
     site = officer.site
-    subject = check_text(subject, 'subject', 300, minimum=3)
+    subject = check_name(subject, 'subject', 300, minimum=3)
     classification = check_choice(classification, CLASSIFICATIONS, 'classification')
     priority = check_choice(priority, PRIORITIES, 'priority')
     at = now()
@@ -149,18 +150,8 @@ def create(cls, department, officer, post, number_format, series, subject, class
     return item
 
 
-def check_text(text, field, maximum, minimum=1):
-    text = (text or '').strip()
-    if len(text) < minimum:
-        raise DomainError(_('This cannot be empty.'), field=field)
-    if len(text) > maximum:
-        raise DomainError(_('This is too long (at most ${n} characters).', mapping={'n': maximum}),
-                          field=field)
-    return text
-
-
 def check_choice(value, choices, field):
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise DomainError(_('Choose one of: ${choices}.', mapping={'choices': ', '.join(choices)}),
                           field=field)
     return value
@@ -271,9 +262,7 @@ def move(item, officer, action, to_post, remarks='', alert='arrived'):
                           field='to_post', status=400)
     if to_post == item.holder:
         raise Refused(_('It is already with ${post}.', mapping={'post': post_title(site, to_post)}))
-    remarks = (remarks or '').strip()
-    if len(remarks) > 2000:
-        raise DomainError(_('Remarks are limited to 2000 characters.'), field='remarks')
+    remarks = check_text(remarks, 'remarks', 2000, minimum=0)
     at = now()
     from_post = item.holder
     desk.lift(item, from_post, item.received_at, at.timestamp())

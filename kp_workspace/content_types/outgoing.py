@@ -13,7 +13,8 @@ from pyramid.i18n import TranslationStringFactory
 from ..errors import DomainError
 from ..workflows import Refused
 from ..security.roles import DRAFT
-from .movable import check_change, check_choice, check_text, nothing_here, now, touch
+from ..text_rules import check_name, check_text
+from .movable import check_change, check_choice, nothing_here, now, touch
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -64,17 +65,14 @@ class OutgoingDocument(Persistent):
 
 
 def _lines(value, name):
-    value = (value or '').strip()
-    if len(value) > 5000:
-        raise DomainError(_('${name} is too long.', mapping={'name': name}), status=400)
-    return value
+    return check_text(value, name, 5000, minimum=0)
 
 
 def add_draft(casefile, officer, kind, subject, body, addressees='', copies=''):
     """Draft on ``casefile`` as its holder (DRAFT; not on a closed file).  :raises Refused:"""
     post_id = check_change(casefile, officer, DRAFT)
     kind = check_choice(kind, KINDS, 'kind')
-    subject = check_text(subject, 'subject', 300)
+    subject = check_name(subject, 'subject', 300)
     body = check_text(body, 'body', 50000)
     addressees, copies = _lines(addressees, 'addressees'), _lines(copies, 'copies')
     draft_id = f'd{len(casefile.drafts) + 1}'
@@ -94,7 +92,7 @@ def edit_draft(draft, officer, subject, body, addressees=None, copies=None):
     if draft.state != 'draft':
         raise Refused(_('Only a draft being written can be changed; this one is ${state}.',
                         mapping={'state': draft.state}))
-    draft.subject = check_text(subject, 'subject', 300)
+    draft.subject = check_name(subject, 'subject', 300)
     draft.body = check_text(body, 'body', 50000)
     if addressees is not None:
         draft.addressees = _lines(addressees, 'addressees')

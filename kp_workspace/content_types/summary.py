@@ -11,7 +11,8 @@ from pyramid.i18n import TranslationStringFactory
 from ..security.roles import DRAFT
 from ..workflows import Refused
 from .casefile import classification_node, priority_node
-from .movable import Movable, check_text, create
+from ..text_rules import check_text
+from .movable import Movable, create
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -85,7 +86,8 @@ def initiate_summary(department, officer, subject, background, proposal, decisio
     values = {
         'background': check_text(background, 'background', 20000),
         'proposal': check_text(proposal, 'proposal', 20000),
-        'financial_implications': (financial_implications or '').strip()[:20000],
+        'financial_implications': check_text(financial_implications, 'financial_implications',
+                                             20000, minimum=0),
         'decision_sought': check_text(decision_sought, 'decision_sought', 5000),
     }
     return create(Summary, department, officer, posts[0], '{code}/S/{year}/{serial:04d}',

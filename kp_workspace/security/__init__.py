@@ -44,4 +44,6 @@ def includeme(config):
     # Every unsafe browser request carries the session's CSRF token; API views
     # opt out because they authenticate by bearer token only (see policy.py).
     config.set_default_csrf_options(require_csrf=True)
+    # Every request's input is checked before the router and the views see it.
+    config.include('.inputs')
     config.include('.headers')  # CSP, nosniff, no framing, HSTS on every response

@@ -16,6 +16,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..container import Folder, FolderKeyError
 from ..errors import Conflict, DomainError, NotFound
+from ..text_rules import check_name, check_text
 from .passwords import burn_time, hash_password, needs_rehash, password_problem, verify_password
 from .roles import ALL_ROLE_NAMES, role_principal
 
@@ -343,14 +344,16 @@ def _check_roles(roles):
 
 
 def _clean_name(name):
-    name = ' '.join((name or '').split())
+    """A person's, group's or post's name: one line, 2 to 120 characters, white space
+    runs made one space, and the shared text rules (no controls or direction changes)."""
+    name = ' '.join(check_text(name, 'name', 1000, minimum=0).split())
     if not 2 <= len(name) <= 120:
         raise DomainError(_('A name needs 2 to 120 characters.'), field='name')
-    return name
+    return check_name(name, 'name', 120, minimum=2)
 
 
 def _clean_email(email):
-    email = (email or '').strip()
+    email = check_name(email, 'email', 254, minimum=0)
     if email and not EMAIL_RE.match(email):
         raise DomainError(_('That is not an e-mail address.'), field='email')
     return email

@@ -88,4 +88,5 @@ def includeme(config):
     for name, pattern in ROUTES:
         config.add_route(name, pattern)
     config.include('.layout')
+    config.include('.rendering')  # pages and JSON that stored text cannot break
     config.scan('.')

@@ -1,7 +1,7 @@
 """Browser pages for file work: desk lists, dashboards, files, summaries, alerts."""
 import datetime
 
-from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config, view_defaults
@@ -21,6 +21,7 @@ from ..workflows.draft import DRAFT_WORKFLOW
 from .auditing import read_item, record_refusal
 from .forms import CSRFSchema, run_form
 from .layout import flash
+from .params import note_number, whole_number
 from .work import (WORKFLOWS, attachment_response, item_for, now_ts, officer_for, run_action,
                    run_draft_action)
 
@@ -66,10 +67,7 @@ def _department(request, permission):
 def desk_list(request):
     which = request.matched_route.name
     fn, title, intro = LISTS[which]
-    try:
-        offset = max(0, int(request.params.get('offset', 0)))
-    except ValueError:
-        raise HTTPBadRequest()
+    offset = whole_number(request, 'offset', 0)
     officer = officer_for(request)
     rows, total, more = fn(officer.site.desk, officer.post_ids,
                            request.registry.kpw_settings.overdue_days, now_ts(), offset, PAGE)
@@ -258,9 +256,8 @@ class ItemPages:
     def edit_note(self):
         request = self.request
         item = item_for(request, 'file')
-        try:
-            n = int(request.matchdict['n'])
-        except ValueError:
+        n = note_number(request.matchdict['n'])
+        if n is None:
             raise HTTPNotFound()
         note = item.notes.get(n)
         if note is None:

@@ -1,6 +1,4 @@
 """The search page and ``GET /api/v1/search``."""
-import datetime
-
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.i18n import TranslationStringFactory
 from pyramid.view import view_config
@@ -11,8 +9,10 @@ from ..search.engine import KINDS, QueryError
 from ..search.query import search
 from ..security.roles import VIEW
 from ..site import get_site
+from ..text_rules import check_text
 from .api import api_config
 from .errors import error_response
+from .params import day, page_number
 from .work import officer_for
 
 _ = TranslationStringFactory('kp_workspace')
@@ -22,23 +22,10 @@ KIND_TITLES = {'file': _('Case files'), 'summary': _('Summaries'),
                'attachment': _('Correspondence'), 'draft': _('Drafts')}
 
 
-def _day(params, name):
-    value = params.get(name, '').strip()
-    if not value:
-        return None
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPBadRequest(f'{name} is a date like 2026-11-23.')
-
-
 def _params(request):
     """The search arguments of the page and the API; 400 for a value that cannot be."""
     params = request.params
-    try:
-        page = max(1, int(params.get('page', 1)))
-    except ValueError:
-        raise HTTPBadRequest('page is a whole number.')
+    page = page_number(request)
     filters = {'kind': params.get('type', ''), 'department': params.get('department', ''),
                'state': params.get('state', ''),
                'classification': params.get('classification', '')}
@@ -46,10 +33,11 @@ def _params(request):
                                  ('classification', 'classification', CLASSIFICATIONS)):
         if filters[name] and filters[name] not in allowed:
             raise HTTPBadRequest(f'{param} is one of {", ".join(allowed)}.')
-    dates = (_day(params, 'from'), _day(params, 'to'))
+    dates = (day(request, 'from'), day(request, 'to'))
     if dates[0] and dates[1] and dates[0] > dates[1]:
         raise HTTPBadRequest('from is a day before to.')
-    return {'text': params.get('q', ''), 'filters': filters, 'dates': dates, 'page': page,
+    text = check_text(params.get('q', ''), 'q', 500, minimum=0, single_line=True, strip=False)
+    return {'text': text, 'filters': filters, 'dates': dates, 'page': page,
             'sort': params.get('sort', 'relevance')}
 
 

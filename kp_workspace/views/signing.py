@@ -23,6 +23,7 @@ from .api import api_config
 from .errors import error_response
 from .forms import CSRFSchema, run_form
 from .layout import flash
+from .params import finite_number
 from .work import draft_for, item_for, officer_for, pdf_response
 
 _ = TranslationStringFactory('kp_workspace')
@@ -173,8 +174,8 @@ def public_notifications(request):
     if raw:
         try:
             ts, address = raw.split('~', 1)
-            after = (float(ts), address)
-        except ValueError:
+            after = (finite_number(ts, 'after'), address)
+        except (ValueError, DomainError):
             raise HTTPBadRequest('after is not a position from this page.')
     addresses, next_key = site.notices.page(after, size=20)
     rows = []

@@ -16,6 +16,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..errors import DomainError
 from ..security.roles import PERMISSION_TITLES
+from ..text_rules import check_text
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -73,6 +74,7 @@ class Workflow:
         if t is None:
             raise Refused(_('There is no action "${action}".', mapping={'action': name}),
                           status=404)
+        params = _checked_params(params)
         _check(self, t, obj, officer, params, strict=True)
         t.effect(obj, officer, params)
         if t.target is not None and t.target != obj.state:
@@ -81,6 +83,25 @@ class Workflow:
             else:
                 obj.state = t.target
         return t
+
+
+# The text parameters a transition may take: (most characters, one line only).
+TEXT_PARAMS = {'remarks': (2000, False), 'to_post': (100, True), 'decision': (50, True),
+               'pin': (200, True)}
+
+
+def _checked_params(params):
+    """``params`` with every text parameter checked by the shared text rules.
+
+    :raises DomainError: (400) a parameter that is not text, too long, or holds
+        a character the rules refuse.
+    """
+    checked = dict(params)
+    for name, (maximum, single_line) in TEXT_PARAMS.items():
+        if checked.get(name) is not None:
+            checked[name] = check_text(checked[name], name, maximum, minimum=0,
+                                       single_line=single_line, strip=name != 'pin')
+    return checked
 
 
 def _check(workflow, t, obj, officer, params, strict=False):

@@ -331,7 +331,7 @@ def test_search_page_filters_keep_their_values(app, tokens):
 def test_bad_filter_values_are_refused_with_a_message(app, tokens):
     app.login('so.finance')
     for params, message in (({'classification': 'top'}, 'classification is one of'),
-                            ({'from': '23/11/2026'}, 'from is a date like'),
+                            ({'from': '23/11/2026'}, '"from" must be a date like'),
                             ({'from': '2026-11-23', 'to': '2026-11-01'}, 'from is a day before to')):
         res = search(app, tokens, 'so.finance', 'x', status=400, **params)
         assert message in res['error']

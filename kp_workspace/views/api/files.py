@@ -16,6 +16,7 @@ from ..auditing import read_item
 from ..errors import error_response
 from ..work import (attachment_response, draft_for, draft_json, item_for, item_json, now_ts,
                     officer_for, run_action, run_draft_action)
+from ..params import note_number, offset_and_limit
 from . import api_config, json_body
 
 LISTS = {'inbox': inbox, 'pending': pending, 'overdue': overdue, 'sent': sent}
@@ -53,7 +54,7 @@ def new_file(request):
     body = json_body(request)
     casefile = open_file(_department(request), officer_for(request), _str(body, 'subject'),
                          body.get('classification', 'routine'), body.get('priority', 'routine'),
-                         post_id=body.get('post'))
+                         post_id=_str(body, 'post', required=False) or None)
     return _created(request, {'id': casefile.id, 'number': casefile.number,
                               'state': casefile.state, 'holder': casefile.holder})
 
@@ -92,9 +93,8 @@ def add_note(request):
 @view_config(**api_config(route_name='api_file_note', request_method='PATCH', permission=VIEW))
 def patch_note(request):
     item = item_for(request, 'file')
-    try:
-        n = int(request.matchdict['n'])
-    except ValueError:
+    n = note_number(request.matchdict['n'])
+    if n is None:
         raise HTTPNotFound()
     note = edit_note(item, officer_for(request), n, _str(json_body(request), 'text'))
     return {'n': note.n, 'text': note.text}
@@ -127,8 +127,8 @@ def get_attachment(request):
 def action(request):
     item = item_for(request)
     body = json_body(request) if request.body else {}
-    params = {k: v for k, v in body.items() if k in ('to_post', 'remarks', 'decision', 'pin')
-              and isinstance(v, str)}
+    # the workflow engine checks each value (text, its length, its characters)
+    params = {k: v for k, v in body.items() if k in ('to_post', 'remarks', 'decision', 'pin')}
     try:
         run_action(request, item, request.matchdict['action'], params)
     except WrongPin as err:  # returned, not raised: the failed attempt is committed
@@ -164,11 +164,7 @@ def inbox_view(request):
     which = request.params.get('view', 'inbox')
     if which not in LISTS:
         raise HTTPBadRequest('view is one of inbox, pending, overdue, sent.')
-    try:
-        offset = max(0, int(request.params.get('offset', 0)))
-        limit = min(200, max(1, int(request.params.get('limit', 50))))
-    except ValueError:
-        raise HTTPBadRequest('offset and limit are whole numbers.')
+    offset, limit = offset_and_limit(request)
     rows, total, more = LISTS[which](officer.site.desk, officer.post_ids,
                                      request.registry.kpw_settings.overdue_days, now_ts(),
                                      offset, limit)
