@@ -276,7 +276,7 @@ def test_audit_log_pages_and_jumps_to_a_date(app, open_site):
     assert 'thing:119' not in older.text
     assert 'No entries.' in app.get('/admin/audit', params={'until': '2001-01-01'}).text
     app.get('/admin/audit', params={'until': 'yesterday'}, status=400)
-    assert 'not valid' in app.get('/admin/audit', params={'after': 'x'}, status=400).text
+    assert 'not valid' in app.get('/admin/audit', params={'after': 'x'}).text
 
 
 def test_users_list_pages(app, open_site):
