@@ -128,6 +128,7 @@ def grant_local_role(actor, principals, department, principal, role, granted):
                             'that exists.'), field='principal')
     if role not in ROLES_BY_NAME:
         raise DomainError(_('Unknown role: ${role}', mapping={'role': role}), field='role')
+    principals.check_not_own_access(actor, principal)
     current = set(department.roles_of(principal))
     if (role in current) == granted:
         return False

@@ -135,6 +135,16 @@ class Principals(Folder):
         return post
 
     # users -----------------------------------------------------------------
+    def check_not_own_access(self, actor, principal):
+        """Refuse (403) a change to the access of ``principal`` when it is the acting
+        user, one of their groups or a post they hold: nobody widens their own access
+        (an administrator who gave themselves a post could read its files); another
+        administrator must make the change."""
+        me = self.users.get(actor.login)
+        if me is not None and principal in me.principals():
+            raise DomainError(_('You cannot change your own access (posts, roles or groups); '
+                                'another administrator must do it.'), status=403)
+
     def add_user(self, actor, login, name, password, email='', roles=(), group_ids=()):
         """Create an active user.
 
@@ -167,6 +177,8 @@ class Principals(Folder):
         }
         if not values['active'] and user.login == actor.login:
             raise DomainError(_('You cannot deactivate your own account.'), field='active')
+        if (values['roles'], values['group_ids']) != (user.roles, user.group_ids):
+            self.check_not_own_access(actor, user.principal)
         changes = {}
         for attr, value in values.items():
             old = getattr(user, attr)
@@ -263,6 +275,7 @@ class Principals(Folder):
         roles = _check_roles(roles)
         old_roles = dept.roles_of(post.principal)
         if roles != old_roles:
+            self.check_not_own_access(actor, post.principal)
             dept.set_roles(post.principal, roles)
             changes['roles'] = f'{_show(old_roles)} -> {_show(roles)}'
         if changes:
@@ -273,6 +286,7 @@ class Principals(Folder):
         """Make ``user`` a holder of ``post`` (a post may have several holders)."""
         if user.login in post.holders:
             raise Conflict(_('${name} already holds this post.', mapping={'name': user.name}))
+        self.check_not_own_access(actor, user.principal)
         if not user.active:
             raise DomainError(_('${name} is deactivated and cannot hold a post.',
                                 mapping={'name': user.name}))
@@ -295,6 +309,7 @@ class Principals(Folder):
         """
         if post.holders == (successor.login,):
             raise Conflict(_('${name} already holds this post.', mapping={'name': successor.name}))
+        self.check_not_own_access(actor, successor.principal)
         if not successor.active:
             raise DomainError(_('${name} is deactivated and cannot hold a post.',
                                 mapping={'name': successor.name}))

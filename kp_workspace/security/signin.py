@@ -53,6 +53,9 @@ def _refused(wait):
         retry_after=wait)
 
 
+LONGEST_LOGIN = 40  # (principals.LOGIN_RE)
+
+
 def sign_in(request, login, password, channel):
     """Return the user with ``login`` and ``password``, or raise :class:`SignInRefused`.
 
@@ -67,6 +70,10 @@ def sign_in(request, login, password, channel):
     site = get_site(request)
     throttle = site.login_attempts
     login = (login or '').strip().lower()
+    if len(login) > LONGEST_LOGIN:
+        # no login is this long (principals.LOGIN_RE): count and record only its start,
+        # so that a stranger cannot fill the audit log or the throttle with megabytes
+        login = ' '.join(login[:LONGEST_LOGIN].split()) + '…'
     address = client_address(request)
     now = datetime.datetime.now(datetime.timezone.utc)
     actor = actor_from_request(request, login='')

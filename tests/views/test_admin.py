@@ -310,3 +310,36 @@ def test_department_edit_is_saved_and_recorded(app, audit_entries):
     assert 'Nothing changed.' in form.submit('save', status=303).follow().text
     form['code'] = 'FD'
     assert 'Another department already uses the code FD.' in form.submit('save', status=409).text
+
+
+def test_an_administrator_cannot_widen_their_own_access(app, open_site, audit_entries):
+    """An administrator manages people, not secrets: giving themselves a post (whose
+    files they would then read), a role, a group or a department role is refused,
+    and changes nothing; their name they may still change."""
+    app.login('admin')
+    refused = 'You cannot change your own access'
+    form = app.get('/admin/posts/secretary-finance').forms['holder-form']
+    form['login'] = 'admin'
+    assert refused in form.submit('op', value='assign', status=403).text
+    form = app.get('/admin/posts/secretary-finance').forms['holder-form']
+    form['login'] = 'admin'
+    assert refused in form.submit('op', value='transfer', status=403).text
+    grant = app.get('/admin/departments/finance').forms['grant-form']
+    grant['principal'] = 'user:admin'
+    grant['role'] = 'approver'
+    assert refused in grant.submit('op', value='grant', status=403).text
+    form = app.get('/admin/users/admin').forms['kpw-form']
+    check(form, 'records_clerk')
+    assert refused in form.submit('save', status=403).text
+
+    def access(site, conn):
+        p = site['principals']
+        return (p.users['admin'].post_ids, p.users['admin'].roles,
+                p.posts['secretary-finance'].holders,
+                site['departments']['finance'].roles_of('user:admin'))
+    assert open_site(access) == ((), ('administrator',), ('secretary.finance',), ())
+    form = app.get('/admin/users/admin').forms['kpw-form']
+    form['name'] = 'Workspace Administrator (KP)'
+    assert 'Saved.' in form.submit('save', status=303).follow().text
+    # the refusals are on record
+    assert 'refused.forbidden' in [e.action for e in audit_entries(8)]

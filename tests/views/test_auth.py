@@ -149,6 +149,10 @@ def test_one_login_however_it_is_written_and_logins_of_any_length(wsgi_app):
     assert 'The login or password is not right.' in res.text
     stranger.login(long_login, 'a-guess', status=429)
     Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.1.1.1'}).login('cm')
+    # only its start is on record: a stranger cannot fill the audit log with logins
+    targets = {e.target for e in audit_log_entries(wsgi_app) if e.action.startswith('login.')}
+    assert 'user:' + 'x' * 40 + '…' in targets
+    assert max(len(t) for t in targets) <= 46
 
 
 def test_the_api_token_endpoint_is_throttled_the_same_way(wsgi_app):

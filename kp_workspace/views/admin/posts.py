@@ -10,6 +10,7 @@ from ...errors import DomainError
 from ...security.roles import MANAGE_POSTS, ROLES
 from ...site import get_site
 from ..forms import CSRFSchema, make_form, run_form
+from ..auditing import record_refusal
 from ..layout import flash
 from . import PAGE_SIZE, crumbs
 
@@ -145,6 +146,7 @@ class PostAdmin:
             else:
                 raise HTTPBadRequest()
         except DomainError as err:
+            record_refusal(request, err.status, err)  # (403 and 409 only)
             request.response.status = err.status
             form = make_form(request, PostEditSchema(), (_('Save'),))
             dept = self.departments.get(post.department)

@@ -180,11 +180,28 @@ SCHEMAS = {
     'Unavailable': closed({'status': {'const': 'unavailable'}}),
 }
 
+# What the text rules (kp_workspace.text_rules) accept, as a pattern a client can
+# check before sending: no controls, DEL or noncharacters, something besides
+# spaces; a one-line field also no tabs, line breaks or bidirectional controls.
+_NEVER = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff'
+_NOT_IN_LINE = ('\\t\\n\\r\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f'
+                '\\u061c')
+
+
+def text(maximum, minimum=1, line=False, blank=False):
+    """A text input of at most ``maximum`` characters (``line``: a single line)."""
+    refused = _NEVER + (_NOT_IN_LINE if line else '')
+    ok = f'[^{refused}]'
+    pattern = f'^{ok}*$' if blank else f'^{ok}*[^\\s{refused}]{ok}*$'
+    return {'type': 'string', 'minLength': minimum if not blank else 0, 'maxLength': maximum,
+            'pattern': pattern}
+
+
 ID = path_params('id')
-TEXT = json_body({'text': {'type': 'string', 'maxLength': 20000}}, ['text'])
+TEXT = json_body({'text': text(20000)}, ['text'])
 ACTION_BODY = {'required': False, 'content': json_content({
     'type': 'object', 'properties': {
-        'to_post': STRING, 'remarks': {'type': 'string', 'maxLength': 2000},
+        'to_post': STRING, 'remarks': text(2000, blank=True),
         'decision': {'enum': list(DECISIONS)}, 'pin': STRING}})}
 PDF = {'application/pdf': {'schema': {'type': 'string', 'format': 'binary'}}}
 UPLOAD = {'required': True, 'content': {'multipart/form-data': {'schema': {
@@ -208,7 +225,7 @@ def item_action(workflow, what, *codes):
               body=ACTION_BODY, params=path_params('id', 'action', action={'enum': names}))
 
 
-MOVABLE_FIELDS = {'subject': {'type': 'string', 'minLength': 3, 'maxLength': 300},
+MOVABLE_FIELDS = {'subject': text(300, minimum=3, line=True),
                   'classification': {'enum': list(CLASSIFICATIONS)},
                   'priority': {'enum': list(PRIORITIES)}}
 
@@ -232,8 +249,8 @@ PATHS = {
     '/api/v1/departments/{department_id}/summaries': {'post': op(
         'Draft a summary for the Chief Minister', 'The new summary', ref('Opened'),
         (400, 401, 403, 404, *WRITE), status='201',
-        body=json_body({**MOVABLE_FIELDS, **{k: {'type': 'string', 'minLength': 1} for k in (
-            'background', 'proposal', 'decision_sought')}, 'financial_implications': STRING},
+        body=json_body({**MOVABLE_FIELDS, **{k: text(20000) for k in (
+            'background', 'proposal', 'decision_sought')}, 'financial_implications': text(20000, blank=True)},
             ['subject', 'background', 'proposal', 'decision_sought']),
         params=path_params('department_id'))},
     '/api/v1/files/{id}': {'get': op('A case file with notes, attachments, movements and '
@@ -254,7 +271,7 @@ PATHS = {
         body={'required': True, 'content': {'multipart/form-data': {'schema': {
             'type': 'object', 'required': ['file'],
             'properties': {'file': {'type': 'string', 'format': 'binary'},
-                           'title': {'type': 'string', 'maxLength': 300},
+                           'title': text(200, line=True, blank=True),
                            'receipt': {'enum': ['0', '1']}}}}}})},
     '/api/v1/files/{id}/attachments/{att_id}': {'get': {
         'summary': 'The bytes of an attachment, of the type it was stored with',
@@ -266,10 +283,10 @@ PATHS = {
         'Draft a letter, memorandum, office order or notification as the holder',
         'The new draft', ref('DraftOpened'), (400, 401, 403, 404, 409, *WRITE), status='201',
         body=json_body({'kind': {'enum': list(DRAFT_KINDS)},
-                        'subject': {'type': 'string', 'minLength': 1, 'maxLength': 300},
-                        'body': {'type': 'string', 'minLength': 1, 'maxLength': 50000},
-                        'addressees': {'type': 'string', 'maxLength': 5000},
-                        'copies': {'type': 'string', 'maxLength': 5000}},
+                        'subject': text(300, line=True),
+                        'body': text(50000),
+                        'addressees': text(5000, blank=True),
+                        'copies': text(5000, blank=True)},
                        ['kind', 'subject', 'body']), params=ID)},
     '/api/v1/files/{id}/pdf': {'get': pdf_op('The whole file as one PDF: noting sheet, '
                                              'movement register, correspondence, bookmarks')},
