@@ -61,6 +61,7 @@ from persistent import Persistent
 from pyramid_zodbconn import get_connection
 
 from ..records import Record
+from ..security.client import client_address
 
 ROOT_KEY = 'kp_workspace.audit_log'
 ANCHORS_KEY = 'kp_workspace.audit_anchors'  # in the root of the main database
@@ -329,4 +330,4 @@ def actor_from_request(request, login=None):
     if login is None:
         identity = request.identity
         login = identity.login if identity is not None else ''
-    return Actor(login, request.client_addr or '', audit_log(request))
+    return Actor(login, client_address(request), audit_log(request))

@@ -20,6 +20,7 @@ import transaction
 from pyramid_retry import is_error_retryable
 from ZODB.POSException import ConflictError
 
+from ..security.client import client_address
 from . import ROOT_KEY, make_entry
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def record_after(request, action, target='', **details):
     """
     identity = request.identity
     entry = make_entry(identity.login if identity is not None else '',
-                       request.client_addr or '', action, target, details)
+                       client_address(request), action, target, details)
     request.__dict__.setdefault(_NOTES, []).append(entry)
     return entry
 

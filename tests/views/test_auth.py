@@ -373,3 +373,12 @@ def test_a_page_with_a_message_shows_it_once(app):
     page = app.get('/login')
     assert 'You have signed out.' in page.text
     assert 'You have signed out.' not in app.get('/login').text
+
+
+def test_the_audit_log_records_the_address_the_throttle_counts(wsgi_app):
+    """A client cannot choose the address it is recorded under: X-Forwarded-For is
+    believed only from a trusted proxy (none by default)."""
+    Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '198.51.100.7',
+                                     'HTTP_X_FORWARDED_FOR': '10.9.9.9'}).login('so.finance')
+    entry = [e for e in audit_log_entries(wsgi_app) if e.action == 'login.succeeded'][-1]
+    assert entry.client == '198.51.100.7'

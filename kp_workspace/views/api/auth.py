@@ -4,6 +4,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ...audit import actor_from_request
+from ...security.client import client_address
 from ...security.roles import VIEW
 from ...security.signin import SignInRefused, sign_in
 from ...site import get_site
@@ -27,7 +28,7 @@ def issue_token(request):
     site = get_site(request)
     settings = request.registry.kpw_settings
     token, record = site.tokens.issue(request.registry.kpw_token_key, user,
-                                      settings.token_lifetime, request.client_addr or '')
+                                      settings.token_lifetime, client_address(request))
     actor_from_request(request, login=user.login).record(
         'token.issued', user.principal, expires=record.expires.isoformat())
     request.response.status = 201
