@@ -10,6 +10,7 @@ back in logical order (after NFKC, as the shaped letters are presentation forms)
 import io
 import os
 import re
+import unicodedata
 from xml.sax.saxutils import escape
 
 import arabic_reshaper
@@ -62,7 +63,13 @@ def _styles():
 
 
 def shape(text):
-    """One line of Arabic-script text, shaped and in visual order."""
+    """One line of Arabic-script text, shaped and in visual order.
+
+    Characters the bidirectional algorithm has no class for (code points not yet
+    assigned in this Python's Unicode) are drawn as U+FFFD: python-bidi refuses
+    them, and no font has a glyph for them anyway.
+    """
+    text = ''.join(ch if unicodedata.bidirectional(ch) else '\ufffd' for ch in text)
     return get_display(arabic_reshaper.reshape(text))
 
 
