@@ -33,6 +33,15 @@ _NEVER = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\uf
 # paragraph separators, and the bidirectional controls.
 _NOT_IN_LINE = re.compile('[\t\n\r\u2028\u2029' + ''.join(sorted(BIDI)) + ']')
 _SURROGATE = re.compile('[\ud800-\udfff]')
+# Refused in any text, prose too: the overrides, which make the text on screen (or in
+# a signed PDF) read differently from what is stored ("evil" shown as "live").  The
+# marks and isolates, which Urdu writers use, stay allowed in prose.
+OVERRIDES = frozenset('\u202d\u202e')
+_OVERRIDE = re.compile('[\u202d\u202e]')
+# Refused in a single-line field: characters that show nothing (a name that looks
+# like another).  The zero-width non-joiner and joiner, which Urdu needs, stay.
+INVISIBLE = frozenset('\u200b\u2060\ufeff')
+_INVISIBLE = re.compile('[\u200b\u2060\ufeff]')
 
 
 def problem(text, single_line=False, name=None):
@@ -58,6 +67,14 @@ def problem(text, single_line=False, name=None):
                      'cannot be stored.', mapping={'name': name, 'code': code})
         return _('This contains a control character (U+${code}) that cannot be stored. '
                  'Remove it and try again.', mapping={'code': code})
+    found = _OVERRIDE.search(text)
+    if found is not None:
+        return _('This contains a character that changes the direction of the text '
+                 '(U+${code}); it is not allowed here.',
+                 mapping={'code': f'{ord(found.group()):04X}'})
+    if single_line and _INVISIBLE.search(text):
+        return _('This contains an invisible character (U+${code}); it is not allowed here.',
+                 mapping={'code': f'{ord(_INVISIBLE.search(text).group()):04X}'})
     if single_line:
         found = _NOT_IN_LINE.search(text)
         if found is not None:

@@ -85,7 +85,15 @@ def test_check_text_examples():
     assert check_text(None, 'text', 100, minimum=0) == ''
     assert check_name('محکمہ خزانہ', 'title', 100) == 'محکمہ خزانہ'
     assert check_name('emoji \U0001F600 ok', 'title', 100)
-    assert check_text('a \u202e note', 'text', 100)  # prose may carry direction controls
+    # prose may carry the marks and isolates Urdu writers use, never an override
+    assert check_text('a \u200f note \u2066x\u2069', 'text', 100)
+    for bad in ('a \u202e note', 'a \u202d note'):
+        with pytest.raises(DomainError, match='changes the direction'):
+            check_text(bad, 'text', 100)
+    # a one-line name refuses what shows nothing; Urdu's non-joiner stays
+    with pytest.raises(DomainError, match='invisible'):
+        check_text('Admin\u200bistrator', 'name', 100, single_line=True)
+    assert check_text('\u0646\u200c\u06cc', 'name', 100, single_line=True)
     for bad in ('evil \u202e name', 'two\nlines', 'mark \u200f', 'iso \u2066x\u2069'):
         with pytest.raises(DomainError):
             check_name(bad, 'title', 100)

@@ -129,6 +129,8 @@ def grant_local_role(actor, principals, department, principal, role, granted):
     if role not in ROLES_BY_NAME:
         raise DomainError(_('Unknown role: ${role}', mapping={'role': role}), field='role')
     principals.check_not_own_access(actor, principal)
+    if kind == 'user' and granted:
+        principals.check_not_administrator(principals.users[name])
     current = set(department.roles_of(principal))
     if (role in current) == granted:
         return False

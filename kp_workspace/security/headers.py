@@ -53,6 +53,10 @@ def security_headers_tween_factory(handler, registry):
                                "default-src 'none'; frame-ancestors 'none'")
         if hsts:
             headers['Strict-Transport-Security'] = hsts
+        if 'Cache-Control' not in headers and not request.path.startswith('/static/'):
+            # pages, files, PDFs and answers are for whoever asked, now: no browser
+            # cache or shared proxy keeps a copy of a confidential file
+            headers['Cache-Control'] = 'no-store'
         return response
     return security_headers_tween
 

@@ -145,6 +145,15 @@ class Principals(Folder):
             raise DomainError(_('You cannot change your own access (posts, roles or groups); '
                                 'another administrator must do it.'), status=403)
 
+    def check_not_administrator(self, user):
+        """Refuse (403) a post or a department role for an administrator: administrators
+        manage people, not files -- else one administrator could make a second and
+        have it give the first a post."""
+        if user is not None and 'administrator' in user.roles:
+            raise DomainError(_('${name} is an administrator: administrators cannot hold posts '
+                                'or department roles.', mapping={'name': user.name}),
+                              status=403)
+
     def add_user(self, actor, login, name, password, email='', roles=(), group_ids=()):
         """Create an active user.
 
@@ -179,6 +188,11 @@ class Principals(Folder):
             raise DomainError(_('You cannot deactivate your own account.'), field='active')
         if (values['roles'], values['group_ids']) != (user.roles, user.group_ids):
             self.check_not_own_access(actor, user.principal)
+        if 'administrator' in values['roles'] and 'administrator' not in user.roles and \
+                user.post_ids:
+            raise DomainError(_('${name} holds a post: relieve them of it before making them an '
+                                'administrator.', mapping={'name': user.name}), status=403,
+                              field='roles')
         changes = {}
         for attr, value in values.items():
             old = getattr(user, attr)
@@ -287,6 +301,7 @@ class Principals(Folder):
         if user.login in post.holders:
             raise Conflict(_('${name} already holds this post.', mapping={'name': user.name}))
         self.check_not_own_access(actor, user.principal)
+        self.check_not_administrator(user)
         if not user.active:
             raise DomainError(_('${name} is deactivated and cannot hold a post.',
                                 mapping={'name': user.name}))
@@ -310,6 +325,7 @@ class Principals(Folder):
         if post.holders == (successor.login,):
             raise Conflict(_('${name} already holds this post.', mapping={'name': successor.name}))
         self.check_not_own_access(actor, successor.principal)
+        self.check_not_administrator(successor)
         if not successor.active:
             raise DomainError(_('${name} is deactivated and cannot hold a post.',
                                 mapping={'name': successor.name}))

@@ -68,6 +68,8 @@ def test_every_page_a_signed_in_user_reaches_carries_the_headers(app, login):
             assert_no_inline_script_or_style(res)
     for res in pages:  # static files, PDFs, JSON: no sniffing, no framing
         assert res.headers['X-Content-Type-Options'] == 'nosniff'
+        if not res.request.path.startswith('/static/'):  # no copy kept in any cache
+            assert res.headers['Cache-Control'] == 'no-store', res.request.path
         assert res.headers['X-Frame-Options'] == 'DENY'
         assert "frame-ancestors 'none'" in res.headers['Content-Security-Policy']
 
@@ -89,6 +91,7 @@ def test_anonymous_pages_errors_and_other_content_carry_them(app):
     assert_page_headers(app.get('/login'))
     assert_page_headers(app.get('/files/nope', status=303).follow())
     css = app.get('/static/workspace.css')
+    assert 'max-age=3600' in css.headers['Cache-Control']  # static files may be cached
     assert css.headers['X-Content-Type-Options'] == 'nosniff'
     assert css.headers['Content-Security-Policy'] == "default-src 'none'; frame-ancestors 'none'"
     api = app.get('/api/v1/me', status=401)

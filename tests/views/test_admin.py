@@ -96,10 +96,10 @@ def test_edit_roles_and_deactivate(app, open_site, audit_entries):
     app.login('admin')
     form = app.get('/admin/users/clerk.finance').forms['kpw-form']
     form['name'] = 'Gul Rehman Khan'
-    check(form, 'administrator')
+    check(form, 'diary_clerk')
     res = form.submit('save', status=303)
     assert 'Saved.' in res.follow().text
-    assert 'administrator' in open_site(
+    assert 'diary_clerk' in open_site(
         lambda site, conn: site['principals'].users['clerk.finance'].roles)
     actions = [e.action for e in audit_entries(3)]
     assert 'user.updated' in actions
@@ -343,3 +343,30 @@ def test_an_administrator_cannot_widen_their_own_access(app, open_site, audit_en
     assert 'Saved.' in form.submit('save', status=303).follow().text
     # the refusals are on record
     assert 'refused.forbidden' in [e.action for e in audit_entries(8)]
+
+
+def test_an_administrator_cannot_be_given_a_post_by_another(app, other, open_site):
+    """A second administrator (a "puppet" the first one made) cannot give the first a
+    post or a department role: administrators hold neither."""
+    app.login('admin')
+    form = app.get('/admin/users/+add').forms['kpw-form']
+    form['login'], form['name'] = 'puppet', 'Second Administrator'
+    form['password'] = form['password-confirm'] = 'puppet-password-2026'
+    check(form, 'administrator')
+    form.submit('create_user', status=303)
+    other.login('puppet', 'puppet-password-2026')
+    form = other.get('/admin/posts/secretary-finance').forms['holder-form']
+    form['login'] = 'admin'
+    assert 'administrators cannot hold posts' in form.submit('op', value='assign',
+                                                             status=403).text
+    grant = other.get('/admin/departments/finance').forms['grant-form']
+    grant['principal'], grant['role'] = 'user:admin', 'approver'
+    assert 'administrators cannot hold posts' in grant.submit('op', value='grant',
+                                                              status=403).text
+    # nor can a post holder be made an administrator while they hold it
+    form = app.get('/admin/users/so.finance').forms['kpw-form']
+    check(form, 'administrator')
+    assert 'relieve them of it' in form.submit('save', status=403).text
+    assert open_site(lambda site, conn: (
+        site['principals'].users['admin'].post_ids,
+        site['principals'].users['so.finance'].roles)) == ((), ())

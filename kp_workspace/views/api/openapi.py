@@ -183,9 +183,9 @@ SCHEMAS = {
 # What the text rules (kp_workspace.text_rules) accept, as a pattern a client can
 # check before sending: no controls, DEL or noncharacters, something besides
 # spaces; a one-line field also no tabs, line breaks or bidirectional controls.
-_NEVER = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff'
+_NEVER = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff\\u202d\\u202e'
 _NOT_IN_LINE = ('\\t\\n\\r\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f'
-                '\\u061c')
+                '\\u061c\\u200b\\u2060\\ufeff')
 
 
 def text(maximum, minimum=1, line=False, blank=False):
