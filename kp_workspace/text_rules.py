@@ -67,14 +67,6 @@ def problem(text, single_line=False, name=None):
                      'cannot be stored.', mapping={'name': name, 'code': code})
         return _('This contains a control character (U+${code}) that cannot be stored. '
                  'Remove it and try again.', mapping={'code': code})
-    found = _OVERRIDE.search(text)
-    if found is not None:
-        return _('This contains a character that changes the direction of the text '
-                 '(U+${code}); it is not allowed here.',
-                 mapping={'code': f'{ord(found.group()):04X}'})
-    if single_line and _INVISIBLE.search(text):
-        return _('This contains an invisible character (U+${code}); it is not allowed here.',
-                 mapping={'code': f'{ord(_INVISIBLE.search(text).group()):04X}'})
     if single_line:
         found = _NOT_IN_LINE.search(text)
         if found is not None:
@@ -108,10 +100,26 @@ def check_text(text, field, maximum, minimum=1, single_line=False, strip=True):
     if len(text) > maximum:
         raise DomainError(_('This is too long (at most ${n} characters).', mapping={'n': maximum}),
                           field=field)
-    message = problem(text, single_line)
+    message = problem(text, single_line) or _stored_problem(text, single_line)
     if message is not None:
         raise DomainError(message, field=field)
     return text
+
+
+def _stored_problem(text, single_line):
+    """What the domain refuses besides :func:`problem` (which the request check
+    applies to every value): checked on the field, so that a form shows it beside
+    the text typed, which is kept."""
+    found = _OVERRIDE.search(text)
+    if found is not None:
+        return _('This contains a character that changes the direction of the text '
+                 '(U+${code}); it is not allowed here.',
+                 mapping={'code': f'{ord(found.group()):04X}'})
+    found = _INVISIBLE.search(text) if single_line else None
+    if found is not None:
+        return _('This contains an invisible character (U+${code}); it is not allowed here.',
+                 mapping={'code': f'{ord(found.group()):04X}'})
+    return None
 
 
 def check_name(text, field, maximum, minimum=1):

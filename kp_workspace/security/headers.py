@@ -21,7 +21,7 @@ CONTENT_SECURITY_POLICY = '; '.join((
     "frame-ancestors 'none'",
 ))
 PERMISSIONS_POLICY = ', '.join(f'{feature}=()' for feature in (
-    'camera', 'microphone', 'geolocation', 'payment', 'usb', 'serial', 'bluetooth',
+    'camera', 'microphone', 'geolocation', 'payment', 'usb', 'serial',
     'display-capture', 'interest-cohort'))
 EVERY_RESPONSE = (
     ('X-Content-Type-Options', 'nosniff'),

@@ -44,6 +44,7 @@ def test_pages_render_with_the_csp_and_nothing_is_refused(live_server, chromium)
     visited('search page')
     page.goto(live_server + '/account/signing')
     visited('signing page')
-    refused = [m for m in console if 'Content Security Policy' in m or 'Refused to' in m]
+    refused = [m for m in console if 'Content Security Policy' in m or 'Refused to' in m
+               or 'Permissions-Policy' in m]  # (a feature the browser does not know)
     assert refused == []
     context.close()
