@@ -20,6 +20,7 @@ never re-read from the index's table of contents per query.
 import bisect
 import datetime
 import os
+import random
 import secrets
 import shutil
 import threading
@@ -27,6 +28,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import whoosh.util
 from whoosh import sorting
 from whoosh.columns import RefBytesColumn
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
@@ -40,6 +42,12 @@ from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
 
 from .analysis import workspace_analyzer
 from .snippets import Snippets
+
+# Whoosh names segments and temporary files with the random module, which any code
+# may seed -- hypothesis does so before every example: the next segment then took
+# the name of an earlier one and truncated its files.  Its names come from the
+# operating system's randomness instead, which no one can seed.
+whoosh.util.random = random.SystemRandom()
 
 KINDS = ('file', 'summary', 'attachment', 'draft')
 FILTERS = ('kind', 'department', 'state', 'classification')

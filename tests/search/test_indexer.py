@@ -751,3 +751,19 @@ def test_processes_sharing_a_database_share_one_indexer(var_dir, zeo):
     finally:
         for app in (first, second):
             close_app(app)
+
+
+def test_a_program_that_seeds_random_does_not_make_two_segments_of_one_name(tmp_path):
+    """Whoosh names segments with the random module: a program -- or a test framework,
+    as hypothesis does before every example -- that seeds it made the next segment
+    take the name of an earlier one and truncate its files ("Unknown file header
+    b''"; the indexer then refused every item)."""
+    import random
+    engine = search_engine.WhooshEngine(str(tmp_path / 'ix'))
+    for batch in range(3):
+        random.seed(0)
+        engine.apply([{'key': f'k{batch}', 'item': f'k{batch}', 'kind': 'file',
+                       'title': f'walrus {batch}', 'allowed': 'post:a'}], merge=False)
+    assert engine.segment_count() == 3
+    found = engine.query('walrus', ['post:a'])
+    assert sorted(hit.key for hit in found.hits) == ['k0', 'k1', 'k2']

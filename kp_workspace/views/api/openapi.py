@@ -70,7 +70,8 @@ def path_params(*names, **schemas):
 
 def json_body(properties, required=()):
     return {'required': True, 'content': json_content({
-        'type': 'object', 'properties': properties, 'required': list(required)})}
+        'type': 'object', 'properties': properties, 'required': list(required),
+        'additionalProperties': False})}  # (others are ignored if they are valid text)
 
 
 def op(summary, ok, schema, codes, status='200', body=None, params=(), security=None):
@@ -200,7 +201,7 @@ def text(maximum, minimum=1, line=False, blank=False):
 ID = path_params('id')
 TEXT = json_body({'text': text(20000)}, ['text'])
 ACTION_BODY = {'required': False, 'content': json_content({
-    'type': 'object', 'properties': {
+    'type': 'object', 'additionalProperties': False, 'properties': {
         'to_post': STRING, 'remarks': text(2000, blank=True),
         'decision': {'enum': list(DECISIONS)}, 'pin': STRING}})}
 PDF = {'application/pdf': {'schema': {'type': 'string', 'format': 'binary'}}}
