@@ -460,7 +460,8 @@ def _run(args, env, out):
         print(f'User {user.login} created.', file=out)
     elif args.command == 'user' and args.action == 'passwd':
         user = principals.user(args.login)
-        principals.reset_password(actor, user, read_password())
+        # (at the console, whoever runs kpw sets it: for themselves, or to recover a login)
+        principals.reset_password(actor, user, read_password(), temporary=False)
         print(f'Password of {user.login} set; their sessions and tokens have ended.', file=out)
     elif args.command == 'post' and args.action == 'assign':
         post, user = principals.post(args.post_id), principals.user(args.login)

@@ -36,6 +36,9 @@ class User(Persistent):
     deactivation)."""
 
     type_name = 'User'
+    # Set by an administrator (on creation or reset): the user chooses their own at
+    # the next sign-in, before anything else, so that nobody but the user knows it.
+    must_change_password = False
 
     def __init__(self, login, name, email=''):
         super().__init__()
@@ -154,8 +157,10 @@ class Principals(Folder):
                                 'or department roles.', mapping={'name': user.name}),
                               status=403)
 
-    def add_user(self, actor, login, name, password, email='', roles=(), group_ids=()):
-        """Create an active user.
+    def add_user(self, actor, login, name, password, email='', roles=(), group_ids=(),
+                 temporary=False):
+        """Create an active user.  ``temporary``: the password was chosen by an
+        administrator, and the user must change it at the first sign-in.
 
         :raises DomainError: a malformed login or e-mail, a weak password, an unknown role or group.
         :raises Conflict: the login is taken.
@@ -169,6 +174,7 @@ class Principals(Folder):
                            field='login')
         user = User(login, _clean_name(name), _clean_email(email))
         self._set_password(user, password)
+        user.must_change_password = bool(temporary)
         user.roles = _check_roles(roles)
         user.group_ids = self._check_groups(group_ids)
         self.users.add(login, user)
@@ -207,9 +213,11 @@ class Principals(Folder):
             actor.record('user.updated', user.principal, **changes)
         return changes
 
-    def reset_password(self, actor, user, password):
-        """An administrator sets a new password; the user's sessions and tokens end."""
+    def reset_password(self, actor, user, password, temporary=True):
+        """An administrator sets a new password; the user's sessions and tokens end, and
+        (``temporary``) the user must choose their own at the next sign-in."""
         self._set_password(user, password)
+        user.must_change_password = bool(temporary)
         user.epoch += 1
         actor.record('user.password_reset', user.principal)
 
@@ -217,7 +225,11 @@ class Principals(Folder):
         """A user changes their own password, proving the current one."""
         if not user.check_password(current):
             raise DomainError(_('The current password is not right.'), field='current')
+        if user.must_change_password and user.check_password(password):
+            raise DomainError(_('Choose a password of your own, not the one you were given.'),
+                              field='password')
         self._set_password(user, password)
+        user.must_change_password = False
         user.epoch += 1
         actor.record('user.password_changed', user.principal)
 

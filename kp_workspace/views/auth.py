@@ -1,13 +1,16 @@
 """Sign in, sign out, change one's own password, choose a language."""
 import colander
 import deform
+from pyramid.events import ContextFound, subscriber
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
 from ..audit import actor_from_request
+from ..errors import DomainError
 from ..i18n import CODES, COOKIE
+from ..security.policy import is_api
 from ..security.roles import VIEW
 from ..security.signin import SignInRefused, sign_in
 from ..site import get_site
@@ -108,3 +111,28 @@ def set_language(request):
     if code in CODES:
         response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite='Lax', httponly=True)
     return response
+
+
+# What a user whose password an administrator set may reach before choosing their own.
+BEFORE_OWN_PASSWORD = frozenset({'account_password', 'logout', 'login', 'set_language',
+                                 'api_token', 'healthz'})
+MUST_CHANGE = _('An administrator set your password: choose one of your own before you go on.')
+
+
+@subscriber(ContextFound)
+def own_password_first(event):
+    """Send a user whose password an administrator chose to "Change your password"
+    before anything else (the API refuses them until then): only the user then
+    knows their password, not the administrator who set it."""
+    request = event.request
+    route = request.matched_route
+    if route is None or route.name in BEFORE_OWN_PASSWORD:
+        return
+    identity = request.identity
+    if identity is None or not identity.user.must_change_password:
+        return
+    if is_api(request):
+        raise DomainError(_('An administrator set your password: sign in in the browser and '
+                            'choose one of your own first.'), status=403)
+    flash(request, MUST_CHANGE)
+    raise HTTPSeeOther(request.route_url('account_password'))

@@ -54,9 +54,25 @@ def test_create_user_then_sign_in_as_them(app, other, audit_entries):
     assert 'User so.budget2 created.' in res.follow().text
     entry = audit_entries(1)[0]
     assert (entry.actor, entry.action, entry.target) == ('admin', 'user.created', 'user:so.budget2')
-    other.login('so.budget2', 'first-password-2026')
+    # the password the administrator chose works once: to choose her own, before anything
+    page = other.login('so.budget2', 'first-password-2026').follow(status=303).follow()
+    assert 'choose one of your own before you go on' in page.text
+    assert other.get('/inbox', status=303).location.endswith('/account/password')
+    other.post_json('/api/v1/auth/token', {'login': 'so.budget2',
+                                           'password': 'first-password-2026'}, status=403)
+    choose_own_password(other, 'first-password-2026', 'first-password-2026', status=400)
+    choose_own_password(other, 'first-password-2026', 'her-own-password-2026')
     assert 'Zainab Akhtar' in other.get('/').text
+    other.post_json('/api/v1/auth/token', {'login': 'so.budget2',
+                                           'password': 'her-own-password-2026'}, status=201)
     assert 'so.budget2' in app.get('/admin/users').text
+
+
+def choose_own_password(browser, current, new, status=303):
+    form = browser.get('/account/password').forms['kpw-form']
+    form['current'] = current
+    form['password'] = form['password-confirm'] = new
+    return form.submit(status=status)
 
 
 def test_create_user_errors_are_shown_on_the_form(app, open_site):
@@ -123,6 +139,9 @@ def test_reset_password(app, other, audit_entries):
     other.get('/', status=303)  # their session ended
     other.login('so.hed', status=401)
     other.login('so.hed', 'reset-by-admin-2026')
+    assert other.get('/', status=303).location.endswith('/account/password')
+    choose_own_password(other, 'reset-by-admin-2026', 'so-hed-own-password-2026')
+    other.get('/', status=200)
     assert 'user.password_reset' in [e.action for e in audit_entries(5)]
 
 
@@ -355,6 +374,7 @@ def test_an_administrator_cannot_be_given_a_post_by_another(app, other, open_sit
     check(form, 'administrator')
     form.submit('create_user', status=303)
     other.login('puppet', 'puppet-password-2026')
+    choose_own_password(other, 'puppet-password-2026', 'puppet-own-password-2026')
     form = other.get('/admin/posts/secretary-finance').forms['holder-form']
     form['login'] = 'admin'
     assert 'administrators cannot hold posts' in form.submit('op', value='assign',

@@ -112,7 +112,8 @@ class UserAdmin:
         def save(data):
             user = self.principals.add_user(
                 actor_from_request(request), data['login'], data['name'], data['password'],
-                email=data['email'], roles=data['roles'], group_ids=data['group_ids'])
+                email=data['email'], roles=data['roles'], group_ids=data['group_ids'],
+                temporary=True)
             flash(request, _('User ${login} created.', mapping={'login': user.login}))
             return HTTPSeeOther(request.route_url('admin_user', login=user.login))
 

@@ -1,5 +1,6 @@
 """``/api/v1/auth/token``: issue (POST) and revoke (DELETE) bearer tokens."""
 from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.i18n import TranslationStringFactory
 from pyramid.response import Response
 from pyramid.view import view_config
 
@@ -10,6 +11,8 @@ from ...security.signin import SignInRefused, sign_in
 from ...site import get_site
 from ..errors import error_response
 from . import api_config, json_body
+
+_ = TranslationStringFactory('kp_workspace')
 
 
 @view_config(**api_config(route_name='api_token', request_method='POST'))
@@ -25,6 +28,10 @@ def issue_token(request):
         if refused.retry_after:
             response.headers['Retry-After'] = str(refused.retry_after)
         return response
+    if user.must_change_password:
+        return error_response(request, 403, _(
+            'An administrator set your password: sign in in the browser and choose one of '
+            'your own first.'))
     site = get_site(request)
     settings = request.registry.kpw_settings
     token, record = site.tokens.issue(request.registry.kpw_token_key, user,

@@ -232,7 +232,9 @@ MOVABLE_FIELDS = {'subject': text(300, minimum=3, line=True),
 
 PATHS = {
     '/api/v1/auth/token': {
-        'post': op('Issue a bearer token', 'A new token', ref('Token'), (400, 401, 429, *WRITE),
+        'post': op('Issue a bearer token (403 until a password an administrator set is '
+                   'changed in the browser)', 'A new token', ref('Token'),
+                   (400, 401, 403, 429, *WRITE),
                    status='201', security=[],
                    body=json_body({'login': STRING, 'password': STRING},
                                   ['login', 'password'])),
