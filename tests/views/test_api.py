@@ -129,13 +129,21 @@ def test_password_reset_and_deactivation_end_tokens(app, other):
     form['password'] = form['password-confirm'] = 'reset-by-admin-2026'
     form.submit('reset_password', status=303)
     other.api('get', '/api/v1/me', token, status=401)
-    token = other.token('so.sit', 'reset-by-admin-2026')
+    # the password the administrator set gives no token: it must be changed first
+    other.post_json('/api/v1/auth/token', {'login': 'so.sit', 'password': 'reset-by-admin-2026'},
+                    status=403)
+    other.login('so.sit', 'reset-by-admin-2026')
+    form = other.get('/account/password').forms['kpw-form']
+    form['current'] = 'reset-by-admin-2026'
+    form['password'] = form['password-confirm'] = 'so-sit-own-password-2026'
+    form.submit(status=303)
+    token = other.token('so.sit', 'so-sit-own-password-2026')
     form = app.get('/admin/users/so.sit').forms['kpw-form']
     form['active'] = False
     form.submit('save', status=303)
     other.api('get', '/api/v1/me', token, status=401)
-    other.post_json('/api/v1/auth/token', {'login': 'so.sit', 'password': 'reset-by-admin-2026'},
-                    status=401)
+    other.post_json('/api/v1/auth/token', {'login': 'so.sit',
+                                           'password': 'so-sit-own-password-2026'}, status=401)
 
 
 def test_unknown_api_path_is_json_404(app):
