@@ -92,12 +92,11 @@ def edit_draft(draft, officer, subject, body, addressees=None, copies=None):
     if draft.state != 'draft':
         raise Refused(_('Only a draft being written can be changed; this one is ${state}.',
                         mapping={'state': draft.state}))
-    draft.subject = check_name(subject, 'subject', 300)
-    draft.body = check_text(body, 'body', 50000)
-    if addressees is not None:
-        draft.addressees = _lines(addressees, 'addressees')
-    if copies is not None:
-        draft.copies = _lines(copies, 'copies')
+    # every field checked before any is changed
+    subject, body = check_name(subject, 'subject', 300), check_text(body, 'body', 50000)
+    addressees = _lines(addressees, 'addressees') if addressees is not None else draft.addressees
+    copies = _lines(copies, 'copies') if copies is not None else draft.copies
+    draft.subject, draft.body, draft.addressees, draft.copies = subject, body, addressees, copies
     draft.updated_at = now()
     touch(casefile)
     officer.actor.record('draft.edited', f'file:{casefile.id}', draft=draft.id)

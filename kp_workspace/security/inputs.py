@@ -38,6 +38,8 @@ from ..errors import DomainError
 from ..text_rules import problem
 
 _ = TranslationStringFactory('kp_workspace')
+MAX_FIELDS = 1000         # fields in one form: no form of the workspace has near as many
+FILE_FIELDS = ('file',)   # the only form field that carries a file (attachments, verify)
 
 MAX_DEPTH = 20          # JSON arrays and objects inside one another
 MAX_JSON = 4 << 20      # bytes of a JSON body
@@ -148,14 +150,23 @@ def check_form(request):
         try:
             # the parser WebOb's form parsing uses, but refusing what it would replace
             parse_qsl(request.body.decode('utf-8'), keep_blank_values=True,
-                      encoding='utf-8', errors='strict')
+                      encoding='utf-8', errors='strict', max_num_fields=MAX_FIELDS)
         except UnicodeDecodeError:
             raise BadInput(_('The form could not be read: it is not UTF-8 text.'))
+        except ValueError:  # (more than MAX_FIELDS: refused before they are all parsed)
+            raise BadInput(_('The form has too many fields (at most ${n}).',
+                             mapping={'n': MAX_FIELDS}))
         items = list(request.POST.items())
+    if len(items) > MAX_FIELDS:
+        raise BadInput(_('The form has too many fields (at most ${n}).',
+                         mapping={'n': MAX_FIELDS}))
     for name, value in items:
         check_value(name, name)
         if isinstance(value, str):
             check_value(value, name)
+        elif name not in FILE_FIELDS:  # (a view would get a file where it reads text)
+            raise BadInput(_('The form field "${name}" must be text, not a file.',
+                             mapping={'name': _printable(name)}))
         else:
             filename = getattr(value, 'filename', None)
             if filename:
@@ -193,7 +204,7 @@ def _strict_multipart(request, boundary):
     reader = _LastRead(request.body_file)
     try:
         fs = cgi_FieldStorage(fp=reader, environ=fs_environ, keep_blank_values=True,
-                              encoding='utf8', errors='strict')
+                              encoding='utf8', errors='strict', max_num_fields=MAX_FIELDS)
         fields = MultiDict.from_fieldstorage(fs)
     except UnicodeError:
         raise BadInput(_('The form could not be read: it is not UTF-8 text.'))

@@ -31,6 +31,18 @@ def read_item(request, kind):
     return item
 
 
+def refused(request, err):
+    """A refusal answered with a page (a form shown again), not raised: nothing the
+    request wrote before the domain said no is kept -- but a wrong PIN's count, which
+    must be -- and the attempt is on record (403 and 409; see :func:`record_refusal`).
+    Sets the response's status; :returns: the message, translated."""
+    if not isinstance(err, WrongPin):
+        request.tm.doom()
+    record_refusal(request, err.status, err)
+    request.response.status = err.status
+    return request.localizer.translate(err.message)
+
+
 def record_refusal(request, status, exc=None, reason=None):
     """Record that ``request`` was refused with ``status`` (403, 404, 409, or
     ``reason='csrf'``), when it aimed at an object that exists.

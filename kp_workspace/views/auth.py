@@ -126,8 +126,8 @@ def own_password_first(event):
     knows their password, not the administrator who set it."""
     request = event.request
     route = request.matched_route
-    if route is None or route.name in BEFORE_OWN_PASSWORD:
-        return
+    if route is None or route.name in BEFORE_OWN_PASSWORD or route.name.startswith('__'):
+        return  # ('__static/': the stylesheet of the password page itself)
     identity = request.identity
     if identity is None or not identity.user.must_change_password:
         return

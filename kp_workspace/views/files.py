@@ -18,7 +18,7 @@ from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIP
                               WRITE_NOTE)
 from ..site import get_site
 from ..workflows.draft import DRAFT_WORKFLOW
-from .auditing import read_item, record_refusal
+from .auditing import read_item, refused
 from .forms import CSRFSchema, run_form
 from .layout import flash
 from .params import note_number, whole_number
@@ -213,10 +213,9 @@ def _page(request, item):
 
 
 def _render_error(request, item, err, template):
-    record_refusal(request, err.status, err)
-    request.response.status = err.status
+    message = refused(request, err)
     data = _page(request, item)
-    data['error'] = request.localizer.translate(err.message)
+    data['error'] = message
     return render_to_response(template, data, request=request, response=request.response)
 
 
@@ -268,9 +267,7 @@ class ItemPages:
                 edit_note(item, officer_for(request), n, request.POST.get('text', ''))
                 return self._back(item, _('Note ${n} changed.', mapping={'n': n}))
             except DomainError as err:
-                record_refusal(request, err.status, err)
-                request.response.status = err.status
-                error = request.localizer.translate(err.message)
+                error = refused(request, err)
         return {'item': item, 'n': n, 'text': request.POST.get('text', note.text), 'error': error,
                 'back': request.route_url('file', id=item.id)}
 

@@ -10,7 +10,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 
 from ..errors import DomainError
-from .auditing import record_refusal
+from .auditing import refused
 from .layout import flash
 
 _ = TranslationStringFactory('kp_workspace')
@@ -63,8 +63,7 @@ def run_form(request, schema, on_valid, appstruct=None, buttons=(_('Save'),), bi
         try:
             result = on_valid(data)
         except DomainError as err:
-            record_refusal(request, err.status, err)  # (403 and 409 only)
-            request.response.status = err.status
+            refused(request, err)
             _show_domain_error(form, err)
             return {'form': form.render(data)}
         if hasattr(result, 'status_code'):

@@ -40,11 +40,13 @@ def untouched_since_sent(item, officer, params):
                         mapping={'post': last.to_title}))
 
 
-AWAITING = ('pending', 'approved')   # draft states that wait for an approver or a signer
+# draft states that wait for an approver, a signer, or (signed) to be issued
+AWAITING = ('pending', 'approved', 'signed')
 
 
 def closable(item, officer, params):
-    """The holder closes a file only when none of its drafts awaits approval or signature.
+    """The holder closes a file only when none of its drafts awaits approval, signature or
+    issue (a signed document must go out, or be sent back, first).
 
     (Checked when closing, not when listing what may be done: the button stays, and
     pressing it says which drafts are in the way.)
@@ -55,9 +57,9 @@ def closable(item, officer, params):
     waiting = [d for d in item.drafts.values() if d.state in AWAITING]
     named = '; '.join(f'{d.id} "{d.subject[:80]}"' for d in waiting)
     if waiting:
-        raise Refused(_('${number} cannot be closed: these drafts still await approval or '
-                        'signature: ${drafts}. Approve and sign them, or send them back for '
-                        'changes, first.',
+        raise Refused(_('${number} cannot be closed: these drafts still await approval, '
+                        'signature or issue: ${drafts}. Approve, sign and issue them, or send '
+                        'them back for changes, first.',
                         mapping={'number': item.number, 'drafts': named}))
 
 

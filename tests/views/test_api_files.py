@@ -313,3 +313,29 @@ def test_drafts_can_be_edited_only_while_being_written(app, tokens):
     app.post(f'/files/{fid}/drafts/d9/actions/submit', {'csrf_token': csrf}, status=404)
     call(app, tokens, 'so.finance', 'post_json', '/api/v1/drafts/nonsense/actions/submit', 404,
          params={})
+
+
+def test_a_refusal_shown_on_the_page_keeps_nothing_the_request_wrote(app, tokens,
+                                                                        monkeypatch):
+    """A browser refusal is answered with the page again (not raised): whatever the
+    request changed before the domain said no must not be committed with it."""
+    from kp_workspace.errors import DomainError
+    from kp_workspace.views import files as views
+    fid = new_file(app, tokens)['id']
+    call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/drafts', 201,
+         params={'kind': 'memorandum', 'subject': 'Memo', 'body': 'Text'})
+    # a draft's body with a direction override is refused after its subject was checked
+    app.login('so.finance')
+    csrf = app.csrf()
+    res = app.post(f'/files/{fid}/drafts/d1/actions/edit',
+                   {'csrf_token': csrf, 'subject': 'Changed', 'body': 'a \u202e b'}, status=400)
+    assert 'changes the direction' in res.text
+
+    def half_then_refuse(draft, officer, subject, body, **kw):
+        draft.subject = subject  # written, then refused
+        raise DomainError('Refused half way.')
+    monkeypatch.setattr(views, 'edit_draft', half_then_refuse)
+    app.post(f'/files/{fid}/drafts/d1/actions/edit',
+             {'csrf_token': csrf, 'subject': 'Half written', 'body': 'x'}, status=400)
+    data = call(app, tokens, 'so.finance', 'get', f'/api/v1/files/{fid}').json
+    assert data['drafts'][0]['subject'] == 'Memo'

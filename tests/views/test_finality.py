@@ -318,14 +318,14 @@ def test_drafts_on_a_closed_file_do_not_move(desk, drafts_in_every_state, door):
     assert '/actions/' not in page.text.replace('/actions/reopen', '')  # nothing else offered
 
 
-def test_a_signed_draft_on_a_closed_file_is_issued_after_reopening(desk, drafts_in_every_state):
+def test_a_signed_draft_must_be_issued_before_the_file_closes(desk, drafts_in_every_state):
     fid = drafts_in_every_state
     for n in (1, 2):  # back for changes: nothing awaits approval or signature now
         desk.draft_act('secretary.finance', f'{fid}-d{n}', 'revise')
-    desk.act('secretary.finance', fid, 'close')  # a signed draft does not stop the closing
-    desk.draft_act('secretary.finance', f'{fid}-d3', 'issue', 409)
-    desk.act('secretary.finance', fid, 'reopen')
+    res = desk.act('secretary.finance', fid, 'close', 409)  # the signed one is not out yet
+    assert 'd3 "Letter 3"' in res.json['error'] and 'issue' in res.json['error']
     assert desk.draft_act('secretary.finance', f'{fid}-d3', 'issue').json['state'] == 'issued'
+    desk.act('secretary.finance', fid, 'close')
 
 
 # closing over drafts that wait -----------------------------------------------------
@@ -347,7 +347,7 @@ def test_closing_is_refused_while_drafts_await_approval_or_signature(desk, door)
 
     before = desk.snapshot(fid)
     text = _text(close(409))
-    assert 'cannot be closed' in text and 'still await approval or signature' in text
+    assert 'cannot be closed' in text and 'still await approval, signature or issue' in text
     for named in ('d2', 'Release order', 'd3', 'Office order'):
         assert named in text
     assert 'd1' not in text and 'Sanction letter' not in text
@@ -357,7 +357,10 @@ def test_closing_is_refused_while_drafts_await_approval_or_signature(desk, door)
     desk.draft_act('secretary.finance', f'{fid}-d2', 'approve')
     desk.draft_act('secretary.finance', f'{fid}-d3', 'sign', pin=DEMO_PIN)
     text = _text(close(409))
-    assert 'd2' in text and 'd3' not in text   # d3 is signed: it waits for nothing more
+    assert 'd2' in text and 'd3' in text   # d3 is signed: it waits to be issued
+    desk.draft_act('secretary.finance', f'{fid}-d3', 'issue')
+    text = _text(close(409))
+    assert 'd2' in text and 'd3' not in text   # d3 has gone out: it waits for nothing more
     desk.draft_act('secretary.finance', f'{fid}-d2', 'revise')
     close(303 if door == 'browser' else 200)
     assert desk.api('secretary.finance', 'get', f'/api/v1/files/{fid}').json['state'] == 'closed'

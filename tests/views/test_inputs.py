@@ -429,3 +429,35 @@ def test_stored_broken_text_does_not_break_pages(app, tokens, fid, open_site):
     assert data['notes'][0]['text'].startswith('old \ufffd note')
     api(app, tokens, 'get', '/api/v1/inbox', status=200)
     app.get(f'/files/{fid}/pdf')
+
+
+def test_a_file_where_text_belongs_is_refused(app, tokens, fid, unchanged):
+    """A file part in a text field reached views that read text (a 500 at sign-in, in
+    the CSRF check, on an attachment's title): refused before any view."""
+    res = app.post('/login', {'password': 'x'}, upload_files=[('login', 'l.txt', b'cm')],
+                   status=400)
+    assert 'must be text, not a file' in res.text
+    app.login('so.finance')
+    unchanged()
+    res = app.post(f'/files/{fid}/notes', {'text': 'a note'},
+                   upload_files=[('csrf_token', 't.txt', b'x')], status=400)
+    assert 'must be text, not a file' in res.text
+    res = api(app, tokens, 'post', f'/api/v1/files/{fid}/attachments',
+              upload_files=[('file', 'a.png', b'\x89PNG\r\n\x1a\n' + b'0' * 64),
+                            ('title', 't.txt', b'title')])
+    assert res.json['error'] == 'The form field "title" must be text, not a file.'
+    unchanged()
+
+
+@pytest.mark.parametrize('multipart', [False, True])
+def test_a_form_of_very_many_fields_is_refused_before_it_is_parsed(app, fid, multipart):
+    app.login('so.finance')
+    csrf = app.csrf()
+    if multipart:
+        body = '\r\n'.join(f'--b\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx'
+                           for i in range(1001)) + '\r\n--b--\r\n'
+        res = raw_post(app, f'/files/{fid}/notes', body, 'multipart/form-data; boundary=b')
+    else:
+        body = f'csrf_token={csrf}&text=x&' + '&'.join(f'f{i}=x' for i in range(1001))
+        res = raw_post(app, f'/files/{fid}/notes', body, 'application/x-www-form-urlencoded')
+    assert 'too many fields' in res.text or 'could not be read' in res.text

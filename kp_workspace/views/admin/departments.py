@@ -11,7 +11,7 @@ from ...errors import DomainError
 from ...security.roles import MANAGE_DEPARTMENTS, MANAGE_ROLES, ROLES, ROLES_BY_NAME
 from ...site import get_site
 from ..forms import CSRFSchema, make_form, run_form
-from ..auditing import record_refusal
+from ..auditing import refused
 from ..layout import flash
 from . import crumbs
 
@@ -117,10 +117,7 @@ class DepartmentAdmin:
                                        request.POST.get('principal', '').strip(),
                                        request.POST.get('role', ''), granted)
         except DomainError as err:
-            record_refusal(request, err.status, err)  # (403 and 409 only)
-            request.response.status = err.status
-            return self._page(dept, self._edit_form(dept),
-                              error=request.localizer.translate(err.message))
+            return self._page(dept, self._edit_form(dept), error=refused(request, err))
         if changed:
             flash(request, _('Role granted.') if granted else _('Role withdrawn.'))
         else:

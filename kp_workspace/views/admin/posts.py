@@ -10,7 +10,7 @@ from ...errors import DomainError
 from ...security.roles import MANAGE_POSTS, ROLES
 from ...site import get_site
 from ..forms import CSRFSchema, make_form, run_form
-from ..auditing import record_refusal
+from ..auditing import refused
 from ..layout import flash
 from . import PAGE_SIZE, crumbs
 
@@ -146,12 +146,11 @@ class PostAdmin:
             else:
                 raise HTTPBadRequest()
         except DomainError as err:
-            record_refusal(request, err.status, err)  # (403 and 409 only)
-            request.response.status = err.status
+            message = refused(request, err)
             form = make_form(request, PostEditSchema(), (_('Save'),))
             dept = self.departments.get(post.department)
             html = form.render({'title': post.title,
                                 'roles': set(dept.roles_of(post.principal)) if dept else set()})
-            return self._page(post, html, error=request.localizer.translate(err.message))
+            return self._page(post, html, error=message)
         flash(request, message)
         return HTTPSeeOther(request.route_url('admin_post', post_id=post.post_id))
