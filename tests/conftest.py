@@ -188,3 +188,18 @@ def audit_entries(wsgi_app):
             conn.transaction_manager.abort()
             conn.close()
     return read
+
+
+@pytest.fixture
+def log_size(wsgi_app):
+    """Call to count the entries of the audit log now."""
+    from kp_workspace.audit import ROOT_KEY
+
+    def size():
+        conn = wsgi_app.registry._zodb_databases['audit'].open()
+        try:
+            return len(conn.root()[ROOT_KEY])
+        finally:
+            conn.transaction_manager.abort()
+            conn.close()
+    return size

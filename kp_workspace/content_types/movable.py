@@ -110,6 +110,13 @@ class Movable(Persistent):
     def is_final(self):
         return self.state in self.final_states
 
+    def last_note_number(self):
+        return self.notes.maxKey() if len(self.notes) else 0
+
+    def freeze_notes(self):
+        """Freeze every note written so far (the file moves on, or is reopened)."""
+        self.frozen_through = self.last_note_number()
+
     def is_frozen(self, note):
         return note.n <= self.frozen_through or self.is_final()
 
@@ -214,7 +221,7 @@ def write_note(item, officer, text):
     """Add a paragraph to the noting sheet as the holder.  :returns: the note."""
     post_id = check_change(item, officer, WRITE_NOTE)
     text = check_text(text, 'text', MAX_NOTE)
-    n = (item.notes.maxKey() if len(item.notes) else 0) + 1
+    n = item.last_note_number() + 1
     post = officer.site['principals'].posts[post_id]
     note = Note(n, text, officer.login, officer.user.name, post_id, post.title, now())
     item.notes[n] = note
@@ -272,7 +279,7 @@ def move(item, officer, action, to_post, remarks='', alert='arrived'):
     desk.place(item, to_post, item.received_at)
     if to_post not in item.chain:
         item.chain = item.chain + (to_post,)
-    item.frozen_through = item.notes.maxKey() if len(item.notes) else 0
+    item.freeze_notes()
     touch(item)
     item.movements.append(Movement(
         len(item.movements) + 1, at, action, from_post, post_title(site, from_post), to_post,

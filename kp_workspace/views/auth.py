@@ -117,6 +117,8 @@ def set_language(request):
 BEFORE_OWN_PASSWORD = frozenset({'account_password', 'logout', 'login', 'set_language',
                                  'api_token', 'healthz'})
 MUST_CHANGE = _('An administrator set your password: choose one of your own before you go on.')
+MUST_CHANGE_API = _('An administrator set your password: sign in in the browser and choose one '
+                    'of your own first.')
 
 
 @subscriber(ContextFound)
@@ -132,7 +134,6 @@ def own_password_first(event):
     if identity is None or not identity.user.must_change_password:
         return
     if is_api(request):
-        raise DomainError(_('An administrator set your password: sign in in the browser and '
-                            'choose one of your own first.'), status=403)
+        raise DomainError(MUST_CHANGE_API, status=403)
     flash(request, MUST_CHANGE)
     raise HTTPSeeOther(request.route_url('account_password'))

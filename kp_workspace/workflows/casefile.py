@@ -93,7 +93,7 @@ def close(item, officer, params):
         len(item.movements) + 1, at, 'close', item.holder, post_title(site, item.holder), '',
         'Record room', params.get('remarks', ''), officer.login, officer.user.name,
         item.activity))
-    item.frozen_through = item.notes.maxKey() if len(item.notes) else 0
+    item.freeze_notes()
     officer.actor.record('file.close', f'file:{item.id}', post=item.holder)
 
 
@@ -107,7 +107,7 @@ def reopen(item, officer, params):
         item.chain = item.chain + (post.post_id,)
     site.desk.place(item, post.post_id, item.received_at)
     # what was written before it was closed stays as it was, even by its authors
-    item.frozen_through = item.notes.maxKey() if len(item.notes) else 0
+    item.freeze_notes()
     touch(item)
     item.movements.append(Movement(
         len(item.movements) + 1, at, 'reopen', '', 'Record room', post.post_id, post.title,

@@ -14,21 +14,6 @@ from tests.conftest import CLIENT
 UTC = datetime.timezone.utc
 
 
-@pytest.fixture
-def log_size(wsgi_app):
-    """Call to count the entries of the audit log now."""
-    from kp_workspace.audit import ROOT_KEY
-
-    def size():
-        conn = wsgi_app.registry._zodb_databases['audit'].open()
-        try:
-            return len(conn.root()[ROOT_KEY])
-        finally:
-            conn.transaction_manager.abort()
-            conn.close()
-    return size
-
-
 def api(app, tokens, login, method, path, status=200, **kw):
     return app.api(method, path, tokens(login), status=status, **kw)
 

@@ -1,6 +1,5 @@
 """``/api/v1/auth/token``: issue (POST) and revoke (DELETE) bearer tokens."""
 from pyramid.httpexceptions import HTTPBadRequest
-from pyramid.i18n import TranslationStringFactory
 from pyramid.response import Response
 from pyramid.view import view_config
 
@@ -9,10 +8,9 @@ from ...security.client import client_address
 from ...security.roles import VIEW
 from ...security.signin import SignInRefused, sign_in
 from ...site import get_site
+from ..auth import MUST_CHANGE_API
 from ..errors import error_response
 from . import api_config, json_body
-
-_ = TranslationStringFactory('kp_workspace')
 
 
 @view_config(**api_config(route_name='api_token', request_method='POST'))
@@ -29,9 +27,7 @@ def issue_token(request):
             response.headers['Retry-After'] = str(refused.retry_after)
         return response
     if user.must_change_password:
-        return error_response(request, 403, _(
-            'An administrator set your password: sign in in the browser and choose one of '
-            'your own first.'))
+        return error_response(request, 403, MUST_CHANGE_API)
     site = get_site(request)
     settings = request.registry.kpw_settings
     token, record = site.tokens.issue(request.registry.kpw_token_key, user,
