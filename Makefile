@@ -11,8 +11,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 # Installs only when setup.cfg (the dependency list) or the translations changed.
 STAMP := $(VENV)/.installed
-MO := kp_workspace/locale/ur/LC_MESSAGES/kp_workspace.mo
-PO := kp_workspace/locale/ur/LC_MESSAGES/kp_workspace.po
+# The Urdu catalogues: ours, and deform's and colander's (which ship no Urdu).
+DOMAINS := kp_workspace deform colander
+MO := $(DOMAINS:%=kp_workspace/locale/ur/LC_MESSAGES/%.mo)
 
 .PHONY: run test install test-deps system-deps clean
 
@@ -28,8 +29,8 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
-$(MO): $(PO) $(STAMP)
-	$(BIN)/pybabel -q compile -D kp_workspace -d kp_workspace/locale -l ur
+kp_workspace/locale/ur/LC_MESSAGES/%.mo: kp_workspace/locale/ur/LC_MESSAGES/%.po $(STAMP)
+	$(BIN)/pybabel -q compile -D $* -d kp_workspace/locale -l ur
 
 # System packages the tests use: Debian's Chromium for the end-to-end tests
 # (Playwright drives it; its own browser download does not work on these

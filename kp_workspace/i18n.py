@@ -3,6 +3,9 @@
 The locale comes from the ``kpw_locale`` cookie (set by the language switch),
 else the browser's Accept-Language, else ``kp_workspace.default_locale``.
 """
+import datetime
+
+from babel.dates import format_date, format_datetime
 from pyramid.i18n import TranslationStringFactory
 
 _ = TranslationStringFactory('kp_workspace')
@@ -26,6 +29,41 @@ def text_direction(locale_name):
     return 'rtl' if locale_name == 'ur' else 'ltr'
 
 
+# Day, month name, year (and time): "02 Dec 2026 18:18", "02 دسمبر 2026 18:18".  Digits stay
+# Western in Urdu too: they are what file numbers, typed letters and the PDFs use.
+DATE = 'dd MMM yyyy'
+DATE_TIME = 'dd MMM yyyy HH:mm'
+
+
+def format_when(request, value, time=True):
+    """``value`` (a datetime, date, ISO string or POSIX timestamp; falsy gives '') as a
+    date, with the time unless ``time`` is false, month names in the request's language.
+    A datetime shows in its own time zone (naive ones as they are)."""
+    if not value and value != 0:
+        return ''
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    elif isinstance(value, (int, float)):
+        value = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+    locale = request.locale_name
+    if isinstance(value, datetime.datetime):
+        return format_datetime(value, DATE_TIME if time else DATE,
+                               tzinfo=value.tzinfo or datetime.timezone.utc, locale=locale)
+    return format_date(value, DATE, locale=locale)
+
+
+def display_title(obj, request):
+    """The name of a department or post in the request's language: its ``title_ur`` on
+    Urdu pages when it has one, else its (English) ``title``."""
+    if request.locale_name == 'ur':
+        return getattr(obj, 'title_ur', '') or obj.title
+    return obj.title
+
+
 def includeme(config):
     config.set_locale_negotiator(negotiate_locale)
+    # Pyramid merges the catalogues of every directory, those listed later winning over
+    # earlier ones (within one call; pyramid.config.i18n.add_translation_dirs): ours is
+    # last, so our deform and colander catalogues (deform and colander ship no Urdu)
+    # and any of our own wordings win.
     config.add_translation_dirs('colander:locale/', 'deform:locale/', 'kp_workspace:locale/')

@@ -31,20 +31,26 @@ DEPARTMENTS = (
 )
 
 POSTS = (
-    # post id, designation, department, roles there
-    ('so-budget-finance', 'Section Officer (Budget), Finance', 'finance', ('officer',)),
-    ('secretary-finance', 'Secretary Finance', 'finance', ('approver',)),
-    ('records-finance', 'Records Clerk, Finance', 'finance', ('records_clerk',)),
-    ('diary-finance', 'Diary Clerk, Finance', 'finance', ('diary_clerk',)),
+    # post id, designation, department, roles there, designation in Urdu
+    ('so-budget-finance', 'Section Officer (Budget), Finance', 'finance', ('officer',),
+     'سیکشن آفیسر (بجٹ)، محکمہ خزانہ'),
+    ('secretary-finance', 'Secretary Finance', 'finance', ('approver',), 'سیکرٹری خزانہ'),
+    ('records-finance', 'Records Clerk, Finance', 'finance', ('records_clerk',),
+     'ریکارڈ کلرک، محکمہ خزانہ'),
+    ('diary-finance', 'Diary Clerk, Finance', 'finance', ('diary_clerk',),
+     'ڈائری کلرک، محکمہ خزانہ'),
     ('so-general-hed', 'Section Officer (General), Higher Education', 'higher-education',
-     ('officer',)),
-    ('secretary-hed', 'Secretary Higher Education', 'higher-education', ('approver',)),
-    ('so-sit', 'Section Officer, Science & IT', 'science-it', ('officer',)),
-    ('secretary-sit', 'Secretary Science & IT', 'science-it', ('approver',)),
-    ('so-sports', 'Section Officer, Sports', 'sports', ('officer',)),
-    ('secretary-sports', 'Secretary Sports', 'sports', ('approver',)),
-    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver',)),
-    ('chief-minister', 'Chief Minister', 'cm-secretariat', ('chief_minister',)),
+     ('officer',), 'سیکشن آفیسر (جنرل)، محکمہ اعلیٰ تعلیم'),
+    ('secretary-hed', 'Secretary Higher Education', 'higher-education', ('approver',),
+     'سیکرٹری اعلیٰ تعلیم'),
+    ('so-sit', 'Section Officer, Science & IT', 'science-it', ('officer',),
+     'سیکشن آفیسر، محکمہ سائنس و انفارمیشن ٹیکنالوجی'),
+    ('secretary-sit', 'Secretary Science & IT', 'science-it', ('approver',),
+     'سیکرٹری سائنس و انفارمیشن ٹیکنالوجی'),
+    ('so-sports', 'Section Officer, Sports', 'sports', ('officer',), 'سیکشن آفیسر، محکمہ کھیل'),
+    ('secretary-sports', 'Secretary Sports', 'sports', ('approver',), 'سیکرٹری کھیل'),
+    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver',), 'چیف سیکرٹری'),
+    ('chief-minister', 'Chief Minister', 'cm-secretariat', ('chief_minister',), 'وزیر اعلیٰ'),
 )
 
 USERS = (
@@ -76,9 +82,9 @@ def load_demo(site, actor, secret=None):
         if name not in departments:
             add_department(departments, actor, name, title, code, title_ur)
             added += 1
-    for post_id, title, dept, roles in POSTS:
+    for post_id, title, dept, roles, title_ur in POSTS:
         if post_id not in principals.posts:
-            principals.add_post(actor, departments, post_id, title, dept, roles)
+            principals.add_post(actor, departments, post_id, title, dept, roles, title_ur)
             added += 1
     for login, name, roles, post_ids in USERS:
         user = principals.users.get(login)

@@ -91,11 +91,14 @@ class Post(Persistent):
     confers are local roles of ``post:<id>`` in its department."""
 
     type_name = 'Post'
+    title_ur = ''  # the designation in Urdu; posts stored before it had none (English shows)
 
-    def __init__(self, post_id, title, department):
+    def __init__(self, post_id, title, department, title_ur=''):
         super().__init__()
         self.post_id = post_id
         self.title = title
+        if title_ur:
+            self.title_ur = title_ur
         self.department = department
         self.holders = ()
         self.created = _now()
@@ -274,8 +277,9 @@ class Principals(Folder):
         return group_ids
 
     # posts -----------------------------------------------------------------
-    def add_post(self, actor, departments, post_id, title, department, roles=()):
-        """Create a post in ``department`` (a name in ``departments``) conferring ``roles`` there."""
+    def add_post(self, actor, departments, post_id, title, department, roles=(), title_ur=''):
+        """Create a post in ``department`` (a name in ``departments``) conferring ``roles`` there;
+        ``title_ur`` is its designation in Urdu (optional)."""
         post_id = (post_id or '').strip().lower()
         try:
             self.posts.check_name(post_id)
@@ -284,20 +288,27 @@ class Principals(Folder):
             raise error(str(e), field='post_id')
         dept = _department(departments, department)
         roles = _check_roles(roles)
-        post = self.posts.add(post_id, Post(post_id, _clean_name(title), department))
+        post = self.posts.add(post_id, Post(post_id, _clean_name(title), department,
+                                            _clean_title_ur(title_ur)))
         dept.set_roles(post.principal, roles)
         actor.record('post.created', post.principal, title=post.title, department=department,
-                     roles=','.join(roles))
+                     roles=','.join(roles), **({'title_ur': post.title_ur} if post.title_ur else {}))
         return post
 
-    def update_post(self, actor, departments, post, title, roles):
-        """Rename a post and set the roles it confers in its department."""
+    def update_post(self, actor, departments, post, title, roles, title_ur=None):
+        """Rename a post (in English and, unless ``title_ur`` is None, in Urdu) and set
+        the roles it confers in its department."""
         dept = _department(departments, post.department)
         changes = {}
         title = _clean_name(title)
         if title != post.title:
             changes['title'] = f'{post.title} -> {title}'
             post.title = title
+        if title_ur is not None:
+            title_ur = _clean_title_ur(title_ur)
+            if title_ur != post.title_ur:
+                changes['title_ur'] = f'{post.title_ur} -> {title_ur}'
+                post.title_ur = title_ur
         roles = _check_roles(roles)
         old_roles = dept.roles_of(post.principal)
         if roles != old_roles:
@@ -393,6 +404,12 @@ def _clean_name(name):
     if not 2 <= len(name) <= 120:
         raise DomainError(_('A name needs 2 to 120 characters.'), field='name')
     return check_name(name, 'name', 120, minimum=2)
+
+
+def _clean_title_ur(title_ur):
+    """A post's Urdu designation (optional): one line, white space runs made one space,
+    at most 120 characters, by the shared text rules."""
+    return check_name(' '.join((title_ur or '').split()), 'title_ur', 120, minimum=0)
 
 
 def _clean_email(email):

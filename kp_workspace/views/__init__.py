@@ -87,6 +87,7 @@ def includeme(config):
     config.add_static_view('static', 'kp_workspace:static', cache_max_age=3600)
     for name, pattern in ROUTES:
         config.add_route(name, pattern)
+    config.include('.forms')  # deform renders in the request's language
     config.include('.layout')
     config.include('.rendering')  # pages and JSON that stored text cannot break
     config.scan('.')

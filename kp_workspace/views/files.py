@@ -1,9 +1,9 @@
 """Browser pages for file work: desk lists, dashboards, files, summaries, alerts."""
-import datetime
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
+from pyramid.threadlocal import get_current_request
 from pyramid.view import view_config, view_defaults
 
 from ..content_types.attachment import attach
@@ -13,10 +13,12 @@ from ..content_types.movable import edit_note, write_note
 from ..content_types.outgoing import KIND_TITLES, add_draft, edit_draft
 from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_summary
 from ..errors import DomainError
+from ..i18n import display_title, format_when
 from ..lists import dashboard, inbox, overdue, pending, sent
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
                               WRITE_NOTE)
 from ..site import get_site
+from ..workflows.casefile import RECORD_ROOM
 from ..workflows.draft import DRAFT_WORKFLOW
 from .auditing import read_item, refused
 from .forms import CSRFSchema, run_form
@@ -38,9 +40,21 @@ PAGE = 50
 
 
 def _when(ts_or_iso):
-    if isinstance(ts_or_iso, str):
-        ts_or_iso = datetime.datetime.fromisoformat(ts_or_iso)
-    return ts_or_iso.strftime('%d %b %Y %H:%M') if ts_or_iso else ''
+    # the views here format through the shared helper, in the current request's language
+    return format_when(get_current_request(), ts_or_iso)
+
+
+def _post_name(request, site, post_id, stored):
+    """A post named in a note or a movement, as shown: the designation stored then (the
+    record), on Urdu pages the post's Urdu designation when it has one; the record room
+    in the page's language."""
+    if stored == str(RECORD_ROOM) and not post_id:
+        return request.localizer.translate(RECORD_ROOM)
+    if request.locale_name == 'ur':
+        post = site['principals'].posts.get(post_id)
+        if post is not None and post.title_ur:
+            return post.title_ur
+    return stored
 
 
 def human_size(size):
@@ -93,7 +107,7 @@ def department_dashboard(request):
     dept = _department(request, APPROVE)
     counts, posts = dashboard(get_site(request), dept.__name__,
                               request.registry.kpw_settings.overdue_days, now_ts())
-    return {'title': dept.title, 'counts': counts, 'posts': posts}
+    return {'title': display_title(dept, request), 'counts': counts, 'posts': posts}
 
 
 @view_config(route_name='department_new_file', permission=VIEW,
@@ -113,7 +127,7 @@ def new_file(request):
     result = run_form(request, schema, save, buttons=(_('Open file'),))
     if isinstance(result, dict):
         result['title'] = request.localizer.translate(
-            _('Open a new file in ${department}', mapping={'department': dept.title}))
+            _('Open a new file in ${department}', mapping={'department': display_title(dept, request)}))
     return result
 
 
@@ -136,7 +150,7 @@ def new_summary(request):
     result = run_form(request, schema, save, buttons=(_('Draft summary'),))
     if isinstance(result, dict):
         result['title'] = request.localizer.translate(
-            _('Draft a summary in ${department}', mapping={'department': dept.title}))
+            _('Draft a summary in ${department}', mapping={'department': display_title(dept, request)}))
     return result
 
 
@@ -165,17 +179,19 @@ def _page(request, item):
                                     ('receipt', REGISTER_RECEIPT))}
     data = {
         'item': item, 'kind': item.kind, 'holds': holds, 'may': may,
-        'holder_title': holder.title if holder is not None else item.holder,
+        'holder_title': display_title(holder, request) if holder is not None else item.holder,
         'state_title': translate(workflow.states[item.state]),
         'classification': translate(CLASSIFICATION_TITLES[item.classification]),
         'priority': translate(PRIORITY_TITLES[item.priority]),
-        'notes': [{'n': n.n, 'text': n.text, 'author': n.author_name, 'post': n.post_title,
+        'notes': [{'n': n.n, 'text': n.text, 'author': n.author_name,
+                   'post': _post_name(request, site, n.post_id, n.post_title),
                    'at': _when(n.at), 'edited': _when(n.edited_at) if n.edited_at else '',
                    'editable': n.author == officer.login and not item.is_frozen(n) and holds,
                    'edit_url': request.route_url('file_note_edit', id=item.id, n=n.n)}
                   for n in item.notes.values()],
-        'movements': [{'at': _when(m.at), 'action': m.action, 'sender': m.from_title,
-                       'receiver': m.to_title, 'remarks': m.remarks, 'by': m.by_name}
+        'movements': [{'at': _when(m.at), 'action': m.action,
+                       'sender': _post_name(request, site, m.from_post, m.from_title),
+                       'receiver': _post_name(request, site, m.to_post, m.to_title), 'remarks': m.remarks, 'by': m.by_name}
                       for m in item.movements],
         'actions': [{'name': t.name, 'title': translate(t.title), 'needs': t.needs,
                      'url': request.route_url(f'{route}_action', id=item.id, action=t.name)}

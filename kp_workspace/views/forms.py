@@ -7,7 +7,8 @@ the message on the field at fault (or over the form) with the error's status.
 import colander
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
-from pyramid.i18n import TranslationStringFactory
+from pyramid.i18n import TranslationStringFactory, get_localizer
+from pyramid.threadlocal import get_current_request
 
 from ..errors import DomainError
 from .auditing import refused
@@ -29,9 +30,32 @@ class CSRFSchema(colander.Schema):
                                      default=_csrf_default, missing='')
 
 
+def _translate(term):
+    """Translate deform's and colander's texts (and ours) in the request's language.
+
+    Deform binds one translator to its templates when they load, so the
+    request is found at call time (Pyramid's thread-local, set for every
+    request and by ``pyramid.scripting``).
+    """
+    request = get_current_request()
+    if request is None:
+        return term.interpolate() if hasattr(term, 'interpolate') else term
+    return get_localizer(request).translate(term)
+
+
 def make_form(request, schema, buttons, **bind):
     schema = schema.bind(request=request, **bind)
-    return deform.Form(schema, buttons=buttons, formid='kpw-form')
+    # deform prints a button's title untranslated: translate it here (the
+    # button's name stays deform's default, "submit").
+    buttons = [deform.Button(title=get_localizer(request).translate(title)) for title in buttons]
+    return deform.Form(schema, buttons=buttons, formid='kpw-form',
+                       renderer=request.registry.kpw_deform_renderer)
+
+
+def includeme(config):
+    """One deform renderer for the app, translating through the request's localizer."""
+    config.registry.kpw_deform_renderer = deform.ZPTRendererFactory(
+        (deform.template.default_dir,), auto_reload=False, translator=_translate)
 
 
 def _show_domain_error(form, err):

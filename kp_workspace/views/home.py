@@ -3,6 +3,7 @@ from pyramid.view import view_config
 
 from pyramid.i18n import TranslationStringFactory
 
+from ..i18n import display_title
 from ..security.roles import APPROVE, DRAFT, OPEN_FILE, ROLES_BY_NAME, VIEW
 from ..site import get_site
 from .layout import admin_sections
@@ -32,7 +33,7 @@ def home(request):
         if post is None:
             continue
         dept = departments.get(post.department)
-        rows.append(PostRow(post.title, dept.title if dept else post.department,
+        rows.append(PostRow(display_title(post, request), display_title(dept, request) if dept else post.department,
                             role_titles(request, dept.roles_of(post.principal) if dept else ())))
     translate = request.localizer.translate
     officer = officer_for(request)
@@ -48,7 +49,7 @@ def home(request):
         if officer.may_in_department(APPROVE, name):
             links.append((translate(_('Dashboard')), request.route_url('department', name=name)))
         if links:
-            work.append((dept.title, links))
+            work.append((display_title(dept, request), links))
     return {
         'work': work,
         'name': identity.user.name,

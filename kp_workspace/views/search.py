@@ -5,6 +5,7 @@ from pyramid.view import view_config
 
 from ..content_types.casefile import CLASSIFICATION_TITLES
 from ..content_types.movable import CLASSIFICATIONS
+from ..i18n import display_title, format_when
 from ..search.engine import KINDS, QueryError
 from ..search.query import search
 from ..security.roles import VIEW
@@ -13,11 +14,19 @@ from ..text_rules import check_text
 from .api import api_config
 from .errors import error_response
 from .params import day, page_number
-from .work import officer_for
+from .work import WORKFLOWS, officer_for
 
 _ = TranslationStringFactory('kp_workspace')
 BEHIND = 3  # seconds of index lag after which the page says results may be behind
 STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided')
+
+
+def _state_title(state):
+    """A state's title from the workflow it belongs to (files, then summaries)."""
+    for kind in ('file', 'summary'):
+        if state in WORKFLOWS[kind].states:
+            return WORKFLOWS[kind].states[state]
+    return state
 KIND_TITLES = {'file': _('Case files'), 'summary': _('Summaries'),
                'attachment': _('Correspondence'), 'draft': _('Drafts')}
 
@@ -100,15 +109,15 @@ def search_page(request):
         'total': results.total if results else 0,
         'hits': [{'title': h.title, 'number': h.number, 'kind': translate(KIND_TITLES[h.kind]),
                   'snippet': h.snippet, 'url': _url(request, h),
-                  'department': departments[h.department].title
+                  'department': display_title(departments[h.department], request)
                   if h.department in departments else h.department,
-                  'date': h.date.strftime('%d %b %Y') if h.date else ''}
+                  'date': format_when(request, h.date, time=False)}
                  for h in (results.hits if results else [])],
         'facets': [(translate(KIND_TITLES[k]), n, link(type=k, page=1))
                    for k, n in sorted((results.facets if results else {}).items())],
         'kinds': [(k, translate(t)) for k, t in KIND_TITLES.items()],
-        'departments': [(d.__name__, d.title) for d in departments.values()],
-        'states': STATES,
+        'departments': [(d.__name__, display_title(d, request)) for d in departments.values()],
+        'states': [(s, translate(_state_title(s))) for s in STATES],
         'classifications': [(k, translate(t)) for k, t in CLASSIFICATION_TITLES.items()],
         'next_url': link(page=args['page'] + 1) if results and args['page'] < results.pages
         else None,

@@ -16,6 +16,7 @@ from ..audit import actor_from_request
 from ..content_types.outgoing import find_draft, pdf_fields
 from ..content_types.summary import pdf_fields as summary_fields
 from ..errors import DomainError
+from ..i18n import display_title, format_when
 from ..security.roles import MANAGE_USERS, VIEW
 from ..signing import SigningRefused, WrongPin, read_pdf, verify
 from ..site import get_site
@@ -144,7 +145,10 @@ def verify_page(request):
         except ValueError:
             request.response.status = 400
             error = request.localizer.translate(NOT_A_PDF)
-    return {'result': result, 'error': error, 'ca_url': request.route_url('ca_pem')}
+    signed_when = [(format_when(request, s.signed_at), format_when(request, s.revoked_at, time=False))
+                   for s in (result.signatures if result is not None else ())]
+    return {'result': result, 'error': error, 'signed_when': signed_when,
+            'ca_url': request.route_url('ca_pem')}
 
 
 @view_config(route_name='ca_pem', permission=PUBLIC)
@@ -186,8 +190,8 @@ def public_notifications(request):
             continue
         dept = site['departments'].get(casefile.department)
         rows.append({'number': draft.number, 'subject': draft.subject,
-                     'department': dept.title if dept is not None else casefile.department,
-                     'date': official_pdf.dated(draft.dated_at),
+                     'department': display_title(dept, request) if dept is not None else casefile.department,
+                     'date': format_when(request, draft.dated_at, time=False),
                      'url': request.route_url('public_notification_pdf', id=address)})
     next_url = (request.route_url('public_notifications',
                                   _query={'after': f'{next_key[0]!r}~{next_key[1]}'})
@@ -258,11 +262,15 @@ def account_signing(request):
         return form
     cert = record.certificate if record is not None and record.cert_pem else None
     return {'record': record, 'state': state, 'form': form['form'] if form else None,
-            'valid_until': cert.not_valid_after_utc.strftime('%d %b %Y') if cert else '',
+            'valid_until': format_when(request, cert.not_valid_after_utc, time=False) if cert else '',
             'ca_url': request.route_url('ca_pem')}
 
 
 # administrators: issue and revoke ------------------------------------------------------
+CERTIFICATE_STATES = {'active': _('active'), 'awaiting_pin': _('waiting for its PIN'),
+                      'revoked': _('revoked')}
+
+
 @view_config(route_name='admin_signing', permission=MANAGE_USERS,
              renderer='kp_workspace:templates/admin/signing.pt')
 def admin_signing(request):
@@ -303,8 +311,9 @@ def admin_signing(request):
             request.response.status = err.status
             error = request.localizer.translate(err.message)
     rows = [{'serial': r.serial, 'login': r.login, 'name': r.name, 'state': r.state,
-             'source': r.source, 'issued': r.issued_at.strftime('%d %b %Y'),
-             'revoked': r.revoked_at.strftime('%d %b %Y') if r.revoked_at else '',
+             'state_title': request.localizer.translate(CERTIFICATE_STATES[r.state]),
+             'source': r.source, 'issued': format_when(request, r.issued_at, time=False),
+             'revoked': format_when(request, r.revoked_at, time=False),
              'reason': r.reason}
             for r in authority.certificates.values()]
     return {'rows': rows, 'error': error,

@@ -7,6 +7,9 @@ from ..security.roles import FORWARD, OPEN_FILE
 from . import Refused, Transition, Workflow, check
 
 _ = TranslationStringFactory('kp_workspace')
+# where a closed file is: stored as its English text in the movement register (as post
+# titles are), translated where it is shown
+RECORD_ROOM = _('Record room')
 
 
 # guards ------------------------------------------------------------------------------
@@ -91,7 +94,7 @@ def close(item, officer, params):
     item.closed_at = at
     item.movements.append(Movement(
         len(item.movements) + 1, at, 'close', item.holder, post_title(site, item.holder), '',
-        'Record room', params.get('remarks', ''), officer.login, officer.user.name,
+        str(RECORD_ROOM), params.get('remarks', ''), officer.login, officer.user.name,
         item.activity))
     item.freeze_notes()
     officer.actor.record('file.close', f'file:{item.id}', post=item.holder)
@@ -110,7 +113,7 @@ def reopen(item, officer, params):
     item.freeze_notes()
     touch(item)
     item.movements.append(Movement(
-        len(item.movements) + 1, at, 'reopen', '', 'Record room', post.post_id, post.title,
+        len(item.movements) + 1, at, 'reopen', '', str(RECORD_ROOM), post.post_id, post.title,
         params.get('remarks', ''), officer.login, officer.user.name, item.activity))
     officer.actor.record('file.reopen', f'file:{item.id}', post=post.post_id)
 

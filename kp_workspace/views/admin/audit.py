@@ -12,11 +12,12 @@ import csv
 import datetime
 import io
 
-from pyramid.i18n import TranslationStringFactory
+from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.response import Response
 from pyramid.view import view_config
 
 from ...audit import audit_log, actor_from_request, time_key
+from ...audit.actions import action_title, party_title
 from ...security.roles import VIEW_AUDIT
 from . import crumbs
 
@@ -182,14 +183,20 @@ def audit(request):
             return _csv(request, log, wanted)
         entries, cursor, scanned_to = search(log, wanted)
     query = wanted.query()
+    localizer = request.localizer
+
+    def translate(text):  # titles are translation strings; stored values stay as they are
+        return localizer.translate(text) if isinstance(text, TranslationString) else text
+
     return {
         'crumbs': crumbs(request),
         'total': len(log),
         'filter': {'user': wanted.user, 'object': wanted.object, 'action': wanted.action,
                    'since': query.get('since', ''), 'until': query.get('until', '')},
         'error': error,
-        'entries': [{'at': e.at.strftime('%Y-%m-%d %H:%M:%S UTC'), 'actor': e.actor or '—',
-                     'action': e.action, 'target': e.target, 'client': e.client,
+        'entries': [{'at': e.at.strftime('%Y-%m-%d %H:%M:%S UTC'), 'actor': translate(party_title(e.actor)) or '—',
+                     'action': e.action, 'action_title': translate(action_title(e.action)),
+                     'target': e.target, 'client': translate(party_title(e.client)),
                      'details': e.details_text()} for e in entries],
         'scanned_to': scanned_to.strftime('%Y-%m-%d %H:%M UTC') if scanned_to else None,
         'next_url': (request.route_url('admin_audit', _query={**query, 'after': cursor})

@@ -8,6 +8,7 @@ from ...audit import actor_from_request
 from ...content_types.department import (DepartmentSchema, add_department, grant_local_role,
                                          update_department)
 from ...errors import DomainError
+from ...i18n import display_title
 from ...security.roles import MANAGE_DEPARTMENTS, MANAGE_ROLES, ROLES, ROLES_BY_NAME
 from ...site import get_site
 from ..forms import CSRFSchema, make_form, run_form
@@ -78,7 +79,7 @@ class DepartmentAdmin:
             for role in roles:
                 grants.append((principal, translate(ROLES_BY_NAME[role].title), role))
         return {
-            'title': dept.title, 'code': dept.code, 'form': form_html, 'error': error,
+            'title': display_title(dept, request), 'code': dept.code, 'form': form_html, 'error': error,
             'grants': grants, 'roles': [(r.name, translate(r.title)) for r in ROLES],
             'can_grant': request.has_permission(MANAGE_ROLES, request.root),
             'action': request.route_url('admin_department', name=dept.__name__),

@@ -7,6 +7,7 @@ from pyramid.view import view_config, view_defaults
 
 from ...audit import actor_from_request
 from ...errors import DomainError
+from ...i18n import display_title
 from ...security.roles import MANAGE_POSTS, ROLES
 from ...site import get_site
 from ..forms import CSRFSchema, make_form, run_form
@@ -20,13 +21,17 @@ _ = TranslationStringFactory('kp_workspace')
 @colander.deferred
 def _department_widget(node, kw):
     return deform.widget.SelectWidget(
-        values=[('', '')] + [(d.__name__, d.title) for d in kw['departments'].values()])
+        values=[('', '')] + [(d.__name__, display_title(d, kw['request']))
+                              for d in kw['departments'].values()])
 
 
 class PostEditSchema(CSRFSchema):
     title = colander.SchemaNode(colander.String(), title=_('Designation'),
                                 description=_('e.g. Section Officer (Budget), Finance'),
                                 validator=colander.Length(min=2, max=120))
+    title_ur = colander.SchemaNode(colander.String(), title=_('Designation in Urdu'),
+                                   description=_('Optional; shown on Urdu pages.'),
+                                   missing='', validator=colander.Length(max=120))
     roles = colander.SchemaNode(
         colander.Set(), title=_('Roles in its department'), missing=(),
         widget=deform.widget.CheckboxChoiceWidget(values=[(r.name, r.title) for r in ROLES]))
@@ -55,7 +60,7 @@ class PostAdmin:
 
     def _department_title(self, name):
         dept = self.departments.get(name)
-        return dept.title if dept is not None else name
+        return display_title(dept, self.request) if dept is not None else name
 
     @view_config(route_name='admin_posts', renderer='kp_workspace:templates/admin/posts.pt')
     def list(self):
@@ -63,7 +68,7 @@ class PostAdmin:
         posts, next_after = self.principals.posts.page(request.params.get('after'), PAGE_SIZE)
         users = self.principals.users
         rows = [{
-            'title': p.title, 'post_id': p.post_id,
+            'title': display_title(p, request), 'post_id': p.post_id,
             'department': self._department_title(p.department),
             'holders': ', '.join(users[h].name for h in p.holders if h in users),
             'url': request.route_url('admin_post', post_id=p.post_id),
@@ -82,7 +87,7 @@ class PostAdmin:
         def save(data):
             post = self.principals.add_post(actor_from_request(request), self.departments,
                                             data['post_id'], data['title'], data['department'],
-                                            data['roles'])
+                                            data['roles'], data['title_ur'])
             flash(request, _('Post ${title} created.', mapping={'title': post.title}))
             return HTTPSeeOther(request.route_url('admin_post', post_id=post.post_id))
 
@@ -96,7 +101,7 @@ class PostAdmin:
     def _page(self, post, form_html, error=None):
         request = self.request
         return {
-            'title': post.title, 'post_id': post.post_id,
+            'title': display_title(post, request), 'post_id': post.post_id,
             'department': self._department_title(post.department),
             'holders': [(u.name, u.login, request.route_url('admin_user', login=u.login))
                         for u in self.principals.holders(post)],
@@ -110,12 +115,13 @@ class PostAdmin:
         request = self.request
         post = self._post()
         dept = self.departments.get(post.department)
-        appstruct = {'title': post.title,
+        appstruct = {'title': post.title, 'title_ur': post.title_ur,
                      'roles': set(dept.roles_of(post.principal)) if dept else set()}
 
         def save(data):
             changes = self.principals.update_post(actor_from_request(request), self.departments,
-                                                  post, data['title'], data['roles'])
+                                                  post, data['title'], data['roles'],
+                                                  data['title_ur'])
             return _('Saved.') if changes else _('Nothing changed.')
 
         result = run_form(request, PostEditSchema(), save, appstruct=appstruct)
@@ -149,7 +155,7 @@ class PostAdmin:
             message = refused(request, err)
             form = make_form(request, PostEditSchema(), (_('Save'),))
             dept = self.departments.get(post.department)
-            html = form.render({'title': post.title,
+            html = form.render({'title': post.title, 'title_ur': post.title_ur,
                                 'roles': set(dept.roles_of(post.principal)) if dept else set()})
             return self._page(post, html, error=message)
         flash(request, message)

@@ -6,6 +6,7 @@ from pyramid.i18n import TranslationStringFactory
 from pyramid.view import view_config, view_defaults
 
 from ...audit import actor_from_request
+from ...i18n import display_title
 from ...security.roles import MANAGE_USERS, ROLES
 from ...site import get_site
 from ..forms import CSRFSchema, run_form
@@ -93,7 +94,7 @@ class UserAdmin:
         posts = self.principals.posts
         rows = [{
             'login': u.login, 'name': u.name, 'active': u.active,
-            'posts': ', '.join(posts[p].title for p in u.post_ids if p in posts),
+            'posts': ', '.join(display_title(posts[p], request) for p in u.post_ids if p in posts),
             'url': request.route_url('admin_user', login=u.login),
         } for u in users]
         return {
@@ -143,7 +144,7 @@ class UserAdmin:
             posts = self.principals.posts
             result.update(
                 title=user.name, login=user.login, active=user.active,
-                posts=[(posts[p].title, request.route_url('admin_post', post_id=p))
+                posts=[(display_title(posts[p], request), request.route_url('admin_post', post_id=p))
                        for p in user.post_ids if p in posts],
                 password_url=request.route_url('admin_user_password', login=user.login),
                 crumbs=crumbs(request, (_('Users'), request.route_url('admin_users'))))
