@@ -84,6 +84,9 @@ ROUTES = (
 
 
 def includeme(config):
+    # the package's fonts (OFL; also used by the PDFs) as web fonts, under /static/fonts/
+    # (added first: the /static/ view would otherwise take the address)
+    config.add_static_view('static/fonts', 'kp_workspace:fonts', cache_max_age=86400)
     config.add_static_view('static', 'kp_workspace:static', cache_max_age=3600)
     for name, pattern in ROUTES:
         config.add_route(name, pattern)
