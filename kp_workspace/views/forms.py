@@ -43,11 +43,17 @@ def _translate(term):
     return get_localizer(request).translate(term)
 
 
+def _button(request, title):
+    """A button as deform makes one of ``title`` (its name and value from the English),
+    its title translated: deform prints a button's title untranslated."""
+    button = deform.Button(title)
+    button.title = get_localizer(request).translate(title)
+    return button
+
+
 def make_form(request, schema, buttons, **bind):
     schema = schema.bind(request=request, **bind)
-    # deform prints a button's title untranslated: translate it here (the
-    # button's name stays deform's default, "submit").
-    buttons = [deform.Button(title=get_localizer(request).translate(title)) for title in buttons]
+    buttons = [_button(request, title) for title in buttons]
     return deform.Form(schema, buttons=buttons, formid='kpw-form',
                        renderer=request.registry.kpw_deform_renderer)
 

@@ -1,0 +1,116 @@
+"""Urdu pages, completely: dates, names, states, roles, deform's messages, direction, fonts."""
+import re
+
+from tests.views.test_files_browser import form_by_action, open_new_file
+
+URDU_MONTHS = ('جنوری', 'فروری', 'مارچ', 'اپریل', 'مئی', 'جون', 'جولائی', 'اگست', 'ستمبر',
+               'اکتوبر', 'نومبر', 'دسمبر')
+ENGLISH_DATE = re.compile(r'\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}\b')
+
+
+def urdu(browser, login):
+    browser.get('/language/ur', status=303)
+    browser.login(login)
+
+
+def test_file_page_in_urdu_dates_state_post_and_direction(app):
+    urdu(app, 'so.finance')
+    fid, page = open_new_file(app, subject='دفتری فرنیچر کی خریداری')
+    form = form_by_action(page, f'/files/{fid}/notes')
+    form['text'] = 'Note in English, then اردو میں نوٹ'
+    page = form.submit(status=303).follow()
+    text = page.text
+    assert any(month in text for month in URDU_MONTHS)
+    assert not ENGLISH_DATE.search(text)
+    assert 'کھلی' in text                                    # the state "open"
+    assert 'سیکشن آفیسر (بجٹ)، محکمہ خزانہ' in text          # the post, in the note's byline
+    assert re.search(r'<div class="note-text" dir="auto">Note in English', text)
+    assert '<bdi dir="auto">دفتری فرنیچر کی خریداری</bdi>' in text
+
+
+def test_english_pages_keep_english_dates_and_names(app):
+    app.login('so.finance')
+    fid, page = open_new_file(app)
+    form = form_by_action(page, f'/files/{fid}/notes')
+    form['text'] = 'A note.'
+    page = form.submit(status=303).follow()
+    assert ENGLISH_DATE.search(page.text)
+    assert 'Section Officer (Budget), Finance' in page.text
+    assert not any(month in page.text for month in URDU_MONTHS)
+
+
+def test_home_shows_urdu_post_department_and_role(app):
+    urdu(app, 'so.finance')
+    home = app.get('/')
+    assert 'سیکشن آفیسر (بجٹ)، محکمہ خزانہ' in home.text
+    assert 'محکمہ خزانہ' in home.text and 'Finance Department' not in home.text
+    assert 'افسر' in home.text
+
+
+def test_deform_required_message_in_urdu(app):
+    urdu(app, 'so.finance')
+    form = app.get('/departments/finance/summaries/new').forms['kpw-form']
+    res = form.submit(status=400)
+    assert 'یہ خانہ ضروری ہے' in res.text                     # colander's "Required"
+    assert 'آپ کے بھیجے گئے فارم میں مسئلہ ہے' in res.text    # deform's form error
+    assert 'Required' not in res.text and 'There was a problem' not in res.text
+    assert re.search(r'<button[^>]*>\s*سمری کا مسودہ\s*</button>', res.text)  # its button
+
+
+def test_deform_password_widget_in_urdu(app):
+    urdu(app, 'so.finance')
+    page = app.get('/account/password')
+    assert 'placeholder="پاس ورڈ کی تصدیق"' in page.text
+    assert 'Confirm Password' not in page.text
+
+
+def test_admin_pages_in_urdu(app):
+    urdu(app, 'admin')
+    audit = app.get('/admin/audit')
+    assert 'سائن اِن' in audit.text                           # "login.succeeded" in words
+    assert 'کمانڈ لائن (kpw)' in audit.text                   # the console, in words
+    roles = app.get('/admin/roles')
+    assert 'منظور کنندہ' in roles.text and 'ریکارڈ کلرک' in roles.text
+    posts = app.get('/admin/posts')
+    assert 'سیکرٹری خزانہ' in posts.text and 'محکمہ خزانہ' in posts.text
+    search = app.get('/search')
+    assert 'وزیر اعلیٰ کے پاس' in search.text and '>with_cm<' not in search.text
+
+
+def test_post_urdu_designation_set_in_the_admin_form(app, open_site):
+    urdu(app, 'admin')
+    form = app.get('/admin/posts/+add').forms['kpw-form']
+    form['post_id'] = 'so-audit-finance'
+    form['title'] = 'Section Officer (Audit), Finance'
+    form['title_ur'] = '  سیکشن آفیسر   (آڈٹ)، محکمہ خزانہ '
+    form['department'] = 'finance'
+    form.submit(status=303)
+    assert open_site(lambda site, conn: site['principals'].posts['so-audit-finance'].title_ur) \
+        == 'سیکشن آفیسر (آڈٹ)، محکمہ خزانہ'
+    edit = app.get('/admin/posts/so-audit-finance')
+    assert '<h1 dir="auto">سیکشن آفیسر (آڈٹ)، محکمہ خزانہ</h1>' in edit.text
+    form = edit.forms['kpw-form']
+    form['title_ur'] = 'a\u202eb'                               # a direction override: refused
+    res = form.submit(status=400)
+    assert open_site(lambda site, conn: site['principals'].posts['so-audit-finance'].title_ur) \
+        == 'سیکشن آفیسر (آڈٹ)، محکمہ خزانہ'
+    assert 'alert' in res.text
+
+
+def test_post_without_urdu_designation_falls_back_to_english(app, open_site):
+    def strip(site, conn):  # a post as stored before posts had an Urdu designation
+        post = site['principals'].posts['secretary-finance']
+        del post.title_ur
+        assert 'title_ur' not in post.__dict__
+    open_site(strip, commit=True)
+    urdu(app, 'secretary.finance')
+    assert 'Secretary Finance' in app.get('/').text
+
+
+def test_fonts_are_served_from_the_package(app):
+    css = app.get('/static/workspace.css').text
+    assert '/* urdu */' in css and 'NotoNastaliqUrdu-Regular.ttf' in css
+    for name in ('NotoNastaliqUrdu-Regular.ttf', 'NotoNaskhArabic-Regular.ttf', 'NotoSans-Regular.ttf'):
+        res = app.get(f'/static/fonts/{name}')
+        assert res.content_type == 'font/ttf' and len(res.body) > 100_000
+    assert "default-src 'self'" in app.get('/login').headers['Content-Security-Policy']
