@@ -247,7 +247,9 @@ def test_filters_by_user_object_and_action(app, open_site):
     page = app.get('/admin/audit', params={'user': 'ALICE'})
     assert len(rows_of(page)) == 3
     page = app.get('/admin/audit', params={'user': 'alice', 'object': 'file:F2'})
-    assert [r.select('td')[2].text for r in rows_of(page)] == ['refused.forbidden']
+    assert [r.select('td')[2].select_one('code').text
+            for r in rows_of(page)] == ['refused.forbidden']
+    assert rows_of(page)[0].select('td')[2].text.startswith('Refused: not allowed')  # in words
     page = app.get('/admin/audit', params={'action': 'refused'})
     assert [r.select('td')[3].text for r in rows_of(page)] == ['file:F3', 'file:F2']
     page = app.get('/admin/audit', params={'action': 'refused', 'object': 'F9'})

@@ -13,12 +13,18 @@ def urdu(browser, login):
     browser.login(login)
 
 
+def file_with_note(browser, text, **fields):
+    """Open a file in Finance, write ``text`` as its first note: (id, the file's page)."""
+    fid, page = open_new_file(browser, **fields)
+    form = form_by_action(page, f'/files/{fid}/notes')
+    form['text'] = text
+    return fid, form.submit(status=303).follow()
+
+
 def test_file_page_in_urdu_dates_state_post_and_direction(app):
     urdu(app, 'so.finance')
-    fid, page = open_new_file(app, subject='دفتری فرنیچر کی خریداری')
-    form = form_by_action(page, f'/files/{fid}/notes')
-    form['text'] = 'Note in English, then اردو میں نوٹ'
-    page = form.submit(status=303).follow()
+    fid, page = file_with_note(app, 'Note in English, then اردو میں نوٹ',
+                               subject='دفتری فرنیچر کی خریداری')
     text = page.text
     assert any(month in text for month in URDU_MONTHS)
     assert not ENGLISH_DATE.search(text)
@@ -30,10 +36,7 @@ def test_file_page_in_urdu_dates_state_post_and_direction(app):
 
 def test_english_pages_keep_english_dates_and_names(app):
     app.login('so.finance')
-    fid, page = open_new_file(app)
-    form = form_by_action(page, f'/files/{fid}/notes')
-    form['text'] = 'A note.'
-    page = form.submit(status=303).follow()
+    fid, page = file_with_note(app, 'A note.')
     assert ENGLISH_DATE.search(page.text)
     assert 'Section Officer (Budget), Finance' in page.text
     assert not any(month in page.text for month in URDU_MONTHS)
@@ -114,3 +117,11 @@ def test_fonts_are_served_from_the_package(app):
         res = app.get(f'/static/fonts/{name}')
         assert res.content_type == 'font/ttf' and len(res.body) > 100_000
     assert "default-src 'self'" in app.get('/login').headers['Content-Security-Policy']
+
+
+def test_closed_file_shows_the_record_room_in_urdu(app):
+    urdu(app, 'so.finance')
+    fid, page = open_new_file(app)
+    page = form_by_action(page, f'/files/{fid}/actions/close').submit(status=303).follow()
+    assert 'ریکارڈ روم' in page.text and 'Record room' not in page.text
+    assert 'بند (ریکارڈ روم میں)' in page.text                 # the state
