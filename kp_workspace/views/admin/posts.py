@@ -145,6 +145,10 @@ class PostAdmin:
         try:
             user = self.principals.user(request.POST.get('login', ''))
             if op in CONFIRM and not confirmed(request):
+                # what would be refused is refused now, not after a yes
+                checks = {'relieve': self.principals.check_relieve,
+                          'transfer': self.principals.check_transfer}
+                checks[op](actor, post, user)
                 question, button = CONFIRM[op]
                 return ask(request, request.localizer.translate(_(question, mapping={
                     'name': user.name, 'login': user.login, 'post': post.title})), button,
