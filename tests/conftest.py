@@ -84,6 +84,15 @@ def check(form, value, checked=True):
     boxes[0].checked = checked
 
 
+def confirm(page, status=303, **fields):
+    """Say yes on a confirmation page (filling ``fields``, e.g. the PIN it asks for)."""
+    assert 'name="confirmed" value="1"' in page.text, 'not a confirmation page'
+    form = [f for f in page.forms.values() if 'confirmed' in f.fields][0]
+    for name, value in fields.items():
+        form[name] = value
+    return form.submit(status=status)
+
+
 class Browser(webtest.TestApp):
     """A WebTest app with the helpers the tests share."""
 

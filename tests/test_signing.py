@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 from pypdf import PdfReader, PdfWriter
 
 from kp_workspace.populate import DEMO_PIN
-from tests.conftest import close_app, write_ini
+from tests.conftest import close_app, confirm, write_ini
 
 PDFSIG = shutil.which('pdfsig')
 CERTUTIL = shutil.which('certutil')
@@ -227,7 +227,7 @@ def test_a_revoked_certificate_cannot_sign_and_its_signatures_are_reported(app, 
     form, count = revoke_form(app.get('/admin/signing'), 'secretary.finance')
     assert count == 3  # the three demo signers
     form['reason'] = 'Key compromised'
-    form.submit(status=303)
+    confirm(form.submit(status=200))
     assert audit_entries(1)[0].action == 'signing.certificate_revoked'
     result = verify_api(app, pdf)
     (sig,) = result['signatures']
@@ -393,7 +393,8 @@ def test_imported_pkcs12_signs_and_verifies_once_its_ca_is_trusted(app, tokens, 
     try:
         browser = Browser(again)
         browser.login('admin')
-        revoke_form(browser.get('/admin/signing'), 'secretary.finance')[0].submit(status=303)
+        confirm(revoke_form(browser.get('/admin/signing'), 'secretary.finance')[0].submit(
+            status=200))
     finally:
         close_app(again)
     monkeypatch.setattr('sys.stdin', io.StringIO('p12-pass\n112233\n'))

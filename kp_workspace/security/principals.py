@@ -332,18 +332,23 @@ class Principals(Folder):
         user.post_ids = user.post_ids + (post.post_id,)
         actor.record('post.assigned', post.principal, user=user.login)
 
-    def relieve(self, actor, post, user):
-        """``user`` stops holding ``post``; the post and its files stay where they are."""
+    def check_relieve(self, actor, post, user):
+        """:raises Conflict: ``user`` does not hold ``post`` (what :meth:`relieve` refuses)."""
         if user.login not in post.holders:
             raise Conflict(_('${name} does not hold this post.', mapping={'name': user.name}))
+
+    def relieve(self, actor, post, user):
+        """``user`` stops holding ``post``; the post and its files stay where they are."""
+        self.check_relieve(actor, post, user)
         post.holders = tuple(h for h in post.holders if h != user.login)
         user.post_ids = tuple(p for p in user.post_ids if p != post.post_id)
         actor.record('post.relieved', post.principal, user=user.login)
 
-    def transfer(self, actor, post, successor):
-        """Relieve every holder of ``post`` and hand it to ``successor``.
+    def check_transfer(self, actor, post, successor):
+        """What :meth:`transfer` refuses, checked without doing it.
 
-        The post keeps its files, so work waiting for the post reaches the successor.
+        :raises Conflict: the successor alone holds it already.
+        :raises DomainError: one's own access, an administrator or a deactivated successor.
         """
         if post.holders == (successor.login,):
             raise Conflict(_('${name} already holds this post.', mapping={'name': successor.name}))
@@ -352,6 +357,13 @@ class Principals(Folder):
         if not successor.active:
             raise DomainError(_('${name} is deactivated and cannot hold a post.',
                                 mapping={'name': successor.name}))
+
+    def transfer(self, actor, post, successor):
+        """Relieve every holder of ``post`` and hand it to ``successor``.
+
+        The post keeps its files, so work waiting for the post reaches the successor.
+        """
+        self.check_transfer(actor, post, successor)
         previous = post.holders
         for login in previous:
             holder = self.users.get(login)

@@ -226,12 +226,20 @@ class SigningAuthority(Persistent):
         key, record = self.unlock(login, old_pin, secret, now)
         record._store_key(key, check_pin(new_pin), secret)
 
-    def revoke(self, serial, by, reason='', now=None):
+    def revocable(self, serial):
+        """The record of certificate ``serial``, if it may be revoked.
+
+        :raises SigningRefused: there is no such certificate (404), or it is revoked (409).
+        """
         record = self.certificates.get(serial)
         if record is None:
             raise SigningRefused(_('There is no such certificate.'), status=404)
         if record.revoked_at is not None:
             raise SigningRefused(_('This certificate is already revoked.'), status=409)
+        return record
+
+    def revoke(self, serial, by, reason='', now=None):
+        record = self.revocable(serial)
         record.revoked_at = now or _now()
         record.revoked_by = by
         record.reason = reason

@@ -20,7 +20,9 @@ from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIP
 from ..site import get_site
 from ..workflows.casefile import RECORD_ROOM
 from ..workflows.draft import DRAFT_WORKFLOW
+from ..workflows.words import movement_title
 from .auditing import read_item, refused
+from .confirm import ask, confirmed
 from .forms import CSRFSchema, run_form
 from .layout import flash
 from .params import note_number, whole_number
@@ -154,14 +156,45 @@ def new_summary(request):
     return result
 
 
-def post_choices(site):
+def post_choices(request, site, accepts):
+    """The posts ``accepts(post)`` takes, grouped by department title: ``[(department,
+    [(post_id, title), ...]), ...]``, departments and posts sorted by title, in the
+    request's language."""
     departments = site['departments']
     groups = {}
     for post in site['principals'].posts.values():
+        if not accepts(post):
+            continue
         dept = departments.get(post.department)
-        groups.setdefault(dept.title if dept is not None else post.department, []).append(
-            (post.post_id, post.title))
-    return sorted(groups.items())
+        groups.setdefault(display_title(dept, request) if dept is not None else post.department,
+                          []).append((post.post_id, display_title(post, request)))
+    return [(title, sorted(posts, key=lambda p: p[1])) for title, posts in sorted(groups.items())]
+
+
+def _actions(request, item, workflow, officer, url):
+    """What ``officer`` may do to ``item`` now, most likely first: ``[{name, title, rank,
+    needs, url, posts, pin}]`` (``posts``: the choices of its post picker, if it has one;
+    ``pin``: ask for the signing PIN on this form, not on a confirmation page)."""
+    translate = request.localizer.translate
+    found = [{'name': t.name, 'title': translate(t.title), 'rank': t.rank, 'needs': t.needs,
+              'url': url(t.name), 'primary': False, 'secondary': t.rank <= 0,
+              'pin': 'pin' in t.needs and t.confirm is None,
+              'posts': post_choices(request, officer.site,
+                                    lambda p, t=t: t.accepts(item, officer, p))
+              if t.accepts is not None else []}
+             for t in workflow.available(item, officer)]
+    return sorted(found, key=lambda a: -a['rank'])
+
+
+def _mark_primary(*lists):
+    """Make the highest-ranked action of all ``lists`` (if its rank is positive) primary.
+    :returns: the list that holds it, or None."""
+    best = max(((a['rank'], i) for i, actions in enumerate(lists) for a in actions[:1]),
+               default=(0, None))
+    if best[0] <= 0:
+        return None
+    lists[best[1]][0]['primary'] = True
+    return lists[best[1]]
 
 
 def _page(request, item):
@@ -189,14 +222,14 @@ def _page(request, item):
                    'editable': n.author == officer.login and not item.is_frozen(n) and holds,
                    'edit_url': request.route_url('file_note_edit', id=item.id, n=n.n)}
                   for n in item.notes.values()],
-        'movements': [{'at': _when(m.at), 'action': m.action,
+        'movements': [{'at': _when(m.at), 'action': translate(movement_title(m.action)),
                        'sender': _post_name(request, site, m.from_post, m.from_title),
-                       'receiver': _post_name(request, site, m.to_post, m.to_title), 'remarks': m.remarks, 'by': m.by_name}
+                       'receiver': _post_name(request, site, m.to_post, m.to_title),
+                       'remarks': m.remarks, 'by': m.by_name}
                       for m in item.movements],
-        'actions': [{'name': t.name, 'title': translate(t.title), 'needs': t.needs,
-                     'url': request.route_url(f'{route}_action', id=item.id, action=t.name)}
-                    for t in workflow.available(item, officer)],
-        'posts': post_choices(site) if holds else [],
+        'actions': _actions(request, item, workflow, officer,
+                            lambda name: request.route_url(f'{route}_action', id=item.id,
+                                                           action=name)),
         'note_url': request.route_url(f'{route}_notes', id=item.id),
         'decisions': list((k, translate(v)) for k, v in DECISION_TITLES.items()),
     }
@@ -214,16 +247,19 @@ def _page(request, item):
              'signed': ', '.join(f'{name} ({post})' for _l, name, post, _a in d.signatures),
              'pdf_url': request.route_url('file_draft_pdf', id=item.id, draft=d.id),
              'pdf_label': translate(_('Signed PDF') if d.pdf is not None else _('Preview PDF')),
-             'actions': [(t.name, translate(t.title),
-                          request.route_url('file_draft_action', id=item.id, draft=d.id,
-                                            action=t.name))
-                         for t in DRAFT_WORKFLOW.available(d, officer)]}
+             'actions': _actions(request, d, DRAFT_WORKFLOW, officer,
+                                 lambda name, d=d: request.route_url(
+                                     'file_draft_action', id=item.id, draft=d.id, action=name))}
             for d in item.drafts.values()]
+        # a draft waiting for this user comes first, above the noting sheet
+        found = _mark_primary(data['actions'], *[d['actions'] for d in data['drafts']])
+        data['drafts_first'] = found is not None and found is not data['actions']
         data['draft_kinds'] = [(k, translate(v)) for k, v in KIND_TITLES.items()]
         data['attach_url'] = request.route_url('file_attachments', id=item.id)
         data['draft_url'] = request.route_url('file_drafts', id=item.id)
         data['limit_mb'] = request.registry.kpw_settings.upload_limit >> 20
     else:
+        _mark_primary(data['actions'])
         data['decision'] = translate(DECISION_TITLES[item.decision]) if item.decision else None
     return data
 
@@ -314,12 +350,35 @@ class ItemPages:
         item = item_for(request)
         params = {k: request.POST[k] for k in ('to_post', 'remarks', 'decision', 'pin')
                   if k in request.POST}
+        workflow = WORKFLOWS[item.kind]
         try:
+            asking = self._confirmation(workflow, item, request.matchdict['action'], params)
+            if asking is not None:
+                return asking
             t = run_action(request, item, request.matchdict['action'], params)
         except DomainError as err:
             return _render_error(request, item, err, self._template(item))
-        translate = request.localizer.translate
-        return self._back(item, _('Done: ${action}.', mapping={'action': translate(t.title)}))
+        return self._back(item, self._done(workflow, t, item))
+
+    def _confirmation(self, workflow, obj, name, params):
+        """The confirmation page, if transition ``name`` asks for one and the POST has not
+        confirmed it (after checking that it may run: a refusal is said at once)."""
+        request = self.request
+        if confirmed(request):
+            return None
+        t = workflow.ready(obj, name, officer_for(request), **params)
+        if t.confirm is None:
+            return None
+        item = getattr(obj, 'casefile', obj)
+        route = 'file' if item.kind == 'file' else 'summary'
+        question = workflow.message(t, 'confirm', obj, get_site(request),
+                                    request.localizer.translate, params)
+        return ask(request, question, t.confirm_button, request.route_url(route, id=item.id),
+                   ask_pin='pin' in t.needs)
+
+    def _done(self, workflow, t, obj):
+        return workflow.message(t, 'done', obj, get_site(self.request),
+                                self.request.localizer.translate)
 
     @view_config(route_name='file_drafts', request_method='POST')
     def add_draft(self):
@@ -340,16 +399,20 @@ class ItemPages:
         draft = item.drafts.get(request.matchdict['draft'])
         if draft is None:
             raise HTTPNotFound()
+        name = request.matchdict['action']
+        pin = request.POST.get('pin') or None
         try:
-            if request.matchdict['action'] == 'edit':
+            if name == 'edit':
                 edit_draft(draft, officer_for(request), request.POST.get('subject', ''),
                            request.POST.get('body', ''))
-            else:
-                run_draft_action(request, draft, request.matchdict['action'],
-                                 request.POST.get('pin') or None)
+                return self._back(item, _('Draft updated.'))
+            asking = self._confirmation(DRAFT_WORKFLOW, draft, name, {'pin': pin})
+            if asking is not None:
+                return asking
+            t = run_draft_action(request, draft, name, pin)
         except DomainError as err:
             return _render_error(request, item, err, 'kp_workspace:templates/file.pt')
-        return self._back(item, _('Draft updated.'))
+        return self._back(item, self._done(DRAFT_WORKFLOW, t, draft))
 
 
 @view_config(route_name='alerts', permission=VIEW, renderer='kp_workspace:templates/alerts.pt')

@@ -21,6 +21,7 @@ from ..security.roles import MANAGE_USERS, VIEW
 from ..signing import SigningRefused, WrongPin, read_pdf, verify
 from ..site import get_site
 from .api import api_config
+from .confirm import ask, confirmed
 from .errors import error_response
 from .forms import CSRFSchema, run_form
 from .layout import flash
@@ -269,6 +270,18 @@ def account_signing(request):
 # administrators: issue and revoke ------------------------------------------------------
 CERTIFICATE_STATES = {'active': _('active'), 'awaiting_pin': _('waiting for its PIN'),
                       'revoked': _('revoked')}
+REVOKE_QUESTION = _('Revoke the signing certificate ${serial} of ${name} (${login})? They can no '
+                    'longer sign with it, and what they signed with it is reported as signed '
+                    'with a revoked certificate. This cannot be undone.')
+
+
+def _ask_revoke(request, authority):
+    """The confirmation page before a revocation (a certificate that is not there, or is
+    revoked already, is refused at once)."""
+    record = authority.revocable(request.POST.get('serial', ''))
+    question = request.localizer.translate(_(REVOKE_QUESTION, mapping={
+        'serial': record.serial, 'name': record.name, 'login': record.login}))
+    return ask(request, question, _('Yes, revoke'), request.route_url('admin_signing'))
 
 
 @view_config(route_name='admin_signing', permission=MANAGE_USERS,
@@ -292,6 +305,8 @@ def admin_signing(request):
                 flash(request, _('Certificate issued to ${login}: they now set their signing '
                                  'PIN under "Signing certificate".',
                                  mapping={'login': user.login}))
+            elif op == 'revoke' and not confirmed(request):
+                return _ask_revoke(request, authority)
             elif op == 'revoke':
                 record = authority.revoke(request.POST.get('serial', ''),
                                           request.identity.user.login,

@@ -9,10 +9,19 @@ names an unknown state or permission stops start-up, not a user.
 
 Running a transition that is not allowed raises :class:`Refused` and changes
 nothing: guards run before effects, and effects raise before they write.
+
+Beside the rules, each transition carries what the pages say about it, as data:
+``rank`` (how likely the holder wants it next: the highest positive rank is the
+page's primary action; zero or less is a secondary one, never primary),
+``done`` (the message after it ran, e.g. "${number} sent to ${holder}."),
+``confirm`` / ``confirm_button`` (the question asked before an irreversible
+step, in the browser) and ``accepts(obj, officer, post) -> bool`` (the posts it
+may be sent to: its guard refuses the others and the post picker offers only
+these).  The words are filled in from the workflow's ``words(obj, site)``.
 """
 from dataclasses import dataclass, field
 
-from pyramid.i18n import TranslationStringFactory
+from pyramid.i18n import TranslationString, TranslationStringFactory
 
 from ..errors import DomainError
 from ..security.roles import PERMISSION_TITLES
@@ -37,6 +46,11 @@ class Transition:
     guard: object           # guard(obj, officer, params) -> None, or raises Refused
     effect: object          # effect(obj, officer, params) -> None
     needs: tuple = ()       # parameter names the transition takes (to_post, remarks, ...)
+    rank: int = 0           # > 0: may be the page's primary action, the highest first
+    done: object = None     # message after it ran (${number}, ${holder}, ... from words())
+    confirm: object = None  # question before it runs in the browser; None: no confirmation
+    confirm_button: object = None   # the button that says yes ("Yes, issue")
+    accepts: object = None  # accepts(obj, officer, post) -> bool: the posts it may go to
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,7 @@ class Workflow:
     initial: str
     transitions: tuple = field(default_factory=tuple)
     on_state: object = None  # on_state(obj, officer, new_state); default: set obj.state
+    words: object = None     # words(obj, site, params) -> {name: text} for the messages
 
     def transition(self, name):
         for t in self.transitions:
@@ -64,16 +79,41 @@ class Workflow:
             found.append(t)
         return found
 
+    def ready(self, obj, name, officer, **params):
+        """Check that transition ``name`` may run now with ``params``, running nothing
+        (what a confirmation is asked for must not be refused once confirmed, if the
+        guards can tell).  :returns: the transition.  :raises Refused: as :meth:`run`.
+        """
+        t = self._named(name)
+        _check(self, t, obj, officer, _checked_params(params), strict=True)
+        return t
+
+    def message(self, t, field, obj, site, translate, params=None):
+        """Transition ``t``'s ``field`` (``'done'``, ``'confirm'``) with the words of
+        ``obj`` (and of the ``params`` it is about to run with) filled in, translated;
+        for a transition without one, "Saved." after it ran and None before."""
+        text = getattr(t, field)
+        if text is None:
+            return translate(_('Saved.')) if field == 'done' else None
+        found = self.words(obj, site, params or {}) if self.words else {}
+        words = {k: translate(v) if isinstance(v, TranslationString) else v
+                 for k, v in found.items()}
+        return translate(TranslationString(text, mapping=words))
+
+    def _named(self, name):
+        t = self.transition(name)
+        if t is None:
+            raise Refused(_('There is no action "${action}".', mapping={'action': name}),
+                          status=404)
+        return t
+
     def run(self, obj, name, officer, **params):
         """Run transition ``name`` on ``obj`` for ``officer``.
 
         :raises Refused: unknown transition (404), wrong state (409), not permitted (403),
             or a guard that says no (409).
         """
-        t = self.transition(name)
-        if t is None:
-            raise Refused(_('There is no action "${action}".', mapping={'action': name}),
-                          status=404)
+        t = self._named(name)
         params = _checked_params(params)
         _check(self, t, obj, officer, params, strict=True)
         t.effect(obj, officer, params)
@@ -130,4 +170,10 @@ def check(workflow):
             raise ValueError(f'{workflow.name}.{t.name}: unknown permission {t.permission}')
         if not callable(t.guard) or not callable(t.effect):
             raise ValueError(f'{workflow.name}.{t.name}: guard and effect must be callables')
+        if ('to_post' in t.needs) != callable(t.accepts):
+            raise ValueError(f'{workflow.name}.{t.name}: a transition that takes a post says '
+                             'which posts it accepts, and only such a one')
+        if (t.confirm is None) != (t.confirm_button is None):
+            raise ValueError(f'{workflow.name}.{t.name}: a confirmation question with its '
+                             'button, or neither')
     return workflow

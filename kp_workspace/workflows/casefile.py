@@ -3,6 +3,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..content_types.movable import (Movement, change_state, check_change, move, now, touch,
                                       post_title)
+from ..errors import DomainError
 from ..security.roles import FORWARD, OPEN_FILE
 from . import Refused, Transition, Workflow, check
 
@@ -22,6 +23,28 @@ def needs_post(item, officer, params):
     holder(item, officer, params)
     if params is not None and not params.get('to_post'):
         raise Refused(_('Choose the post to send it to.'), status=400)
+
+
+def chosen_post(officer, params):
+    """The post ``params['to_post']`` names.  :raises DomainError: (400) there is none."""
+    post = officer.site['principals'].posts.get(params['to_post'])
+    if post is None:
+        raise DomainError(_('There is no post "${post}".', mapping={'post': params['to_post']}),
+                          field='to_post', status=400)
+    return post
+
+
+def another_post(item, officer, post):
+    """Any post but the one that holds it now (a vacant one too: it waits there)."""
+    return post.post_id != item.holder
+
+
+def to_another_post(item, officer, params):
+    needs_post(item, officer, params)
+    if params is not None:
+        post = chosen_post(officer, params)
+        if not another_post(item, officer, post):
+            raise Refused(_('It is already with ${post}.', mapping={'post': post.title}))
 
 
 def has_sender(item, officer, params):
@@ -118,21 +141,39 @@ def reopen(item, officer, params):
     officer.actor.record('file.reopen', f'file:{item.id}', post=post.post_id)
 
 
+def item_words(item, site, params):
+    """What the messages about a file or summary say of it."""
+    return {'number': item.number, 'subject': item.subject,
+            'holder': post_title(site, item.holder)}
+
+
+# messages shared with the summary's workflow
+SENT = _('${number} sent to ${holder}.')
+SENT_BACK = _('${number} sent back to ${holder}.')
+RECALLED = _('${number} recalled: it is with ${holder} again.')
+
 CASEFILE = check(Workflow(
     name='casefile',
     states={'open': _('open'), 'closed': _('closed (in the record room)')},
     initial='open',
     on_state=change_state,
+    words=item_words,
     transitions=(
-        Transition('forward', _('forward'), ('open',), None, FORWARD, needs_post, forward,
-                   needs=('to_post', 'remarks')),
+        Transition('forward', _('forward'), ('open',), None, FORWARD, to_another_post, forward,
+                   needs=('to_post', 'remarks'), rank=20, done=SENT, accepts=another_post),
         Transition('return', _('send back'), ('open',), None, FORWARD, has_sender, send_back,
-                   needs=('remarks',)),
+                   needs=('remarks',), rank=10, done=SENT_BACK),
         Transition('recall', _('recall'), ('open',), None, FORWARD, untouched_since_sent, recall,
-                   needs=('remarks',)),
+                   needs=('remarks',), rank=0, done=RECALLED),
         Transition('close', _('close'), ('open',), 'closed', FORWARD, closable, close,
-                   needs=('remarks',)),
+                   needs=('remarks',), rank=-10,
+                   done=_('${number} closed and sent to the record room.'),
+                   confirm=_('Close ${number} “${subject}” and send it to the record room? '
+                             'Its noting sheet is frozen for good: nobody can add to it or '
+                             'move the file until it is reopened.'),
+                   confirm_button=_('Yes, close the file')),
         Transition('reopen', _('reopen'), ('closed',), 'open', OPEN_FILE, may_reopen, reopen,
-                   needs=('remarks',)),
+                   needs=('remarks',), rank=5,
+                   done=_('${number} reopened: it is with ${holder}.')),
     ),
 ))

@@ -9,7 +9,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from .. import official_pdf, signing
 from ..content_types.movable import acting_post, check_change, now, touch
-from ..content_types.outgoing import number_draft, pdf_fields
+from ..content_types.outgoing import KIND_TITLES, number_draft, pdf_fields
 from ..security.roles import APPROVE, DRAFT, SIGN
 from . import Transition, Workflow, check
 
@@ -61,20 +61,42 @@ def issue_draft(draft, officer, params):
                          number=draft.number)
 
 
+def draft_words(draft, site, params):
+    """What the messages about a draft say of it."""
+    if draft.kind == 'notification':
+        going = _('It will go out as No. ${number} and be published on the public '
+                  'notifications page.', mapping={'number': draft.number})
+    else:
+        going = _('It will go out as No. ${number}.', mapping={'number': draft.number})
+    return {'kind': KIND_TITLES[draft.kind], 'subject': draft.subject,
+            'file': draft.casefile.number, 'number': draft.number or '',
+            'dated': draft.dated_at.strftime('%d %b %Y') if draft.dated_at else '',
+            'going': going}
+
+
+# (ranks above a file's own actions: a draft put up is what its approver came for)
 DRAFT_WORKFLOW = check(Workflow(
     name='outgoing',
     states={'draft': _('being drafted'), 'pending': _('put up for approval'),
             'approved': _('approved'), 'signed': _('signed'), 'issued': _('issued')},
     initial='draft',
+    words=draft_words,
     transitions=(
         Transition('submit', _('put up for approval'), ('draft',), 'pending', DRAFT, file_holder,
-                   _record('submitted')),
+                   _record('submitted'), rank=15,
+                   done=_('${kind} “${subject}” put up for approval.')),
         Transition('approve', _('approve'), ('pending',), 'approved', APPROVE, file_holder,
-                   _record('approved')),
+                   _record('approved'), rank=30, done=_('${kind} “${subject}” approved.')),
         Transition('revise', _('send back for changes'), ('pending', 'approved'), 'draft', DRAFT,
-                   file_holder, _record('revised')),
+                   file_holder, _record('revised'), rank=0,
+                   done=_('${kind} “${subject}” sent back for changes.')),
         Transition('sign', _('sign'), ('approved',), 'signed', SIGN, file_holder, sign_draft,
-                   needs=('pin',)),
-        Transition('issue', _('issue'), ('signed',), 'issued', SIGN, file_holder, issue_draft),
+                   needs=('pin',), rank=30,
+                   done=_('${kind} “${subject}” signed: No. ${number}, dated ${dated}.')),
+        Transition('issue', _('issue'), ('signed',), 'issued', SIGN, file_holder, issue_draft,
+                   rank=30, done=_('${kind} “${subject}” issued as No. ${number}, dated ${dated}.'),
+                   confirm=_('Issue ${kind} “${subject}” on ${file}? ${going} '
+                             'This cannot be undone.'),
+                   confirm_button=_('Yes, issue')),
     ),
 ))

@@ -3,10 +3,12 @@ from pyramid.i18n import TranslationStringFactory
 
 from .. import official_pdf, signing
 from ..content_types.movable import change_state, check_choice, move, now, touch
-from ..content_types.summary import DECISION_TEXT, DECISIONS, pdf_fields
+from ..content_types.summary import DECISION_TEXT, DECISION_TITLES, DECISIONS, pdf_fields
 from ..security.roles import APPROVE, DECIDE_SUMMARY, FORWARD, SIGN, permissions_of
 from . import Refused, Transition, Workflow, check
-from .casefile import has_sender, holder, needs_post, send_back, untouched_since_sent
+from .casefile import (RECALLED, SENT, SENT_BACK, another_post, chosen_post, has_sender, holder,
+                       item_words, needs_post, send_back, to_another_post,
+                       untouched_since_sent)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -18,9 +20,20 @@ def _post_may(officer, post_id, permission, department=None):
     return permission in permissions_of(officer.post_roles(post_id))
 
 
+def a_secretary(item, officer, post):
+    """An approver's post in the summary's own department (not the one holding it)."""
+    return another_post(item, officer, post) and \
+        _post_may(officer, post.post_id, APPROVE, item.department)
+
+
+def the_chief_minister(item, officer, post):
+    """A post that decides summaries."""
+    return another_post(item, officer, post) and _post_may(officer, post.post_id, DECIDE_SUMMARY)
+
+
 def to_secretary(item, officer, params):
     needs_post(item, officer, params)
-    if params is not None and not _post_may(officer, params['to_post'], APPROVE, item.department):
+    if params is not None and not a_secretary(item, officer, chosen_post(officer, params)):
         raise Refused(_('A summary is first put up to the Secretary (an approver) of its '
                         'department.'))
 
@@ -29,7 +42,7 @@ def to_chief_minister(item, officer, params):
     needs_post(item, officer, params)
     if not any(_post_may(officer, p, APPROVE, item.department) for p in item.chain):
         raise Refused(_('The Secretary of the department has not seen this summary yet.'))
-    if params is not None and not _post_may(officer, params['to_post'], DECIDE_SUMMARY):
+    if params is not None and not the_chief_minister(item, officer, chosen_post(officer, params)):
         raise Refused(_('Only the Chief Minister decides summaries: choose that post.'))
 
 
@@ -97,26 +110,45 @@ def recall(item, officer, params):
         change_state(item, officer, earlier)
 
 
+def summary_words(item, site, params):
+    """What the messages about a summary say of it (and of the decision about to be made)."""
+    words = item_words(item, site, params)
+    decision = item.decision or params.get('decision')
+    words['decision'] = DECISION_TITLES.get(decision, '')
+    return words
+
+
 SUMMARY = check(Workflow(
     name='summary',
     states={'draft': _('being drafted'), 'submitted': _('under submission'),
             'with_cm': _('with the Chief Minister'), 'decided': _('decided')},
     initial='draft',
     on_state=change_state,
+    words=summary_words,
     transitions=(
         Transition('submit', _('put up to the Secretary'), ('draft',), 'submitted', FORWARD,
-                   to_secretary, _move('submit'), needs=('to_post', 'remarks')),
-        Transition('forward', _('forward'), ('submitted',), None, FORWARD, needs_post,
-                   _move('forward'), needs=('to_post', 'remarks')),
+                   to_secretary, _move('submit'), needs=('to_post', 'remarks'), rank=20,
+                   done=_('Summary ${number} put up to ${holder}.'), accepts=a_secretary),
+        Transition('forward', _('forward'), ('submitted',), None, FORWARD, to_another_post,
+                   _move('forward'), needs=('to_post', 'remarks'), rank=15, done=SENT,
+                   accepts=another_post),
         Transition('put_up', _('put up to the Chief Minister'), ('submitted',), 'with_cm', APPROVE,
-                   to_chief_minister, _move('put_up'), needs=('to_post', 'remarks')),
+                   to_chief_minister, _move('put_up'), needs=('to_post', 'remarks'), rank=25,
+                   done=_('Summary ${number} put up to the Chief Minister.'),
+                   accepts=the_chief_minister),
         Transition('return', _('send back'), ('submitted', 'with_cm'), 'submitted', FORWARD,
-                   has_sender, send_back, needs=('remarks',)),
+                   has_sender, send_back, needs=('remarks',), rank=10, done=SENT_BACK),
         Transition('recall', _('recall'), ('submitted', 'with_cm'), None, FORWARD,
-                   untouched_since_sent, recall, needs=('remarks',)),
+                   untouched_since_sent, recall, needs=('remarks',), rank=0, done=RECALLED),
         Transition('sign', _('sign'), ('submitted', 'with_cm'), None, SIGN, holder,
-                   sign_summary, needs=('pin',)),
+                   sign_summary, needs=('pin',), rank=5,
+                   done=_('Summary ${number} signed.')),
         Transition('decide', _('decide and sign'), ('with_cm',), 'decided', DECIDE_SUMMARY,
-                   decide_guard, decide, needs=('decision', 'remarks', 'pin')),
+                   decide_guard, decide, needs=('decision', 'remarks', 'pin'), rank=40,
+                   done=_('Decision recorded: ${decision}.'),
+                   confirm=_('Record the decision “${decision}” on summary ${number} '
+                             '“${subject}” and sign it? It goes back to the department at '
+                             'once. This cannot be undone.'),
+                   confirm_button=_('Yes, record and sign')),
     ),
 ))

@@ -16,7 +16,13 @@ ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
 
 
 @pytest.fixture
-def live_server(tmp_path, demo_template):
+def live_server(live_app):
+    return live_app[0]
+
+
+@pytest.fixture
+def live_app(tmp_path, demo_template):
+    """The served app: ``(base URL, the WSGI app)`` (to add data while it serves)."""
     var = copy_demo(demo_template, tmp_path / 'var')
     app = make_app(var)
     with socket.socket() as s:
@@ -25,7 +31,7 @@ def live_server(tmp_path, demo_template):
     server = waitress.server.create_server(app, host='127.0.0.1', port=port, threads=2)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f'http://127.0.0.1:{port}'
+    yield f'http://127.0.0.1:{port}', app
     server.close()
     thread.join(5)
     close_app(app)

@@ -48,9 +48,13 @@ def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server,
 
     officer.goto(file_url)
     officer.get_by_role('button', name='close').click()
+    # asked first: nothing is closed until the officer says yes
+    expect(officer.get_by_text('and send it to the record room?')).to_be_visible()
+    officer.get_by_role('button', name='Yes, close the file').click()
+    expect(officer.get_by_text('closed and sent to the record room.')).to_be_visible()
     expect(officer.get_by_text('closed (in the record room)')).to_be_visible()
-    expect(officer.locator('ol.movements')).to_contain_text('close')
     registers = officer.locator('ol.movements').inner_text()
-    assert 'forward' in registers and 'return' in registers and 'close' in registers
+    assert 'Sent on' in registers and 'Sent back' in registers
+    assert 'Closed and sent to the record room' in registers
     officer.context.close()
     secretary.context.close()

@@ -18,7 +18,7 @@ def test_secretary_signs_and_issues_the_demo_notification(live_server, chromium,
     page.locator('table.desk tr', has_text='Revision of the rates of pension').locator('a').first.click()
     page.wait_for_url(f'{live_server}/files/*')
     page.get_by_role('button', name='approve', exact=True).click()
-    expect(page.get_by_text('Draft updated.')).to_be_visible()
+    expect(page.get_by_text('Notification “Revision of pension rates” approved.')).to_be_visible()
     page.get_by_label('Signing PIN').fill('000000')
     page.get_by_role('button', name='sign', exact=True).click()
     expect(page.get_by_text('The PIN is not right. Nothing was signed.')).to_be_visible()
@@ -26,6 +26,8 @@ def test_secretary_signs_and_issues_the_demo_notification(live_server, chromium,
     page.get_by_role('button', name='sign', exact=True).click()
     expect(page.get_by_text('Signed by Imran Yousafzai')).to_be_visible()
     page.get_by_role('button', name='issue', exact=True).click()
+    expect(page.get_by_text('public notifications page. This cannot be undone.')).to_be_visible()
+    page.get_by_role('button', name='Yes, issue').click()
     expect(page.get_by_text('(issued)')).to_be_visible()
     page.screenshot(path=str(tmp_path / 'signed-file.png'), full_page=True)
 

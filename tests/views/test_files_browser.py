@@ -4,6 +4,7 @@ import re
 import pytest
 
 from kp_workspace.populate import DEMO_PIN
+from tests.conftest import confirm
 from tests.views.test_api_attachments import pdf_bytes
 
 
@@ -76,10 +77,14 @@ def test_file_from_so_to_secretary_and_back_to_closure(app, other):
     refused = form_by_action(page, f'/files/{fid}/actions/close').submit(status=409)
     assert 'cannot be closed' in refused.text and 'd1' in refused.text
     page = form_by_action(page, '/drafts/d1/actions/revise').submit(status=303).follow()
-    page = form_by_action(page, f'/files/{fid}/actions/close').submit(status=303).follow()
+    asked = form_by_action(page, f'/files/{fid}/actions/close').submit(status=200)
+    page = confirm(asked).follow()
     assert 'closed (in the record room)' in page.text
-    assert [m for m in ('forward', 'return', 'close') if m in page.text] == \
-        ['forward', 'return', 'close']
+    assert re.search(r'FD/\d{4}/0002 closed and sent to the record room\.', page.text)
+    register = page.text[page.text.index('Movement register'):]
+    assert [m for m in ('Sent on', 'Sent back', 'Closed and sent to the record room')
+            if f'<strong>{m}</strong>' in register] == \
+        ['Sent on', 'Sent back', 'Closed and sent to the record room']
 
 
 def test_notes_can_be_edited_until_the_file_moves(app):
@@ -181,13 +186,16 @@ def test_summary_from_finance_to_cm_and_back_in_the_browser(app, other):
     form['to_post'] = 'secretary-finance'
     form.submit(status=303)
 
-    def act(login, action, **fields):
+    def act(login, action, pin=None, **fields):
         other.login(login)
         page = other.get(f'/summaries/{sid}')
         form = form_by_action(page, f'/summaries/{sid}/actions/{action}')
         for k, v in fields.items():
             form[k] = v
-        page = form.submit(status=303).follow()
+        if pin is None:
+            page = form.submit(status=303).follow()
+        else:  # the PIN is asked on the confirmation page
+            page = confirm(form.submit(status=200), pin=pin).follow()
         other.post('/logout', {'csrf_token': other.csrf()}, status=303)
         return page
 

@@ -341,8 +341,10 @@ def test_closing_is_refused_while_drafts_await_approval_or_signature(desk, door)
     desk.draft_act('secretary.finance', f'{fid}-d3', 'approve')
 
     def close(status):
+        # (refused before the browser asks for confirmation; asked and confirmed once allowed)
         if door == 'browser':
-            return desk.post('secretary.finance', f'/files/{fid}/actions/close', status)
+            return desk.post('secretary.finance', f'/files/{fid}/actions/close', status,
+                             **({'confirmed': '1'} if status == 303 else {}))
         return desk.act('secretary.finance', fid, 'close', status)
 
     before = desk.snapshot(fid)

@@ -12,10 +12,21 @@ from ...security.roles import MANAGE_POSTS, ROLES
 from ...site import get_site
 from ..forms import CSRFSchema, make_form, run_form
 from ..auditing import refused
+from ..confirm import ask, confirmed
 from ..layout import flash
 from . import PAGE_SIZE, crumbs
 
 _ = TranslationStringFactory('kp_workspace')
+
+# the operations on a post's holders that are asked before they are done: (question, button)
+CONFIRM = {
+    'relieve': (_('Relieve ${name} (${login}) of the post ${post}? They will no longer see '
+                  'or act on the files that wait with it; the files stay with the post.'),
+                _('Yes, relieve')),
+    'transfer': (_('Transfer the post ${post} to ${name} (${login})? Everyone who holds it now '
+                   'is relieved of it, and its files, waiting ones included, go to ${name}.'),
+                 _('Yes, transfer the post')),
+}
 
 
 @colander.deferred
@@ -139,6 +150,15 @@ class PostAdmin:
         actor = actor_from_request(request)
         try:
             user = self.principals.user(request.POST.get('login', ''))
+            if op in CONFIRM and not confirmed(request):
+                # what would be refused is refused now, not after a yes
+                checks = {'relieve': self.principals.check_relieve,
+                          'transfer': self.principals.check_transfer}
+                checks[op](actor, post, user)
+                question, button = CONFIRM[op]
+                return ask(request, request.localizer.translate(_(question, mapping={
+                    'name': user.name, 'login': user.login, 'post': post.title})), button,
+                    request.route_url('admin_post', post_id=post.post_id))
             if op == 'assign':
                 self.principals.assign(actor, post, user)
                 message = _('${name} now holds this post.', mapping={'name': user.name})
