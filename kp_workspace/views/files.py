@@ -207,9 +207,25 @@ def _page(request, item):
         data['attach_url'] = request.route_url('file_attachments', id=item.id)
         data['draft_url'] = request.route_url('file_drafts', id=item.id)
         data['limit_mb'] = request.registry.kpw_settings.upload_limit >> 20
+        data['implements'] = _linked(request, officer, item.implements)
     else:
         data['decision'] = translate(DECISION_TITLES[item.decision]) if item.decision else None
+        data['implementing_file'] = _linked(request, officer, item.implementing_file)
+        data['filed_on'] = _when(item.filed_at) if item.filed_at else ''
     return data
+
+
+def _linked(request, officer, item_id):
+    """``{'number', 'url'}`` of the linked file or summary ``item_id`` (None if there is
+    none); ``url`` is None when the user may not open it."""
+    if not item_id:
+        return None
+    other = officer.site.desk.items.get(item_id)
+    if other is None:
+        return None
+    url = (request.route_url('file' if other.kind == 'file' else 'summary', id=other.id)
+           if officer.can_view(other) else None)
+    return {'number': other.number, 'url': url}
 
 
 def _render_error(request, item, err, template):

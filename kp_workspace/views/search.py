@@ -17,7 +17,7 @@ from .work import officer_for
 
 _ = TranslationStringFactory('kp_workspace')
 BEHIND = 3  # seconds of index lag after which the page says results may be behind
-STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided')
+STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided', 'filed')
 KIND_TITLES = {'file': _('Case files'), 'summary': _('Summaries'),
                'attachment': _('Correspondence'), 'draft': _('Drafts')}
 

@@ -2,9 +2,12 @@
 from pyramid.i18n import TranslationStringFactory
 
 from .. import official_pdf, signing
-from ..content_types.movable import change_state, check_choice, move, now, touch
+from ..content_types.casefile import open_file
+from ..content_types.movable import (Movement, acting_post, change_state, check_choice, move,
+                                      now, post_title, touch, write_note)
 from ..content_types.summary import DECISION_TEXT, DECISIONS, pdf_fields
-from ..security.roles import APPROVE, DECIDE_SUMMARY, FORWARD, SIGN, permissions_of
+from ..security.roles import (APPROVE, DECIDE_SUMMARY, FORWARD, OPEN_FILE, SIGN, WRITE_NOTE,
+                              permissions_of)
 from . import Refused, Transition, Workflow, check
 from .casefile import has_sender, holder, needs_post, send_back, untouched_since_sent
 
@@ -97,10 +100,67 @@ def recall(item, officer, params):
         change_state(item, officer, earlier)
 
 
+# the end of the journey: the decided summary back with the department ----------------
+def decided_holder(item, officer, params):
+    """The officer holds the decided summary (it came back to their post)."""
+    acting_post(item, officer)
+
+
+def may_implement(item, officer, params):
+    """The holder's post may open files, and write their first note, in the department."""
+    decided_holder(item, officer, params)
+    if not _post_may(officer, item.holder, OPEN_FILE, item.department) \
+            or not _post_may(officer, item.holder, WRITE_NOTE, item.department):
+        raise Refused(_('Your post may not open files in this department.'), status=403)
+
+
+def _file_away(item, officer, params, action, file_id=None):
+    """Take the decided summary off its holder's desk into the department's records."""
+    site = officer.site
+    at = now()
+    site.desk.lift(item, item.holder, item.received_at, at.timestamp())
+    touch(item)
+    item.filed_at = at
+    item.movements.append(Movement(
+        len(item.movements) + 1, at, action, item.holder, post_title(site, item.holder), '',
+        'Department records', params.get('remarks', ''), officer.login, officer.user.name,
+        item.activity))
+    details = {'post': item.holder}
+    if file_id is not None:
+        details['file'] = file_id
+    officer.actor.record(f'summary.{action}', f'summary:{item.id}', **details)
+
+
+def file_decided(item, officer, params):
+    _file_away(item, officer, params, 'filed')
+
+
+IMPLEMENTATION_SUBJECT = 'Implementation: {subject}'
+
+
+def implementing_file(item, officer, params):
+    """Open the file that carries out the decision, its first note citing it, and file
+    the summary."""
+    department = officer.site['departments'][item.department]
+    subject = IMPLEMENTATION_SUBJECT.format(subject=item.subject)[:300]
+    casefile = open_file(department, officer, subject, item.classification, item.priority,
+                         post_id=item.holder)
+    casefile.implements = item.id
+    decided = item.decided_at.strftime('%d %b %Y') if item.decided_at else ''
+    text = (f'Opened to implement summary {item.number} ("{item.subject}"), decided by the '
+            f'Chief Minister on {decided}: {DECISION_TEXT.get(item.decision, item.decision)}.')
+    if item.decision_remarks:
+        text += f' Remarks: {item.decision_remarks}'
+    write_note(casefile, officer, text[:20000])
+    item.implementing_file = casefile.id
+    _file_away(item, officer, params, 'implementing_file', file_id=casefile.id)
+
+
 SUMMARY = check(Workflow(
     name='summary',
     states={'draft': _('being drafted'), 'submitted': _('under submission'),
-            'with_cm': _('with the Chief Minister'), 'decided': _('decided')},
+            'with_cm': _('with the Chief Minister'), 'decided': _('decided'),
+            'filed': _('decided and filed')},
     initial='draft',
     on_state=change_state,
     transitions=(
@@ -118,5 +178,10 @@ SUMMARY = check(Workflow(
                    sign_summary, needs=('pin',)),
         Transition('decide', _('decide and sign'), ('with_cm',), 'decided', DECIDE_SUMMARY,
                    decide_guard, decide, needs=('decision', 'remarks', 'pin')),
+        Transition('file_decided', _('Record the decision as received and file it'),
+                   ('decided',), 'filed', FORWARD, decided_holder, file_decided,
+                   needs=('remarks',)),
+        Transition('open_implementing_file', _('Open the implementing file'), ('decided',),
+                   'filed', OPEN_FILE, may_implement, implementing_file, needs=('remarks',)),
     ),
 ))

@@ -129,7 +129,9 @@ SCHEMAS = {
         'holder': ref('PostRef'), 'notes': array(ref('Note')),
         'movements': array(ref('Movement')),
         'actions': array({'enum': actions_of(CASEFILE)}),
-        'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft'))}),
+        'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft')),
+        # the id of the decided summary the file was opened to implement
+        'implements': MAYBE_STRING}),
     'Summary': closed({
         'id': STRING, 'kind': {'const': 'summary'}, 'number': STRING, 'subject': STRING,
         'state': {'enum': list(SUMMARY.states)},
@@ -142,7 +144,9 @@ SCHEMAS = {
         'decision_sought': STRING,
         'decision': {'type': ['string', 'null'], 'enum': [*DECISIONS, None]},
         'decision_remarks': MAYBE_STRING, 'decided_at': MAYBE_TIME,
-        'signatures': array(ref('Signature'))}),
+        'signatures': array(ref('Signature')),
+        # filed by the department once decided; the file opened to implement it, if any
+        'filed_at': MAYBE_TIME, 'implementing_file': MAYBE_STRING}),
     'Opened': closed({'id': STRING, 'number': STRING, 'state': STRING, 'holder': STRING}),
     'NoteNumber': closed({'n': INTEGER}),
     'NoteEdited': closed({'n': INTEGER, 'text': STRING}),
@@ -337,7 +341,7 @@ PATHS = {
                 ('q', {'type': 'string', 'maxLength': 500}),
                 ('type', {'enum': list(SEARCH_KINDS)}), ('department', STRING),
                 ('state', {'enum': ['open', 'closed', 'draft', 'submitted', 'with_cm',
-                                    'decided']}),
+                                    'decided', 'filed']}),
                 ('classification', {'enum': list(CLASSIFICATIONS)}),
                 ('from', {'type': 'string', 'format': 'date'}),
                 ('to', {'type': 'string', 'format': 'date'}),
