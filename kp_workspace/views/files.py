@@ -6,6 +6,9 @@ from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config, view_defaults
 
+from pyramid_retry import is_last_attempt
+
+from ..alerts import read_alerts_about
 from ..content_types.attachment import attach
 from ..content_types.casefile import (CLASSIFICATION_TITLES, PRIORITY_TITLES, CaseFileSchema,
                                       open_file)
@@ -249,13 +252,23 @@ class ItemPages:
     def _template(self, item):
         return f'kp_workspace:templates/{item.kind}.pt'
 
+    def _opened(self, kind):
+        item = read_item(self.request, kind)
+        # the reader's alerts about it are read now; on the last retry of a conflict the
+        # page is drawn without (they stay unread, the next visit marks them): a GET never
+        # fails for an alert
+        if not is_last_attempt(self.request):
+            officer = officer_for(self.request)
+            read_alerts_about(officer.site, officer.login, item.id)
+        return dict(_page(self.request, item), error=None)
+
     @view_config(route_name='file', renderer='kp_workspace:templates/file.pt')
     def file_page(self):
-        return dict(_page(self.request, read_item(self.request, 'file')), error=None)
+        return self._opened('file')
 
     @view_config(route_name='summary', renderer='kp_workspace:templates/summary.pt')
     def summary_page(self):
-        return dict(_page(self.request, read_item(self.request, 'summary')), error=None)
+        return self._opened('summary')
 
     @view_config(route_name='file_notes', request_method='POST')
     @view_config(route_name='summary_notes', request_method='POST')
