@@ -75,10 +75,13 @@ def desk_list(request):
     rows, total, more = fn(officer.site.desk, officer.post_ids,
                            request.registry.kpw_settings.overdue_days, now_ts(), offset, PAGE)
     translate = request.localizer.translate
+    posts = officer.site['principals'].posts
     for r in rows:
-        r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
+        desk_row(request, r)
         r['received'] = _when(r.get('sent_at') or r['received_at'])
-        r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
+        if which == 'sent':
+            r['where'] = where_now(translate, posts, r)
+            r['where_since'] = _when(r['now_since'])
     return {
         'title': translate(title), 'intro': translate(intro), 'which': which, 'rows': rows,
         'total': total, 'has_posts': bool(officer.post_ids),
@@ -88,6 +91,31 @@ def desk_list(request):
         'prev_url': request.route_url(which, _query={'offset': max(0, offset - PAGE)})
         if offset else None,
     }
+
+
+WHERE = {'closed': _('Closed (record room)'), 'filed': _('Filed'),
+         'decided': _('Decided by the Chief Minister')}
+
+
+def where_now(translate, posts, row):
+    """Where the item of a sent row is now, in words: closed, filed, decided, or the
+    title of the post holding it."""
+    if row['state'] in WHERE:
+        return translate(WHERE[row['state']])
+    post = posts.get(row['holder'])
+    return post.title if post is not None else row['holder']
+
+
+def desk_row(request, r):
+    """Add to a list row what pages show: its address and its labels in words."""
+    translate = request.localizer.translate
+    r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
+    r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
+    r['priority_label'] = translate(_('Priority: ${priority}',
+                                      mapping={'priority': r['priority_title']}))
+    r['classification_label'] = (translate(CLASSIFICATION_TITLES[r['classification']])
+                                 if r['classification'] != 'routine' else None)
+    return r
 
 
 @view_config(route_name='department', permission=VIEW,

@@ -155,9 +155,11 @@ SCHEMAS = {
     'DraftOpened': closed({'id': STRING, 'state': {'enum': list(DRAFT_WORKFLOW.states)}}),
     'InboxItem': closed({
         'id': STRING, 'kind': {'enum': ['file', 'summary']}, 'number': STRING,
-        'subject': STRING, 'priority': {'enum': list(PRIORITIES)}, 'state': STRING,
+        'subject': STRING, 'priority': {'enum': list(PRIORITIES)},
+        'classification': {'enum': list(CLASSIFICATIONS)}, 'state': STRING,
         'holder': STRING, 'received_at': TIME, 'age_days': INTEGER, 'overdue': BOOLEAN,
-        'sent_at': TIME}, optional=('sent_at',)),
+        # in the sent view: when it was sent, and since when it is where it is now
+        'sent_at': TIME, 'now_since': TIME}, optional=('sent_at', 'now_since')),
     # "total" is null for the overdue and sent views (counting them would walk them all)
     'Inbox': closed({'items': array(ref('InboxItem')), 'total': {'type': ['integer', 'null']},
                      'more': BOOLEAN}),
