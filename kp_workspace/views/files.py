@@ -84,6 +84,9 @@ def desk_list(request):
             r['where_since'] = _when(r['now_since'])
     return {
         'title': translate(title), 'intro': translate(intro), 'which': which, 'rows': rows,
+        # (column names again, for rows laid out one under another on a phone)
+        'label_since': translate(_('Sent') if which == 'sent' else _('Since')),
+        'label_where': translate(_('Where it is now')), 'label_days': translate(_('Days')),
         'total': total, 'has_posts': bool(officer.post_ids),
         'tabs': [(name, translate(t), request.route_url(name), name == which)
                  for name, (_f, t, _i) in LISTS.items()],
@@ -199,7 +202,8 @@ def _page(request, item):
         'holder_title': holder.title if holder is not None else item.holder,
         'state_title': translate(workflow.states[item.state]),
         'classification': translate(CLASSIFICATION_TITLES[item.classification]),
-        'priority': translate(PRIORITY_TITLES[item.priority]),
+        'priority': translate(_('Priority: ${priority}', mapping={
+            'priority': translate(PRIORITY_TITLES[item.priority])})),
         'notes': [{'n': n.n, 'text': n.text, 'author': n.author_name, 'post': n.post_title,
                    'at': _when(n.at), 'edited': _when(n.edited_at) if n.edited_at else '',
                    'editable': n.author == officer.login and not item.is_frozen(n) and holds,

@@ -139,6 +139,7 @@ def test_desk_lists_label_classification_and_priority(app, tokens):
     for path in ('/inbox', '/pending'):
         row = ' '.join(app.get(path).html.select_one('table.desk tbody tr').get_text(' ').split())
         assert 'Priority: Urgent' in row and 'Confidential' in row
+    app.get('/inbox').mustcontain(no=['Priority: Routine'])
 
 
 def test_labels_are_translated(app, tokens):
