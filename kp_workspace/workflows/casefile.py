@@ -1,8 +1,8 @@
 """The life of a case file, as data: open <-> closed, moving between posts while open."""
 from pyramid.i18n import TranslationStringFactory
 
-from ..content_types.movable import (Movement, change_state, check_change, move, now, touch,
-                                      post_title)
+from ..content_types.movable import (Movement, change_state, check_change, move, now,
+                                      put_away, touch)
 from ..security.roles import FORWARD, OPEN_FILE
 from . import Refused, Transition, Workflow, check
 
@@ -84,15 +84,7 @@ def recall(item, officer, params):
 
 
 def close(item, officer, params):
-    site = officer.site
-    at = now()
-    site.desk.lift(item, item.holder, item.received_at, at.timestamp())
-    touch(item)
-    item.closed_at = at
-    item.movements.append(Movement(
-        len(item.movements) + 1, at, 'close', item.holder, post_title(site, item.holder), '',
-        'Record room', params.get('remarks', ''), officer.login, officer.user.name,
-        item.activity))
+    item.closed_at = put_away(item, officer, 'close', 'Record room', params.get('remarks', ''))
     item.freeze_notes()
     officer.actor.record('file.close', f'file:{item.id}', post=item.holder)
 

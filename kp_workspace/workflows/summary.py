@@ -3,8 +3,8 @@ from pyramid.i18n import TranslationStringFactory
 
 from .. import official_pdf, signing
 from ..content_types.casefile import open_file
-from ..content_types.movable import (Movement, acting_post, change_state, check_choice, move,
-                                      now, post_title, touch, write_note)
+from ..content_types.movable import (acting_post, change_state, check_choice, move, now,
+                                      put_away, touch, write_note)
 from ..content_types.summary import DECISION_TEXT, DECISIONS, pdf_fields
 from ..security.roles import (APPROVE, DECIDE_SUMMARY, FORWARD, OPEN_FILE, SIGN, WRITE_NOTE,
                               permissions_of)
@@ -116,15 +116,8 @@ def may_implement(item, officer, params):
 
 def _file_away(item, officer, params, action, file_id=None):
     """Take the decided summary off its holder's desk into the department's records."""
-    site = officer.site
-    at = now()
-    site.desk.lift(item, item.holder, item.received_at, at.timestamp())
-    touch(item)
-    item.filed_at = at
-    item.movements.append(Movement(
-        len(item.movements) + 1, at, action, item.holder, post_title(site, item.holder), '',
-        'Department records', params.get('remarks', ''), officer.login, officer.user.name,
-        item.activity))
+    item.filed_at = put_away(item, officer, action, 'Department records',
+                             params.get('remarks', ''))
     details = {'post': item.holder}
     if file_id is not None:
         details['file'] = file_id

@@ -4,6 +4,7 @@ import time
 
 from kp_workspace.lists import DAY
 from kp_workspace.views.home import waited
+from tests.views.test_overdue_and_mail import age_item
 
 SO_POST = 'so-budget-finance'
 
@@ -20,16 +21,6 @@ def new_file(app, tokens, subject, login='so.finance', dept='finance', **extra):
 def forward(app, tokens, fid, to_post, login='so.finance'):
     api(app, tokens, login, 'post_json', f'/api/v1/files/{fid}/actions/forward',
         params={'to_post': to_post})
-
-
-def backdate(open_site, fid, days):
-    """As if ``fid`` had reached its holder ``days`` ago."""
-    def run(site, conn):
-        item = site.desk.items[fid]
-        site.desk.unplace(item, item.holder, item.received_at)
-        item.received_at -= days * DAY
-        site.desk.place(item, item.holder, item.received_at)
-    open_site(run, commit=True)
 
 
 def counts(page):
@@ -56,8 +47,8 @@ def test_home_counts_and_longest_waiting_follow_the_moves(app, other, tokens, op
     new = new_file(app, tokens, 'Repair of the record room')
     gone = new_file(app, tokens, 'Hiring of a consultant')
     forward(app, tokens, gone, 'secretary-finance')
-    backdate(open_site, old, 9)     # urgent: overdue after 3 days
-    backdate(open_site, mid, 2)     # routine: not overdue until 7
+    age_item(open_site, old, 9)     # urgent: overdue after 3 days
+    age_item(open_site, mid, 2)     # routine: not overdue until 7
     page = app.get('/')
     c = counts(page)
     assert c['inbox'][0] == c['pending'][0] == '3'
