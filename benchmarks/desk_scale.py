@@ -6,6 +6,8 @@ with notes), and measures through the WSGI app (WebTest, in-process):
 
   - GET /api/v1/inbox and GET /inbox for secretary.finance
   - GET /api/v1/files/{id} and GET /files/{id} for one file
+  - GET / (the home page: counts per list, what waits longest) for secretary.finance,
+    and GET / and GET /sent for so.finance (who sent half the archive)
 
 at 1,000 files and again at the full size (default 100,000).  Prints the
 median of each and the ratio big/small: close to 1 means the cost does not grow
@@ -105,9 +107,16 @@ def measure(app, runs):
     browser.login('secretary.finance')
     inbox = browser.get('/api/v1/inbox', headers={'Authorization': f'Bearer {token}'}).json
     file_id = inbox['items'][0]['id']
-    for path in ('/inbox', f'/files/{file_id}'):
+    sender = Browser(app)
+    sender.login('so.finance')
+    for path in ('/inbox', f'/files/{file_id}', '/'):
         browser.get(path)  # warm the caches once
+    for path in ('/', '/sent'):
+        sender.get(path)
     return {
+        'page home': median_ms(browser, '/', None, runs),
+        'sender home': median_ms(sender, '/', None, runs),
+        'sender sent': median_ms(sender, '/sent', None, runs),
         'API inbox': median_ms(browser, '/api/v1/inbox', token, runs),
         'API file': median_ms(browser, f'/api/v1/files/{file_id}', token, runs),
         'page inbox': median_ms(browser, '/inbox', None, runs),
@@ -141,7 +150,8 @@ def main():
     print(f'\nData.fs at {args.files} files: {size} MB; secretary.finance holds '
           f'{small["inbox total"]} then {big["inbox total"]} files\n')
     print(f'{"median (ms)":<14}{args.small:>10}{args.files:>10}{"ratio":>8}')
-    for key in ('API inbox', 'page inbox', 'API file', 'page file'):
+    for key in ('API inbox', 'page inbox', 'API file', 'page file', 'page home', 'sender home',
+                'sender sent'):
         print(f'{key:<14}{small[key]:>10.2f}{big[key]:>10.2f}{big[key] / small[key]:>8.2f}')
 
 

@@ -8,7 +8,7 @@ import datetime
 
 from BTrees.Length import Length
 from BTrees.LOBTree import LOBTree
-from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid_mailer.message import Message
 
@@ -27,17 +27,29 @@ class Alert(Record):
 
 
 class AlertBox(Persistent):
+    """One user's alerts, newest first, and which of them are unread.
+
+    ``_unread`` holds ``(item id, key)`` of every unread alert, so that the alerts
+    about one item are found (and marked read when the user opens it) without
+    walking the box.  It is a tree set of its own: a new alert and a reading
+    rarely touch the same bucket, and when they do ZODB merges or retries.
+    """
+
+    _unread = None  # (before generation 10: see kp_workspace.evolve.step_10_alerts_by_item)
+
     def __init__(self):
         super().__init__()
         self._items = LOBTree()     # -(microseconds) -> Alert, newest first
+        self._unread = OOTreeSet()  # (item id or '', key) of the unread alerts
         self.unread = Length(0)
-        self.read_through = None    # key of the newest alert marked read
+        self.read_through = None    # (before generation 10) key of the newest alert read
 
     def add(self, alert):
         key = -int(alert.at.timestamp() * 1_000_000)
         while key in self._items:
             key -= 1
         self._items[key] = alert
+        self._unread.add((alert.item_id or '', key))
         self.unread.change(1)
 
     def newest(self, limit=50):
@@ -45,14 +57,38 @@ class AlertBox(Persistent):
         for key, alert in self._items.items():
             if len(found) == limit:
                 break
-            read = self.read_through is not None and key >= self.read_through
-            found.append((alert, not read))
+            found.append((alert, (alert.item_id or '', key) in self._unread))
         return found
 
     def mark_read(self):
         if len(self._items):
             self.read_through = self._items.minKey()
+        self._unread.clear()
         self.unread.set(0)
+
+    def unread_about(self, item_id):
+        """The keys of the unread alerts about ``item_id`` (reads only)."""
+        return list(self._unread.keys(min=(item_id,), max=(item_id, 0)))
+
+    def mark_item_read(self, item_id):
+        """Mark the alerts about ``item_id`` read.  :returns: how many were unread."""
+        keys = self.unread_about(item_id)
+        for key in keys:
+            self._unread.remove(key)
+        if keys:
+            self.unread.change(-min(len(keys), self.unread()))
+        return len(keys)
+
+    def index_unread(self):
+        """Build ``_unread`` from the older mark (every alert newer than the last read)."""
+        self._unread = OOTreeSet()
+        count = 0
+        for key, alert in self._items.items():
+            if self.read_through is not None and key >= self.read_through:
+                break
+            self._unread.add((alert.item_id or '', key))
+            count += 1
+        self.unread.set(count)
 
 
 class AlertStore(Persistent):
@@ -65,6 +101,18 @@ class AlertStore(Persistent):
         if box is None and create:
             box = self._boxes[login] = AlertBox()
         return box
+
+
+def read_alerts_about(site, login, item_id):
+    """``login`` opened ``item_id``: their unread alerts about it become read (theirs only).
+
+    Writes nothing when there is nothing unread, so most page views stay reads.
+    :returns: how many alerts were marked read.
+    """
+    box = site.alerts.box(login)
+    if box is None or not box.unread_about(item_id):
+        return 0
+    return box.mark_item_read(item_id)
 
 
 def notify_post(site, post_id, kind, text, item, mailer=None, sender=None):

@@ -104,6 +104,17 @@ def step_9_sign_in_throttle_by_address(site, registry):
         site.login_attempts = SignInThrottle.from_login_throttle(old)
 
 
+def step_10_alerts_by_item(site, registry):
+    """Each alert box indexes its unread alerts by item (opening an item marks them read).
+
+    What was unread stays unread: every alert newer than the box's last "mark all
+    as read".
+    """
+    for _login, box in site.alerts._boxes.items():
+        if getattr(box, '_unread', None) is None:
+            box.index_unread()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -114,6 +125,7 @@ STEPS = (
     (7, step_7_audit_shards),
     (8, step_8_audit_chains),
     (9, step_9_sign_in_throttle_by_address),
+    (10, step_10_alerts_by_item),
 )
 GENERATION = STEPS[-1][0]
 

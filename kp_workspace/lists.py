@@ -5,6 +5,7 @@ plus a few BTree lookups, whatever the size of the archive.
 """
 import datetime
 import heapq
+import itertools
 
 from .desk import page
 
@@ -19,7 +20,8 @@ def row(item, received_ts, now_ts, limits):
     age = (now_ts - received_ts) / DAY
     return {
         'id': item.id, 'kind': item.kind, 'number': item.number, 'subject': item.subject,
-        'priority': item.priority, 'state': item.state, 'holder': item.holder,
+        'priority': item.priority, 'classification': item.classification, 'state': item.state,
+        'holder': item.holder,
         'received_at': datetime.datetime.fromtimestamp(received_ts, datetime.timezone.utc)
         .isoformat(),
         'age_days': int(age),
@@ -48,12 +50,16 @@ def pending(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
     return _rows(desk, keys, now_ts, _limits(overdue_days)), desk.held_count(post_ids), more
 
 
-def overdue(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
-    """Held past the limit of their priority, oldest first."""
+def _overdue_keys(desk, post_ids, overdue_days, now_ts):
     streams = [desk.held(post_ids, oldest_first=True, priorities=(priority,),
                          before=now_ts - days * DAY)
                for priority, days in overdue_days]
-    keys, more = page(heapq.merge(*streams), offset, limit)
+    return heapq.merge(*streams)
+
+
+def overdue(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+    """Held past the limit of their priority, oldest first."""
+    keys, more = page(_overdue_keys(desk, post_ids, overdue_days, now_ts), offset, limit)
     total = None  # counting every overdue item would walk them all; pages say if more follow
     return _rows(desk, keys, now_ts, _limits(overdue_days)), total, more
 
@@ -67,8 +73,40 @@ def sent(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
         if item is not None:
             r = row(item, item.received_at, now_ts, _limits(overdue_days))
             r['sent_at'] = datetime.datetime.fromtimestamp(-neg_ts, datetime.timezone.utc).isoformat()
+            r['now_since'] = now_since(item).isoformat()
             rows.append(r)
     return rows, None, more
+
+
+def now_since(item):
+    """Since when ``item`` is where it is now: closed, filed, decided, or with its holder."""
+    for state, name in (('closed', 'closed_at'), ('filed', 'filed_at'),
+                        ('decided', 'decided_at')):
+        if item.state == state and getattr(item, name, None) is not None:
+            return getattr(item, name)
+    return datetime.datetime.fromtimestamp(item.received_at, datetime.timezone.utc)
+
+
+def _bounded(iterator, cap):
+    """``(count, more)``: how many ``iterator`` yields, counting no further than ``cap``."""
+    n = sum(1 for _k in itertools.islice(iterator, cap + 1))
+    return min(n, cap), n > cap
+
+
+def at_a_glance(desk, post_ids, overdue_days, now_ts, longest=5, cap=99):
+    """What the home page shows: counts per list and the items waiting longest.
+
+    Inbox and pending are the same items (in another order): one count.  Overdue and
+    sent are counted no further than ``cap`` (``more`` says there are more), so the cost
+    stays with the page, whatever the archive holds.
+    """
+    rows, held, _more = pending(desk, post_ids, overdue_days, now_ts, 0, longest)
+    return {
+        'held': held,
+        'overdue': _bounded(_overdue_keys(desk, post_ids, overdue_days, now_ts), cap),
+        'sent': _bounded(desk.sent_by(post_ids), cap),
+        'longest': rows,
+    }
 
 
 def dashboard(site, department, overdue_days, now_ts):

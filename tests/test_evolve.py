@@ -150,3 +150,35 @@ def test_step_6_queues_the_items_an_older_release_failed_to_index(var_dir):
         assert not retry_file.exists()
     finally:
         close_app(app)
+
+
+def test_step_10_indexes_unread_alerts_by_item_and_keeps_what_was_read(var_dir):
+    import datetime
+
+    from kp_workspace.alerts import Alert
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs')))
+    at = datetime.datetime(2026, 1, 5, tzinfo=datetime.timezone.utc)
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        site.generation = 9
+        box = site.alerts.box('so.hed', create=True)
+        for n, item_id in enumerate(('old', 'a', 'b', 'a')):
+            box.add(Alert(at + datetime.timedelta(minutes=n), 'arrived', f'alert {n}', item_id))
+            if n == 0:
+                box.mark_read()
+        # as release 9 left it: no index, a mark for "read through the oldest"
+        del box._unread
+        box.unread.set(3)
+    main_db.close()
+    app = make_app(var_dir)
+    try:
+        assert app.registry.kpw_generations == (9, evolve.GENERATION)
+        conn = app.registry._zodb_databases[''].open()
+        box = conn.root()[ROOT_KEY].alerts.box('so.hed')
+        assert [(a.text, unread) for a, unread in box.newest()] == [
+            ('alert 3', True), ('alert 2', True), ('alert 1', True), ('alert 0', False)]
+        assert box.unread() == 3 and len(box.unread_about('a')) == 2
+        conn.transaction_manager.abort()
+        conn.close()
+    finally:
+        close_app(app)

@@ -19,6 +19,7 @@ class CaseFile(Movable):
     type_name = 'CaseFile'
     kind = 'file'
     final_states = ('closed',)   # until it is reopened
+    implements = None            # id of the decided summary this file carries out
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)

@@ -291,6 +291,19 @@ def move(item, officer, action, to_post, remarks='', alert='arrived'):
         notify_post(site, to_post, alert, text, item, officer.mailer, sender=officer.login)
 
 
+def put_away(item, officer, action, place, remarks=''):
+    """Take ``item`` off its holder's desk into ``place`` (the record room, the
+    department's records), with a line in the movement register.  :returns: the time."""
+    site = officer.site
+    at = now()
+    site.desk.lift(item, item.holder, item.received_at, at.timestamp())
+    touch(item)
+    item.movements.append(Movement(
+        len(item.movements) + 1, at, action, item.holder, post_title(site, item.holder), '',
+        place, remarks, officer.login, officer.user.name, item.activity))
+    return at
+
+
 def change_state(item, officer, new_state):
     """Change ``item.state`` keeping the department counts right (a workflow's ``on_state``)."""
     officer.site.desk.state_changing(item)

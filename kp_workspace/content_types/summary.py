@@ -28,7 +28,9 @@ SECTION_HEADINGS = ('Background', 'Proposal', 'Financial implications', 'Decisio
 class Summary(Movable):
     type_name = 'Summary'
     kind = 'summary'
-    final_states = ('decided',)  # a decided summary has no way back
+    final_states = ('decided', 'filed')  # a decided summary has no way back
+    filed_at = None         # when the department filed it, decided
+    implementing_file = None  # id of the file opened to carry out the decision
     pdf = None              # Blob: the signed PDF, once someone signed it
     signatures = ()         # ((login, name, post title, at), ...)
 

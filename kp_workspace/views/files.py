@@ -6,6 +6,9 @@ from pyramid.renderers import render_to_response
 from pyramid.threadlocal import get_current_request
 from pyramid.view import view_config, view_defaults
 
+from pyramid_retry import is_last_attempt
+
+from ..alerts import read_alerts_about
 from ..content_types.attachment import attach
 from ..content_types.casefile import (CLASSIFICATION_TITLES, PRIORITY_TITLES, CaseFileSchema,
                                       open_file)
@@ -18,7 +21,7 @@ from ..lists import dashboard, inbox, overdue, pending, sent
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
                               WRITE_NOTE)
 from ..site import get_site
-from ..workflows.casefile import RECORD_ROOM
+from ..workflows.casefile import PLACES
 from ..workflows.draft import DRAFT_WORKFLOW
 from ..workflows.words import movement_title
 from .auditing import read_item, refused
@@ -49,9 +52,9 @@ def _when(ts_or_iso):
 def _post_name(request, site, post_id, stored):
     """A post named in a note or a movement, as shown: the designation stored then (the
     record), on Urdu pages the post's Urdu designation when it has one; the record room
-    in the page's language."""
-    if stored == str(RECORD_ROOM) and not post_id:
-        return request.localizer.translate(RECORD_ROOM)
+    (and the department's records) in the page's language."""
+    if stored in PLACES and not post_id:
+        return request.localizer.translate(PLACES[stored])
     if request.locale_name == 'ur':
         post = site['principals'].posts.get(post_id)
         if post is not None and post.title_ur:
@@ -88,12 +91,18 @@ def desk_list(request):
     rows, total, more = fn(officer.site.desk, officer.post_ids,
                            request.registry.kpw_settings.overdue_days, now_ts(), offset, PAGE)
     translate = request.localizer.translate
+    posts = officer.site['principals'].posts
     for r in rows:
-        r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
+        desk_row(request, r)
         r['received'] = _when(r.get('sent_at') or r['received_at'])
-        r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
+        if which == 'sent':
+            r['where'] = where_now(translate, posts, r)
+            r['where_since'] = _when(r['now_since'])
     return {
         'title': translate(title), 'intro': translate(intro), 'which': which, 'rows': rows,
+        # (column names again, for rows laid out one under another on a phone)
+        'label_since': translate(_('Sent') if which == 'sent' else _('Since')),
+        'label_where': translate(_('Where it is now')), 'label_days': translate(_('Days')),
         'total': total, 'has_posts': bool(officer.post_ids),
         'tabs': [(name, translate(t), request.route_url(name), name == which)
                  for name, (_f, t, _i) in LISTS.items()],
@@ -101,6 +110,31 @@ def desk_list(request):
         'prev_url': request.route_url(which, _query={'offset': max(0, offset - PAGE)})
         if offset else None,
     }
+
+
+WHERE = {'closed': _('Closed (record room)'), 'filed': _('Filed'),
+         'decided': _('Decided by the Chief Minister')}
+
+
+def where_now(translate, posts, row):
+    """Where the item of a sent row is now, in words: closed, filed, decided, or the
+    title of the post holding it."""
+    if row['state'] in WHERE:
+        return translate(WHERE[row['state']])
+    post = posts.get(row['holder'])
+    return post.title if post is not None else row['holder']
+
+
+def desk_row(request, r):
+    """Add to a list row what pages show: its address and its labels in words."""
+    translate = request.localizer.translate
+    r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
+    r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
+    r['priority_label'] = translate(_('Priority: ${priority}',
+                                      mapping={'priority': r['priority_title']}))
+    r['classification_label'] = (translate(CLASSIFICATION_TITLES[r['classification']])
+                                 if r['classification'] != 'routine' else None)
+    return r
 
 
 @view_config(route_name='department', permission=VIEW,
@@ -215,7 +249,8 @@ def _page(request, item):
         'holder_title': display_title(holder, request) if holder is not None else item.holder,
         'state_title': translate(workflow.states[item.state]),
         'classification': translate(CLASSIFICATION_TITLES[item.classification]),
-        'priority': translate(PRIORITY_TITLES[item.priority]),
+        'priority': translate(_('Priority: ${priority}', mapping={
+            'priority': translate(PRIORITY_TITLES[item.priority])})),
         'notes': [{'n': n.n, 'text': n.text, 'author': n.author_name,
                    'post': _post_name(request, site, n.post_id, n.post_title),
                    'at': _when(n.at), 'edited': _when(n.edited_at) if n.edited_at else '',
@@ -258,10 +293,26 @@ def _page(request, item):
         data['attach_url'] = request.route_url('file_attachments', id=item.id)
         data['draft_url'] = request.route_url('file_drafts', id=item.id)
         data['limit_mb'] = request.registry.kpw_settings.upload_limit >> 20
+        data['implements'] = _linked(request, officer, item.implements)
     else:
         _mark_primary(data['actions'])
         data['decision'] = translate(DECISION_TITLES[item.decision]) if item.decision else None
+        data['implementing_file'] = _linked(request, officer, item.implementing_file)
+        data['filed_on'] = _when(item.filed_at) if item.filed_at else ''
     return data
+
+
+def _linked(request, officer, item_id):
+    """``{'number', 'url'}`` of the linked file or summary ``item_id`` (None if there is
+    none); ``url`` is None when the user may not open it."""
+    if not item_id:
+        return None
+    other = officer.site.desk.items.get(item_id)
+    if other is None:
+        return None
+    url = (request.route_url('file' if other.kind == 'file' else 'summary', id=other.id)
+           if officer.can_view(other) else None)
+    return {'number': other.number, 'url': url}
 
 
 def _render_error(request, item, err, template):
@@ -285,13 +336,23 @@ class ItemPages:
     def _template(self, item):
         return f'kp_workspace:templates/{item.kind}.pt'
 
+    def _opened(self, kind):
+        item = read_item(self.request, kind)
+        # the reader's alerts about it are read now; on the last retry of a conflict the
+        # page is drawn without (they stay unread, the next visit marks them): a GET never
+        # fails for an alert
+        if not is_last_attempt(self.request):
+            officer = officer_for(self.request)
+            read_alerts_about(officer.site, officer.login, item.id)
+        return dict(_page(self.request, item), error=None)
+
     @view_config(route_name='file', renderer='kp_workspace:templates/file.pt')
     def file_page(self):
-        return dict(_page(self.request, read_item(self.request, 'file')), error=None)
+        return self._opened('file')
 
     @view_config(route_name='summary', renderer='kp_workspace:templates/summary.pt')
     def summary_page(self):
-        return dict(_page(self.request, read_item(self.request, 'summary')), error=None)
+        return self._opened('summary')
 
     @view_config(route_name='file_notes', request_method='POST')
     @view_config(route_name='summary_notes', request_method='POST')

@@ -1,13 +1,17 @@
-"""The home page: who I am, my posts, where I can go."""
+"""The home page: who I am, my posts, what waits on my desk, where I can go."""
+import datetime
+
 from pyramid.view import view_config
 
 from pyramid.i18n import TranslationStringFactory
 
 from ..i18n import display_title
+from ..lists import DAY, at_a_glance
 from ..security.roles import APPROVE, DRAFT, OPEN_FILE, ROLES_BY_NAME, VIEW
 from ..site import get_site
+from .files import desk_row
 from .layout import admin_sections
-from .work import officer_for
+from .work import now_ts, officer_for
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -51,6 +55,7 @@ def home(request):
         if links:
             work.append((display_title(dept, request), links))
     return {
+        'desk': _desk(request, officer),
         'work': work,
         'name': identity.user.name,
         'posts': rows,
@@ -58,3 +63,48 @@ def home(request):
         'admin_sections': [(translate(title), request.route_url(route))
                            for route, title in admin_sections(request)],
     }
+
+
+def waited(seconds):
+    """How long something has waited, in words an officer uses."""
+    days = int(seconds // DAY)
+    if days > 1:
+        return _('${n} days', mapping={'n': days})
+    if days == 1:
+        return _('1 day')
+    hours = int(seconds // 3600)
+    if hours > 1:
+        return _('${n} hours', mapping={'n': hours})
+    return _('1 hour') if hours == 1 else _('less than an hour')
+
+
+def _desk(request, officer):
+    """Counts per list, each with its link, and what waits longest (None without posts)."""
+    if not officer.post_ids:
+        return None
+    translate = request.localizer.translate
+    now = now_ts()
+    glance = at_a_glance(officer.site.desk, officer.post_ids,
+                         request.registry.kpw_settings.overdue_days, now)
+    box = officer.site.alerts.box(officer.login)
+
+    def shown(count_more):
+        count, more = count_more
+        return f'{count}+' if more else str(count)
+    counts = [(translate(title), value, request.route_url(route), route)
+              for route, title, value in (
+                  ('inbox', _('Inbox'), str(glance['held'])),
+                  ('pending', _('Pending'), str(glance['held'])),
+                  ('overdue', _('Overdue'), shown(glance['overdue'])),
+                  ('sent', _('Sent'), shown(glance['sent'])),
+                  ('alerts', _('Unread alerts'), str(box.unread() if box is not None else 0)))]
+    posts = officer.site['principals'].posts
+    longest = []
+    for r in glance['longest']:
+        desk_row(request, r)
+        post = posts.get(r['holder'])
+        r['where'] = post.title if post is not None else r['holder']
+        received = datetime.datetime.fromisoformat(r['received_at']).timestamp()
+        r['waited'] = translate(waited(now - received))
+        longest.append(r)
+    return {'counts': counts, 'longest': longest}

@@ -18,7 +18,7 @@ from .work import WORKFLOWS, officer_for
 
 _ = TranslationStringFactory('kp_workspace')
 BEHIND = 3  # seconds of index lag after which the page says results may be behind
-STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided')
+STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided', 'filed')
 
 
 def _state_title(state):

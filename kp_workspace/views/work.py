@@ -118,11 +118,14 @@ def item_json(request, item):
                                 'diary_number': a.diary_number}
                                for a in item.attachments.values()]
         data['drafts'] = [draft_json(item, d) for d in item.drafts.values()]
+        data['implements'] = item.implements
     else:
         for name in ('background', 'proposal', 'financial_implications', 'decision_sought',
                      'decision', 'decision_remarks'):
             data[name] = getattr(item, name)
         data['decided_at'] = iso(item.decided_at)
+        data['filed_at'] = iso(item.filed_at)
+        data['implementing_file'] = item.implementing_file
         data['signatures'] = signatures_json(item)
     return data
 

@@ -1,8 +1,8 @@
 """The life of a case file, as data: open <-> closed, moving between posts while open."""
 from pyramid.i18n import TranslationStringFactory
 
-from ..content_types.movable import (Movement, change_state, check_change, move, now, touch,
-                                      post_title)
+from ..content_types.movable import (Movement, change_state, check_change, move, now,
+                                      post_title, put_away, touch)
 from ..errors import DomainError
 from ..security.roles import FORWARD, OPEN_FILE
 from . import Refused, Transition, Workflow, check
@@ -11,6 +11,9 @@ _ = TranslationStringFactory('kp_workspace')
 # where a closed file is: stored as its English text in the movement register (as post
 # titles are), translated where it is shown
 RECORD_ROOM = _('Record room')
+# where a decided summary goes when the department has taken note of it
+DEPARTMENT_RECORDS = _('Department records')
+PLACES = {str(RECORD_ROOM): RECORD_ROOM, str(DEPARTMENT_RECORDS): DEPARTMENT_RECORDS}
 
 
 # guards ------------------------------------------------------------------------------
@@ -110,15 +113,7 @@ def recall(item, officer, params):
 
 
 def close(item, officer, params):
-    site = officer.site
-    at = now()
-    site.desk.lift(item, item.holder, item.received_at, at.timestamp())
-    touch(item)
-    item.closed_at = at
-    item.movements.append(Movement(
-        len(item.movements) + 1, at, 'close', item.holder, post_title(site, item.holder), '',
-        str(RECORD_ROOM), params.get('remarks', ''), officer.login, officer.user.name,
-        item.activity))
+    item.closed_at = put_away(item, officer, 'close', str(RECORD_ROOM), params.get('remarks', ''))
     item.freeze_notes()
     officer.actor.record('file.close', f'file:{item.id}', post=item.holder)
 

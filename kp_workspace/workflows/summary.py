@@ -2,13 +2,16 @@
 from pyramid.i18n import TranslationStringFactory
 
 from .. import official_pdf, signing
-from ..content_types.movable import change_state, check_choice, move, now, touch
+from ..content_types.casefile import open_file
+from ..content_types.movable import (acting_post, change_state, check_choice, move, now,
+                                      put_away, touch, write_note)
 from ..content_types.summary import DECISION_TEXT, DECISION_TITLES, DECISIONS, pdf_fields
-from ..security.roles import APPROVE, DECIDE_SUMMARY, FORWARD, SIGN, permissions_of
+from ..security.roles import (APPROVE, DECIDE_SUMMARY, FORWARD, OPEN_FILE, SIGN, WRITE_NOTE,
+                              permissions_of)
 from . import Refused, Transition, Workflow, check
-from .casefile import (RECALLED, SENT, SENT_BACK, another_post, chosen_post, has_sender, holder,
-                       item_words, needs_post, send_back, to_another_post,
-                       untouched_since_sent)
+from .casefile import (DEPARTMENT_RECORDS, RECALLED, SENT, SENT_BACK, another_post,
+                       chosen_post, has_sender, holder, item_words, needs_post, send_back,
+                       to_another_post, untouched_since_sent)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -118,10 +121,60 @@ def summary_words(item, site, params):
     return words
 
 
+# the end of the journey: the decided summary back with the department ----------------
+def decided_holder(item, officer, params):
+    """The officer holds the decided summary (it came back to their post)."""
+    acting_post(item, officer)
+
+
+def may_implement(item, officer, params):
+    """The holder's post may open files, and write their first note, in the department."""
+    decided_holder(item, officer, params)
+    if not _post_may(officer, item.holder, OPEN_FILE, item.department) \
+            or not _post_may(officer, item.holder, WRITE_NOTE, item.department):
+        raise Refused(_('Your post may not open files in this department.'), status=403)
+
+
+def _file_away(item, officer, params, action, file_id=None):
+    """Take the decided summary off its holder's desk into the department's records."""
+    item.filed_at = put_away(item, officer, action, str(DEPARTMENT_RECORDS),
+                             params.get('remarks', ''))
+    details = {'post': item.holder}
+    if file_id is not None:
+        details['file'] = file_id
+    officer.actor.record(f'summary.{action}', f'summary:{item.id}', **details)
+
+
+def file_decided(item, officer, params):
+    _file_away(item, officer, params, 'filed')
+
+
+IMPLEMENTATION_SUBJECT = 'Implementation: {subject}'
+
+
+def implementing_file(item, officer, params):
+    """Open the file that carries out the decision, its first note citing it, and file
+    the summary."""
+    department = officer.site['departments'][item.department]
+    subject = IMPLEMENTATION_SUBJECT.format(subject=item.subject)[:300]
+    casefile = open_file(department, officer, subject, item.classification, item.priority,
+                         post_id=item.holder)
+    casefile.implements = item.id
+    decided = item.decided_at.strftime('%d %b %Y') if item.decided_at else ''
+    text = (f'Opened to implement summary {item.number} ("{item.subject}"), decided by the '
+            f'Chief Minister on {decided}: {DECISION_TEXT.get(item.decision, item.decision)}.')
+    if item.decision_remarks:
+        text += f' Remarks: {item.decision_remarks}'
+    write_note(casefile, officer, text[:20000])
+    item.implementing_file = casefile.id
+    _file_away(item, officer, params, 'implementing_file', file_id=casefile.id)
+
+
 SUMMARY = check(Workflow(
     name='summary',
     states={'draft': _('being drafted'), 'submitted': _('under submission'),
-            'with_cm': _('with the Chief Minister'), 'decided': _('decided')},
+            'with_cm': _('with the Chief Minister'), 'decided': _('decided'),
+            'filed': _('decided and filed')},
     initial='draft',
     on_state=change_state,
     words=summary_words,
@@ -150,5 +203,14 @@ SUMMARY = check(Workflow(
                              '“${subject}” and sign it? It goes back to the department at '
                              'once. This cannot be undone.'),
                    confirm_button=_('Yes, record and sign')),
+        Transition('file_decided', _('Record the decision as received and file it'),
+                   ('decided',), 'filed', FORWARD, decided_holder, file_decided,
+                   needs=('remarks',), rank=30,
+                   done=_('Summary ${number}: the decision is recorded as received and the '
+                          'summary filed.')),
+        Transition('open_implementing_file', _('Open the implementing file'), ('decided',),
+                   'filed', OPEN_FILE, may_implement, implementing_file, needs=('remarks',),
+                   rank=35, done=_('Summary ${number} filed; the file that implements it is '
+                                   'opened.')),
     ),
 ))

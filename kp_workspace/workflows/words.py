@@ -17,6 +17,8 @@ MOVEMENT_TITLES = {
     'submit': _('Put up to the Secretary'),
     'put_up': _('Put up to the Chief Minister'),
     'decision': _('Decision of the Chief Minister'),
+    'filed': _('Decision received and filed'),
+    'implementing_file': _('Filed; implementing file opened'),
 }
 
 

@@ -129,7 +129,9 @@ SCHEMAS = {
         'holder': ref('PostRef'), 'notes': array(ref('Note')),
         'movements': array(ref('Movement')),
         'actions': array({'enum': actions_of(CASEFILE)}),
-        'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft'))}),
+        'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft')),
+        # the id of the decided summary the file was opened to implement
+        'implements': MAYBE_STRING}),
     'Summary': closed({
         'id': STRING, 'kind': {'const': 'summary'}, 'number': STRING, 'subject': STRING,
         'state': {'enum': list(SUMMARY.states)},
@@ -142,7 +144,9 @@ SCHEMAS = {
         'decision_sought': STRING,
         'decision': {'type': ['string', 'null'], 'enum': [*DECISIONS, None]},
         'decision_remarks': MAYBE_STRING, 'decided_at': MAYBE_TIME,
-        'signatures': array(ref('Signature'))}),
+        'signatures': array(ref('Signature')),
+        # filed by the department once decided; the file opened to implement it, if any
+        'filed_at': MAYBE_TIME, 'implementing_file': MAYBE_STRING}),
     'Opened': closed({'id': STRING, 'number': STRING, 'state': STRING, 'holder': STRING}),
     'NoteNumber': closed({'n': INTEGER}),
     'NoteEdited': closed({'n': INTEGER, 'text': STRING}),
@@ -151,9 +155,11 @@ SCHEMAS = {
     'DraftOpened': closed({'id': STRING, 'state': {'enum': list(DRAFT_WORKFLOW.states)}}),
     'InboxItem': closed({
         'id': STRING, 'kind': {'enum': ['file', 'summary']}, 'number': STRING,
-        'subject': STRING, 'priority': {'enum': list(PRIORITIES)}, 'state': STRING,
+        'subject': STRING, 'priority': {'enum': list(PRIORITIES)},
+        'classification': {'enum': list(CLASSIFICATIONS)}, 'state': STRING,
         'holder': STRING, 'received_at': TIME, 'age_days': INTEGER, 'overdue': BOOLEAN,
-        'sent_at': TIME}, optional=('sent_at',)),
+        # in the sent view: when it was sent, and since when it is where it is now
+        'sent_at': TIME, 'now_since': TIME}, optional=('sent_at', 'now_since')),
     # "total" is null for the overdue and sent views (counting them would walk them all)
     'Inbox': closed({'items': array(ref('InboxItem')), 'total': {'type': ['integer', 'null']},
                      'more': BOOLEAN}),
@@ -337,7 +343,7 @@ PATHS = {
                 ('q', {'type': 'string', 'maxLength': 500}),
                 ('type', {'enum': list(SEARCH_KINDS)}), ('department', STRING),
                 ('state', {'enum': ['open', 'closed', 'draft', 'submitted', 'with_cm',
-                                    'decided']}),
+                                    'decided', 'filed']}),
                 ('classification', {'enum': list(CLASSIFICATIONS)}),
                 ('from', {'type': 'string', 'format': 'date'}),
                 ('to', {'type': 'string', 'format': 'date'}),
