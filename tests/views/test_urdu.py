@@ -2,6 +2,7 @@
 import re
 
 from tests.views.test_files_browser import form_by_action, open_new_file
+from tests.conftest import confirm
 
 URDU_MONTHS = ('جنوری', 'فروری', 'مارچ', 'اپریل', 'مئی', 'جون', 'جولائی', 'اگست', 'ستمبر',
                'اکتوبر', 'نومبر', 'دسمبر')
@@ -122,6 +123,7 @@ def test_fonts_are_served_from_the_package(app):
 def test_closed_file_shows_the_record_room_in_urdu(app):
     urdu(app, 'so.finance')
     fid, page = open_new_file(app)
-    page = form_by_action(page, f'/files/{fid}/actions/close').submit(status=303).follow()
+    page = form_by_action(page, f'/files/{fid}/actions/close').submit(status=200)
+    page = confirm(page).follow()
     assert 'ریکارڈ روم' in page.text and 'Record room' not in page.text
     assert 'بند (ریکارڈ روم میں)' in page.text                 # the state
