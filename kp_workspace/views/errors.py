@@ -45,8 +45,10 @@ def way_on(request):
     """``[(label, url)]``: where a lost browser user can go from an error page."""
     if request.identity is None:
         return [(_('Sign in'), request.route_url('login'))]
-    return [(_('Home'), request.route_url('home')), (_('Inbox'), request.route_url('inbox')),
-            (_('Search'), request.route_url('search'))]
+    links = [(_('Home'), request.route_url('home'))]
+    if request.identity.user.post_ids:  # (as in the main navigation: an inbox is a post's)
+        links.append((_('Inbox'), request.route_url('inbox')))
+    return links + [(_('Search'), request.route_url('search'))]
 
 
 def error_response(request, status, message):

@@ -27,6 +27,9 @@ def test_a_signed_in_user_is_offered_home_inbox_and_search(app):
     assert FRIENDLY in page.text
     assert links(page) == [('Home', 'http://localhost/'), ('Inbox', 'http://localhost/inbox'),
                            ('Search', 'http://localhost/search')]
+    app.post('/logout', {'csrf_token': app.csrf()}, status=303)
+    app.login('admin')  # (no post, so no inbox)
+    assert [text for text, _url in links(app.get('/nothing', status=404))] == ['Home', 'Search']
 
 
 def test_the_404_tells_nothing_of_what_was_missing(app):
