@@ -17,6 +17,11 @@ MO := $(DOMAINS:%=kp_workspace/locale/ur/LC_MESSAGES/%.mo)
 
 .PHONY: run test install test-deps system-deps clean
 
+# axe-core, the accessibility checker the end-to-end tests inject into pages,
+# from the npm registry (pinned), into a folder of its own inside the venv.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+
 run: $(STAMP) $(MO)
 	$(BIN)/kpw -c $(CONFIG) init --demo-if-empty
 	$(BIN)/pserve $(CONFIG) http_port=$(PORT)
@@ -37,16 +42,23 @@ kp_workspace/locale/ur/LC_MESSAGES/%.mo: kp_workspace/locale/ur/LC_MESSAGES/%.po
 # machines), the Noto fonts, so Urdu pages render as users see them, and
 # poppler's pdfsig with NSS's certutil, to verify signatures independently of
 # pyHanko.  (The PDFs' own fonts ship in kp_workspace/fonts.)
+# npm (Debian's, which brings node) installs axe-core; only when no npm is on the PATH.
 SYSTEM_PACKAGES := chromium fonts-noto-core poppler-utils libnss3-tools
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-test: system-deps $(STAMP) $(MO)
+$(AXE): | system-deps
+	mkdir -p $(VENV)/axe
+	npm install --prefix $(VENV)/axe --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+	test -f $@
+
+test: system-deps $(STAMP) $(MO) $(AXE)
 	$(BIN)/python -m pytest --cov=kp_workspace --cov-report=term -q $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .coverage $(MO)
+	rm -rf $(VENV) *.egg-info .pytest_cache .coverage $(MO)  # (.venv/axe with it)

@@ -82,7 +82,12 @@ class WorkspaceSecurityPolicy:
         user = site['principals'].users.get(login)
         if (user is None or not user.active or user.epoch != session.get(SESSION_EPOCH)
                 or session.get(SESSION_ID) in site.revoked_sessions):
-            session.invalidate()
+            # An ended session is not accepted, and left as it is: emptying it would
+            # send an empty session cookie, and a request that left with the old
+            # session just before the user signed in again or changed their password
+            # (a second tab, the page a form was submitted from), answered after
+            # that, would put it over the new session and sign them out.
+            session._reissue_time = None  # (nor re-sent to keep it alive)
             return None
         return Identity(user, 'session')
 

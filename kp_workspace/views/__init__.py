@@ -10,6 +10,7 @@ ROUTES = (
     ('account_password', '/account/password'),
     ('set_language', '/language/{code}'),
     ('healthz', '/healthz'),
+    ('favicon', '/favicon.ico'),  # (browsers ask for it by themselves)
     ('admin', '/admin'),
     ('admin_users', '/admin/users'),
     ('admin_user_add', '/admin/users/+add'),

@@ -115,7 +115,7 @@ def set_language(request):
 
 # What a user whose password an administrator set may reach before choosing their own.
 BEFORE_OWN_PASSWORD = frozenset({'account_password', 'logout', 'login', 'set_language',
-                                 'api_token', 'healthz'})
+                                 'api_token', 'healthz', 'favicon'})
 MUST_CHANGE = _('An administrator set your password: choose one of your own before you go on.')
 MUST_CHANGE_API = _('An administrator set your password: sign in in the browser and choose one '
                     'of your own first.')

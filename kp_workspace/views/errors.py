@@ -37,8 +37,26 @@ TITLES = {
 }
 
 
+NOT_FOUND_PAGE = _('We could not find that page. It may have moved, or the address may be '
+                   'mistyped; files you may not open look the same as missing ones.')
+
+
+def way_on(request):
+    """``[(label, url)]``: where a lost browser user can go from an error page."""
+    if request.identity is None:
+        return [(_('Sign in'), request.route_url('login'))]
+    links = [(_('Home'), request.route_url('home'))]
+    if request.identity.user.post_ids:  # (as in the main navigation: an inbox is a post's)
+        links.append((_('Inbox'), request.route_url('inbox')))
+    return links + [(_('Search'), request.route_url('search'))]
+
+
 def error_response(request, status, message):
-    """A JSON error for the API, or an error page for the browser."""
+    """A JSON error for the API, or an error page for the browser.
+
+    Every 404 page says the same plain words, whatever was missing or hidden
+    (a file one may not open answers as a missing one), with the ways on.
+    """
     translate = request.localizer.translate
     message = translate(message)
     if is_api(request):
@@ -47,9 +65,12 @@ def error_response(request, status, message):
         response.content_type = 'application/json'
         response.json_body = {'error': message}
         return response
-    title = translate(TITLES.get(status, _('Something went wrong')))
-    response = render_to_response('kp_workspace:templates/error.pt',
-                                  {'title': title, 'message': message}, request=request)
+    values = {'title': translate(TITLES.get(status, _('Something went wrong'))),
+              'message': message, 'links': None}
+    if status == 404:
+        values.update(title=translate(_('Page not found')), message=translate(NOT_FOUND_PAGE),
+                      links=[(translate(label), url) for label, url in way_on(request)])
+    response = render_to_response('kp_workspace:templates/error.pt', values, request=request)
     response.status = status
     return response
 

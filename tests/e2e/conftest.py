@@ -1,29 +1,41 @@
 """End-to-end fixtures: the real app served by waitress on a free loopback port,
-driven by Debian's Chromium through Playwright (no downloaded browser)."""
+driven by Debian's Chromium through Playwright (no downloaded browser).
+
+Helpers every end-to-end test uses:
+
+* :func:`sign_in` signs in through the login form and waits, with ``expect``,
+  until the page it leads to is really there (never a sleep);
+* the ``shot`` fixture saves screenshots under one folder per test run (see
+  :func:`run_output`), named by test and step, for people to look at.
+"""
+import contextlib
+import datetime
 import os
+import re
 import shutil
 import socket
 import threading
 
 import pytest
 import waitress.server
+from playwright.sync_api import expect
 
+from kp_workspace.populate import DEMO_PASSWORD
 from tests.conftest import close_app, copy_demo, make_app
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+TIMEOUT = 60_000  # ms: a loaded 2-core machine can be slow; never flaky
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DESK = {'width': 1280, 'height': 800}
+PHONE = {'width': 390, 'height': 844}
 
 
-@pytest.fixture
-def live_server(live_app):
-    return live_app[0]
-
-
-@pytest.fixture
-def live_app(tmp_path, demo_template):
-    """The served app: ``(base URL, the WSGI app)`` (to add data while it serves)."""
-    var = copy_demo(demo_template, tmp_path / 'var')
+@contextlib.contextmanager
+def serve(var):
+    """The app on ``var`` served by waitress on a free loopback port: yields
+    ``(its URL, the WSGI app)``."""
     app = make_app(var)
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -31,10 +43,31 @@ def live_app(tmp_path, demo_template):
     server = waitress.server.create_server(app, host='127.0.0.1', port=port, threads=2)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f'http://127.0.0.1:{port}', app
-    server.close()
-    thread.join(5)
-    close_app(app)
+    try:
+        yield f'http://127.0.0.1:{port}', app
+    finally:
+        server.close()
+        thread.join(5)
+        close_app(app)
+
+
+@pytest.fixture
+def live_app(tmp_path, demo_template):
+    """The served app: ``(base URL, the WSGI app)`` (to add data while it serves)."""
+    with serve(copy_demo(demo_template, tmp_path / 'var')) as served:
+        yield served
+
+
+@pytest.fixture
+def live_server(live_app):
+    return live_app[0]
+
+
+@pytest.fixture(scope='module')
+def module_server(tmp_path_factory, demo_template):
+    """One server for a whole module (for tests that only read, or build on each other)."""
+    with serve(copy_demo(demo_template, tmp_path_factory.mktemp('e2e') / 'var')) as (url, _app):
+        yield url
 
 
 @pytest.fixture(scope='session')
@@ -50,10 +83,83 @@ def chromium():
         browser.close()
 
 
+def new_page(chromium, viewport=DESK, **options):
+    """A page in a fresh browser context (its own cookies), with the suite's timeout."""
+    context = chromium.new_context(viewport=viewport, **options)
+    context.set_default_timeout(TIMEOUT)
+    expect.set_options(timeout=TIMEOUT)
+    return context.new_page()
+
+
 @pytest.fixture
 def page(chromium):
-    context = chromium.new_context(viewport={'width': 1280, 'height': 800})
-    context.set_default_timeout(60_000)  # a loaded 2-core machine can be slow; never flaky
-    page = context.new_page()
+    page = new_page(chromium)
     yield page
-    context.close()
+    page.context.close()
+
+
+def sign_in(page, base, login, password=DEMO_PASSWORD, lands_on='/'):
+    """Sign in through the login form; return once the page it leads to
+    (``lands_on``, the home page unless given) has loaded and shows the
+    signed-in frame (the sign-out button).
+
+    Waiting for that page, rather than for the click, is what keeps a loaded
+    machine from racing the next step against the sign-in's redirect.
+    """
+    page.goto(base + '/login')
+    expect(page.locator('#login')).to_be_editable()
+    page.locator('#login').fill(login)
+    page.locator('#password').fill(password)
+    page.locator('form[action$="/login"] button[type=submit]').click()
+    expect(page).to_have_url(base + lands_on)
+    expect(page.locator('form[action$="/logout"] button')).to_be_visible()
+    return page
+
+
+def run_output():
+    """This test run's output folder: ``$KPW_SCREENSHOTS`` or ``screenshots/`` at the
+    repository root (gitignored), then one folder per run, named by its start (UTC)."""
+    global _RUN_OUTPUT
+    if _RUN_OUTPUT is None:
+        base = os.environ.get('KPW_SCREENSHOTS') or os.path.join(REPO, 'screenshots')
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S')
+        _RUN_OUTPUT = os.path.join(base, f'run-{stamp}-{os.getpid()}')
+        os.makedirs(_RUN_OUTPUT, exist_ok=True)
+    return _RUN_OUTPUT
+
+
+_RUN_OUTPUT = None
+
+
+def _slug(text):
+    return re.sub(r'[^A-Za-z0-9._-]+', '-', text).strip('-')[:80] or 'page'
+
+
+@pytest.fixture
+def shot(request):
+    """Call ``shot(page, step)`` to save a full-page PNG of ``page`` as
+    ``<run output>/<test>/<nn>-<step>.png``; returns the path."""
+    folder = os.path.join(run_output(), _slug(request.node.name))
+    count = iter(range(1, 1000))
+
+    def take(page, step):
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f'{next(count):02d}-{_slug(step)}.png')
+        page.screenshot(path=path, full_page=True)
+        return path
+    return take
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The axe figures of this run (if its accessibility tests ran), for the closing note."""
+    from .test_accessibility import AXE_FIGURES, IMPACTS
+    if not AXE_FIGURES:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section('axe-core: violations by impact (nodes), per page and language')
+    write(f"{'page':32} {'lang':4} " + ' '.join(f'{i:>8}' for i in IMPACTS) + '  rules')
+    for language, pages in AXE_FIGURES.items():
+        for name, counts in pages.items():
+            write(f'{name:32} {language:4} ' + ' '.join(f'{counts[i]:>8}' for i in IMPACTS)
+                  + '  ' + ', '.join(counts['rules']))
+    write(f'(written to {run_output()}/axe.json)')

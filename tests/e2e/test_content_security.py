@@ -1,6 +1,8 @@
 """The pages render under their Content-Security-Policy in Chromium: nothing refused."""
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import sign_in
+
 # Recorded in the page itself, whatever the console shows: every refusal by the policy.
 WATCH = """
 window.__cspViolations = [];
@@ -29,10 +31,7 @@ def test_pages_render_with_the_csp_and_nothing_is_refused(live_server, chromium)
 
     page.goto(live_server + '/login')
     visited('login page')
-    page.get_by_label('Login').fill('secretary.finance')
-    page.get_by_label('Password').fill('kp-demo-2026')
-    page.get_by_role('button', name='Sign in').click()
-    page.wait_for_url(live_server + '/')
+    sign_in(page, live_server, 'secretary.finance')
     visited('home')
     page.get_by_role('link', name='Inbox').click()
     page.locator('table.desk tr a').first.click()

@@ -2,19 +2,7 @@
 and back to closure."""
 from playwright.sync_api import expect
 
-
-def _page(chromium):
-    context = chromium.new_context()
-    context.set_default_timeout(60_000)
-    return context.new_page()
-
-
-def sign_in(page, base, login):
-    page.goto(base + '/login')
-    page.get_by_label('Login').fill(login)
-    page.get_by_label('Password').fill('kp-demo-2026')
-    page.get_by_role('button', name='Sign in').click()
-    page.wait_for_url(base + '/')
+from tests.e2e.conftest import new_page as _page, sign_in  # (the suite's sign-in)
 
 
 def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server, chromium):

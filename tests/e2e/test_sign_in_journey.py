@@ -1,6 +1,8 @@
 """A person signs in, finds their post, reads it in Urdu, and signs out, in Chromium."""
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import new_page, sign_in
+
 
 def test_officer_signs_in_switches_to_urdu_and_signs_out(live_server, page):
     page.goto(live_server + '/')
@@ -11,14 +13,13 @@ def test_officer_signs_in_switches_to_urdu_and_signs_out(live_server, page):
     page.get_by_label('Login').fill('so.finance')
     page.get_by_label('Password').fill('kp-demo-2026')
     page.keyboard.press('Enter')
-    page.wait_for_url(live_server + '/')
+    expect(page).to_have_url(live_server + '/')
     expect(page.get_by_role('heading', level=1)).to_have_text('Welcome, Ayesha Khan')
     expect(page.get_by_role('cell', name='Section Officer (Budget), Finance')).to_be_visible()
     # no administration for an officer
     assert page.get_by_role('link', name='Administration').count() == 0
 
     page.get_by_role('link', name='اردو').click()
-    page.wait_for_load_state()
     expect(page.get_by_role('heading', level=1)).to_have_text('خوش آمدید، Ayesha Khan')
     assert page.evaluate('getComputedStyle(document.body).direction') == 'rtl'
     # the brand sits on the right in right-to-left layout
@@ -26,7 +27,7 @@ def test_officer_signs_in_switches_to_urdu_and_signs_out(live_server, page):
     assert brand['x'] > 640
 
     page.get_by_role('button', name='سائن آؤٹ').click()
-    page.wait_for_url(live_server + '/login')
+    expect(page).to_have_url(live_server + '/login')
     page.goto(live_server + '/')
     assert page.url.startswith(live_server + '/login')
 
@@ -42,10 +43,7 @@ def test_wrong_password_shows_an_error_next_to_the_form(live_server, page):
 
 
 def test_administrator_creates_a_user_who_then_signs_in(live_server, page, chromium):
-    page.goto(live_server + '/login')
-    page.get_by_label('Login').fill('admin')
-    page.get_by_label('Password').fill('kp-demo-2026')
-    page.get_by_role('button', name='Sign in').click()
+    sign_in(page, live_server, 'admin')
     page.get_by_role('link', name='Administration').click()
     page.get_by_role('link', name='Users').first.click()
     page.get_by_role('link', name='New user').click()
@@ -57,20 +55,16 @@ def test_administrator_creates_a_user_who_then_signs_in(live_server, page, chrom
     page.wait_for_url(live_server + '/admin/users/so.budget3')
     expect(page.get_by_role('status').first).to_contain_text('User so.budget3 created.')
 
-    other_context = chromium.new_context()
-    other_context.set_default_timeout(60_000)
-    other = other_context.new_page()
-    other.goto(live_server + '/login')
-    other.get_by_label('Login').fill('so.budget3')
-    other.get_by_label('Password').fill('a-browser-password-1')
-    other.get_by_role('button', name='Sign in').click()
+    other = new_page(chromium)
     # first, a password of her own: only she knows it, not the administrator
-    other.wait_for_url(live_server + '/account/password')
+    sign_in(other, live_server, 'so.budget3', 'a-browser-password-1',
+            lands_on='/account/password')
     expect(other.get_by_role('status').first).to_contain_text('choose one of your own')
     other.locator('input[name=current]').fill('a-browser-password-1')
     other.locator('input[name=password]').fill('her-own-password-22')
     other.locator('input[name=password-confirm]').fill('her-own-password-22')
     other.get_by_role('button', name='Change password').click()
+    expect(other.get_by_role('status').first).to_contain_text('Your password has been changed')
     other.goto(live_server + '/')
     expect(other.get_by_role('heading', level=1)).to_contain_text('Hina Tariq')
     other.context.close()

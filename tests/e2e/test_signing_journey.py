@@ -8,7 +8,7 @@ import urllib.request
 from playwright.sync_api import expect
 
 from kp_workspace.populate import DEMO_PIN
-from tests.e2e.test_file_journey import _page, sign_in
+from tests.e2e.conftest import new_page as _page, sign_in
 
 
 def test_secretary_signs_and_issues_the_demo_notification(live_server, chromium, tmp_path):

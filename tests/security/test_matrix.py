@@ -223,6 +223,7 @@ MATRIX = {
                          Probe('POST', '/account/password', everyone(400), form={})],
     'set_language': [Probe('GET', '/language/ur', everyone(303, anonymous=303))],
     'healthz': [Probe('GET', '/healthz', everyone(200, anonymous=200))],
+    'favicon': [Probe('GET', '/favicon.ico', everyone(200, anonymous=200))],
     'admin': [Probe('GET', '/admin', only(ADMIN, 200))],
     'admin_users': [Probe('GET', '/admin/users', only(ADMIN, 200))],
     'admin_user_add': [Probe('GET', '/admin/users/+add', only(ADMIN, 200)),

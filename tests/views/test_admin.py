@@ -59,6 +59,9 @@ def test_create_user_then_sign_in_as_them(app, other, audit_entries):
     assert 'choose one of your own before you go on' in page.text
     assert other.get('/inbox', status=303).location.endswith('/account/password')
     other.get('/static/workspace.css', status=200)  # (the password page's own stylesheet)
+    # the icon the browser asks for by itself flashes nothing (a session written by it,
+    # answered after a later sign-in, would overwrite the newer session)
+    assert 'Set-Cookie' not in other.get('/favicon.ico', status=200).headers
     other.post_json('/api/v1/auth/token', {'login': 'so.budget2',
                                            'password': 'first-password-2026'}, status=403)
     choose_own_password(other, 'first-password-2026', 'first-password-2026', status=400)

@@ -382,3 +382,33 @@ def test_the_audit_log_records_the_address_the_throttle_counts(wsgi_app):
                                      'HTTP_X_FORWARDED_FOR': '10.9.9.9'}).login('so.finance')
     entry = [e for e in audit_log_entries(wsgi_app) if e.action == 'login.succeeded'][-1]
     assert entry.client == '198.51.100.7'
+
+
+def keep_cookies(browser, res):
+    """What a browser does with a late answer: keep the cookies it sets."""
+    for header in res.headers.getall('Set-Cookie'):
+        name, _, rest = header.partition('=')
+        browser.set_cookie(name, rest.split(';')[0])
+
+
+@pytest.mark.parametrize('path', ['/', '/inbox', '/login', '/nothing-here'])
+def test_a_page_under_way_while_changing_the_password_does_not_sign_the_user_out(app, path):
+    """A request that left with the session of before the change (a second tab, a
+    page the user left by submitting the form) and is answered after it finds that
+    session ended; it must not send back an emptied session over the new one (the
+    end-to-end sign-in once bounced to the login page this way)."""
+    import webtest
+    app.login('so.sports')
+    before = app.cookies['kpw_session']
+    form = app.get('/account/password').forms['kpw-form']
+    form['current'] = 'kp-demo-2026'
+    form['password'] = form['password-confirm'] = 'a-new-secret-2026'
+    form.submit('change_password', status=303)
+    late = webtest.TestApp(app.app)
+    late.set_cookie('kpw_session', before)
+    res = late.get(path, status='*')
+    assert res.status_int in (303, 404, 200)
+    if path != '/login':
+        assert res.status_int != 200  # the old session is no longer signed in
+    keep_cookies(app, res)
+    assert 'Sign out' in app.get('/', status=200).text  # this session still signed in

@@ -135,7 +135,8 @@ def test_invisible_file_pages_are_404(app, other):
     fid, _page = open_new_file(app, classification='secret')
     for login in ('so.hed', 'admin', 'clerk.finance', 'secretary.finance'):
         other.login(login)
-        assert 'you may not see it' in other.get(f'/files/{fid}', status=404).text
+        assert 'files you may not open look the same as missing ones' in other.get(
+            f'/files/{fid}', status=404).text
         other.get(f'/files/{fid}/attachments/a1', status=404)
         other.post('/logout', {'csrf_token': other.csrf()}, status=303)
     app.get('/files/nothing-here', status=404)
