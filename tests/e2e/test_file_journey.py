@@ -26,7 +26,7 @@ def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server,
     sign_in(secretary, live_server, 'secretary.finance')
     # one alert for this file (the demo file put up earlier brought the other)
     expect(secretary.get_by_role('link', name='Alerts (2)')).to_be_visible()
-    secretary.get_by_role('link', name='Inbox').click()
+    secretary.get_by_role('link', name='Inbox', exact=True).click()
     secretary.locator('table.desk tr', has_text='Upgrading the treasury network').locator('a').first.click()
     secretary.wait_for_url(file_url)
     secretary.get_by_label('New note').fill('Approved.')

@@ -14,7 +14,7 @@ from tests.e2e.conftest import new_page as _page, sign_in
 def test_secretary_signs_and_issues_the_demo_notification(live_server, chromium, tmp_path):
     page = _page(chromium)
     sign_in(page, live_server, 'secretary.finance')
-    page.get_by_role('link', name='Inbox').click()
+    page.get_by_role('link', name='Inbox', exact=True).click()
     page.locator('table.desk tr', has_text='Revision of the rates of pension').locator('a').first.click()
     page.wait_for_url(f'{live_server}/files/*')
     page.get_by_role('button', name='approve', exact=True).click()
