@@ -79,4 +79,4 @@ def action_title(code):
 
 def party_title(value):
     """An entry's actor or client as shown: ``console`` (the kpw command) in words."""
-    return _('command line (kpw)') if value == 'console' else value
+    return _('console (kpw)') if value == 'console' else value
