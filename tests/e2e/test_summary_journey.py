@@ -42,8 +42,11 @@ def test_a_summary_goes_to_the_cm_and_back_and_leaves_the_inbox(live_server, chr
     sign_in(cm, live_server, 'cm')
     open_from_inbox(cm, live_server)
     cm.locator('#decision').select_option('approved')
-    cm.locator('#pin-decide').fill(DEMO_PIN)
     cm.get_by_role('button', name='decide and sign').click()
+    # the confirmation page says what will be recorded and asks for the PIN there
+    expect(cm.locator('.confirm-question')).to_contain_text('Approved')
+    cm.locator('#confirm-pin').fill(DEMO_PIN)
+    cm.get_by_role('button', name='Yes, record and sign').click()
     expect(cm.get_by_text('Decision of the Chief Minister:')).to_be_visible()
 
     # back with the Section Officer: in the inbox, counted on the home page
