@@ -6,10 +6,12 @@ at :data:`GENERATION`.  A step must be safe to run on any database at the
 generation before it; steps are never edited once released, only added.
 """
 import os
+import re
 
 from .alerts import AlertStore
 from .audit import ensure_anchors, ensure_audit_log, now
 from .container import Folder
+from .content_types.extract import DocumentRefused, check_pdf
 from .content_types.outgoing import PublishedNotices
 from .desk import Desk
 from .security.principals import Principals
@@ -115,6 +117,30 @@ def step_10_alerts_by_item(site, registry):
             box.index_unread()
 
 
+def _attached_order(att):
+    number = re.match(r'a(\d+)', att.id)
+    return (att.at, int(number.group(1)) if number else 0, att.id)
+
+
+def step_11_attachment_flags(site, registry):
+    """Every attachment gets its flag (A, B, C... in the order attached) and every PDF
+    its page count, for the references officers cite in notes ("F/A, page 3")."""
+    for item in site.desk.items.values():
+        if getattr(item, 'kind', None) != 'file':
+            continue
+        attachments = list(item.attachments.values())
+        seq = max((a.seq or 0 for a in attachments), default=0)
+        for att in sorted((a for a in attachments if not a.seq), key=_attached_order):
+            seq += 1
+            att.seq = seq
+        for att in attachments:
+            if att.content_type == 'application/pdf' and not att.pages:
+                try:
+                    att.pages = check_pdf(att.blob.committed())  # bounded (see extract)
+                except DocumentRefused:
+                    att.pages = None  # unreadable now: the list shows no count
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -126,6 +152,7 @@ STEPS = (
     (8, step_8_audit_chains),
     (9, step_9_sign_in_throttle_by_address),
     (10, step_10_alerts_by_item),
+    (11, step_11_attachment_flags),
 )
 GENERATION = STEPS[-1][0]
 

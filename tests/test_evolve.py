@@ -182,3 +182,80 @@ def test_step_10_indexes_unread_alerts_by_item_and_keeps_what_was_read(var_dir):
         conn.close()
     finally:
         close_app(app)
+
+
+def test_step_11_flags_older_attachments_in_the_order_attached_and_counts_pdf_pages(var_dir):
+    from tests.views.test_api_attachments import api_file, pdf_bytes, upload
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        fid = api_file(browser, token, 'Older correspondence')
+        for name, data in (('one.pdf', pdf_bytes(2)),
+                           ('two.png', b'\x89PNG\r\n\x1a\n' + b'\0' * 64),
+                           ('three.pdf', pdf_bytes(5))):
+            upload(browser, token, fid, name, data)
+    finally:
+        close_app(app)
+    storage = ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                           blob_dir=str(var_dir / 'blobs'))
+    main_db = ZODB.DB(storage)
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        site.generation = 10
+        atts = site.desk.items[fid].attachments
+        same_time = atts['a1'].at
+        for name in ('a3', 'a1', 'a2'):  # as release 10 left them: no flag, maybe no count
+            del atts[name].seq
+            atts[name].pages = None
+        atts['a2'].at = atts['a3'].at = same_time  # attached in the same second
+    main_db.close()
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (10, evolve.GENERATION)
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        atts = browser.api('get', f'/api/v1/files/{fid}', token).json['attachments']
+        assert [(a['id'], a['flag'], a['pages']) for a in atts] == \
+            [('a1', 'A', 2), ('a2', 'B', None), ('a3', 'C', 5)]
+        # the next one attached continues the letters
+        res = upload(browser, token, fid, 'four.pdf', pdf_bytes(1))
+        atts = browser.api('get', f'/api/v1/files/{fid}', token).json['attachments']
+        assert (atts[-1]['id'], atts[-1]['flag'], atts[-1]['pages']) == (res.json['id'], 'D', 1)
+    finally:
+        close_app(app)
+
+
+def test_step_11_leaves_a_pdf_it_cannot_read_without_a_count(tmp_path):
+    broken = tmp_path / 'broken.pdf'
+    broken.write_bytes(b'%PDF-1.4 broken')
+
+    class Att:
+        content_type, pages, at = 'application/pdf', None, 0
+
+        def __init__(self, att_id, seq=None):
+            self.id, self.seq = att_id, seq
+
+        class blob:
+            @staticmethod
+            def committed():
+                raise AssertionError('not reached')
+
+    class Broken(Att):
+        class blob:
+            @staticmethod
+            def committed():
+                return str(broken)
+
+    class Item:
+        kind = 'file'
+        attachments = {'a1': Att('a1', seq=1), 'a10': Broken('a10'), 'a2': Broken('a2')}
+    Item.attachments['a1'].pages = 4
+
+    class Site:
+        class desk:
+            items = {'f': Item, 's': type('Summary', (), {'kind': 'summary'})}
+    evolve.step_11_attachment_flags(Site, None)
+    atts = Item.attachments
+    assert (atts['a1'].seq, atts['a2'].seq, atts['a10'].seq) == (1, 2, 3)  # a2 before a10
+    assert (atts['a1'].pages, atts['a2'].pages, atts['a10'].pages) == (4, None, None)

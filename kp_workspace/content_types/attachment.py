@@ -26,6 +26,29 @@ DEFAULT_LIMIT = 50 * 1024 * 1024
 
 ACCEPTED = 'PDF, PNG, JPEG, GIF, TIFF, Word, Excel, PowerPoint, OpenDocument'
 
+# What a browser may show inline, beside the noting sheet: PDFs (its own viewer) and
+# raster images.  Never SVG or HTML (they can carry script), nor anything else.
+READABLE = {'application/pdf': 'pdf', 'image/png': 'image', 'image/jpeg': 'image',
+            'image/gif': 'image', 'image/webp': 'image'}
+# What is downloaded under its own type; any other type (from an older release or a
+# damaged record) is downloaded as bytes, never as something a browser would run.
+DOWNLOADED = set(READABLE) | {'image/tiff', 'application/x-ole-storage'} | {
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+    'application/vnd.oasis.opendocument.text',
+    'application/vnd.oasis.opendocument.spreadsheet',
+    'application/vnd.oasis.opendocument.presentation'}
+
+
+def flag_letters(seq):
+    """The flag of the ``seq``-th attachment (1 → A, 26 → Z, 27 → AA, as files are flagged)."""
+    letters = ''
+    while seq > 0:
+        seq, rest = divmod(seq - 1, 26)
+        letters = chr(ord('A') + rest) + letters
+    return letters
+
 
 class UploadRefused(DomainError):
     pass
@@ -33,6 +56,7 @@ class UploadRefused(DomainError):
 
 class Attachment(Persistent):
     type_name = 'Attachment'
+    seq = None   # its place in the order attached (1, 2, ...): its flag; see evolve step 10
 
     def __init__(self, att_id, title, filename, content_type, size, uploaded_by, post_id,
                  at, diary_number=None, pages=None):
@@ -53,6 +77,38 @@ class Attachment(Persistent):
     def open(self):
         return self.blob.open('r')
 
+    @property
+    def flag(self):
+        """The letter officers cite in notes ("F/A"), fixed when it was attached."""
+        return flag_letters(self.seq) if self.seq else ''
+
+    @property
+    def reading(self):
+        """How a browser may show it beside the notes: 'pdf', 'image' or None (download)."""
+        return READABLE.get(self.content_type)
+
+    @property
+    def served_type(self):
+        """The type it is downloaded as: its own when known and harmless, else bytes."""
+        return self.content_type if self.content_type in DOWNLOADED \
+            else 'application/octet-stream'
+
+
+def in_order(item):
+    """The attachments of ``item`` in the order attached (their flags' order)."""
+    return sorted(item.attachments.values(), key=lambda a: (a.seq or 0, a.at, a.id))
+
+
+def next_seq(item):
+    return 1 + max((a.seq or 0 for a in item.attachments.values()), default=0)
+
+
+def too_large(limit):
+    """The refusal of a file over ``limit`` bytes (the browser's script says it too)."""
+    return UploadRefused(
+        _('The file is larger than the limit of ${mb} MB.', mapping={'mb': limit >> 20}),
+        field='file', status=413)
+
 
 def copy_limited(source, target, limit):
     """Copy ``source`` into ``target`` in chunks; stop with an error past ``limit`` bytes."""
@@ -63,9 +119,7 @@ def copy_limited(source, target, limit):
             return total
         total += len(chunk)
         if total > limit:
-            raise UploadRefused(
-                _('The file is larger than the limit of ${mb} MB.', mapping={'mb': limit >> 20}),
-                field='file', status=413)
+            raise too_large(limit)
         target.write(chunk)
 
 
@@ -112,6 +166,7 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
             att_id += 'x'
         att = Attachment(att_id, title, filename, content_type, size, officer.login, post_id,
                          now(), diary_number=diary, pages=pages)
+        att.seq = next_seq(item)
         att.text = scrub(extract_text(path, content_type))
         # consumeFile moves the temporary file into the blob directory (no copy in memory)
         att.blob.consumeFile(path)

@@ -72,6 +72,7 @@ ROUTES = (
     ('file_note_edit', '/files/{id}/notes/{n}/edit'),
     ('file_attachments', '/files/{id}/attachments'),
     ('file_attachment', '/files/{id}/attachments/{att_id}'),
+    ('file_attachment_inline', '/files/{id}/attachments/{att_id}/inline'),
     ('file_action', '/files/{id}/actions/{action}'),
     ('file_drafts', '/files/{id}/drafts'),
     ('file_draft_action', '/files/{id}/drafts/{draft}/actions/{action}'),

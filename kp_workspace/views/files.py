@@ -3,13 +3,14 @@
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
+from pyramid.response import Response
 from pyramid.threadlocal import get_current_request
 from pyramid.view import view_config, view_defaults
 
 from pyramid_retry import is_last_attempt
 
 from ..alerts import read_alerts_about
-from ..content_types.attachment import attach
+from ..content_types.attachment import attach, in_order, too_large
 from ..content_types.casefile import (CLASSIFICATION_TITLES, PRIORITY_TITLES, CaseFileSchema,
                                       open_file)
 from ..content_types.movable import edit_note, write_note
@@ -68,6 +69,44 @@ def human_size(size):
     if size < 1024 * 1024:
         return f'{size / 1024:.1f} KB'
     return f'{size / 1024 / 1024:.1f} MB'
+
+
+def pages_label(pages):
+    if not pages:
+        return None
+    return _('1 page') if pages == 1 else _('${n} pages', mapping={'n': pages})
+
+
+def attachment_rows(request, item):
+    """The correspondence list: each attachment with its flag, pages and links."""
+    translate = request.localizer.translate
+    rows = []
+    for a in in_order(item):
+        pages = pages_label(a.pages)
+        rows.append({
+            'id': a.id, 'flag': translate(_('Flag ${flag}', mapping={'flag': a.flag})),
+            'title': a.title, 'filename': a.filename, 'type': a.content_type,
+            'pages': translate(pages) if pages else None, 'size': human_size(a.size),
+            'diary': a.diary_number, 'at': _when(a.at), 'reading': a.reading,
+            'url': request.route_url('file_attachment', id=item.id, att_id=a.id),
+            'inline_url': request.route_url('file_attachment_inline', id=item.id, att_id=a.id),
+            'read_url': request.route_url('file', id=item.id, _query={'read': a.id},
+                                          _anchor='reading')})
+    return rows
+
+
+def reading_pane(request, item, rows):
+    """The attachment the page's ``read`` value names, for the reading pane; None when
+    none is asked for.  An unknown value gives a pane that says so (and a 404)."""
+    wanted = request.GET.get('read')
+    if wanted is None:
+        return None
+    found = next((r for r in rows if r['id'] == wanted), None)
+    close_url = request.route_url('file', id=item.id)
+    if found is None:
+        request.response.status = 404
+        return {'missing': True, 'close_url': close_url}
+    return dict(found, missing=False, close_url=close_url)
 
 
 def _department(request, permission):
@@ -269,12 +308,8 @@ def _page(request, item):
         'decisions': list((k, translate(v)) for k, v in DECISION_TITLES.items()),
     }
     if item.kind == 'file':
-        data['attachments'] = [
-            {'title': a.title, 'filename': a.filename, 'type': a.content_type,
-             'size': human_size(a.size),
-             'diary': a.diary_number, 'at': _when(a.at),
-             'url': request.route_url('file_attachment', id=item.id, att_id=a.id)}
-            for a in item.attachments.values()]
+        data['attachments'] = attachment_rows(request, item)
+        data['reading'] = reading_pane(request, item, data['attachments'])
         data['drafts'] = [
             {'id': d.id, 'kind': translate(KIND_TITLES[d.kind]), 'subject': d.subject,
              'body': d.body, 'state': translate(DRAFT_WORKFLOW.states[d.state]),
@@ -292,7 +327,10 @@ def _page(request, item):
         data['draft_kinds'] = [(k, translate(v)) for k, v in KIND_TITLES.items()]
         data['attach_url'] = request.route_url('file_attachments', id=item.id)
         data['draft_url'] = request.route_url('file_drafts', id=item.id)
-        data['limit_mb'] = request.registry.kpw_settings.upload_limit >> 20
+        limit = request.registry.kpw_settings.upload_limit
+        data['limit_mb'] = limit >> 20
+        data['upload_limit'] = limit
+        data['too_large'] = translate(too_large(limit).message)
         data['implements'] = _linked(request, officer, item.implements)
     else:
         _mark_primary(data['actions'])
@@ -392,17 +430,29 @@ class ItemPages:
         try:
             if upload is None or not hasattr(upload, 'file'):
                 raise DomainError(_('Choose a file to attach.'), field='file')
-            attach(item, officer_for(request), upload.file, upload.filename,
-                   title=request.POST.get('title', ''), receipt=bool(request.POST.get('receipt')),
-                   limit=request.registry.kpw_settings.upload_limit)
+            att = attach(item, officer_for(request), upload.file, upload.filename,
+                         title=request.POST.get('title', ''),
+                         receipt=bool(request.POST.get('receipt')),
+                         limit=request.registry.kpw_settings.upload_limit)
         except DomainError as err:
             return _render_error(request, item, err, 'kp_workspace:templates/file.pt')
-        return self._back(item, _('Attached.'))
+        back = self._back(item, _('${title} attached as flag ${flag}.',
+                                            mapping={'title': att.title, 'flag': att.flag}))
+        if request.headers.get('X-Requested-With') == 'XMLHttpRequest':
+            # upload.js sent it: it goes to the page itself (a redirect it followed
+            # would use up the message above before the officer sees it)
+            return Response(json={'location': back.location})
+        return back
 
     @view_config(route_name='file_attachment', request_method='GET')
     def attachment(self):
         return attachment_response(self.request, item_for(self.request, 'file'),
                                    self.request.matchdict['att_id'])
+
+    @view_config(route_name='file_attachment_inline', request_method='GET')
+    def attachment_inline(self):
+        return attachment_response(self.request, item_for(self.request, 'file'),
+                                   self.request.matchdict['att_id'], inline=True)
 
     @view_config(route_name='file_action', request_method='POST')
     @view_config(route_name='summary_action', request_method='POST')

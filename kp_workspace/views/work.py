@@ -11,8 +11,10 @@ from pyramid_mailer import get_mailer
 
 from ..access import Officer
 from ..audit import actor_from_request
+from ..content_types.attachment import in_order
 from ..content_types.casefile import find_item
 from ..content_types.outgoing import find_draft
+from ..security.headers import show_in_reading_pane
 from ..signing import context_from_settings
 from ..site import get_site
 from ..workflows.casefile import CASEFILE
@@ -113,10 +115,11 @@ def item_json(request, item):
         'actions': [t.name for t in WORKFLOWS[item.kind].available(item, officer)],
     }
     if item.kind == 'file':
-        data['attachments'] = [{'id': a.id, 'title': a.title, 'filename': a.filename,
-                                'content_type': a.content_type, 'size': a.size,
+        data['attachments'] = [{'id': a.id, 'flag': a.flag, 'title': a.title,
+                                'filename': a.filename, 'content_type': a.content_type,
+                                'size': a.size, 'pages': a.pages,
                                 'diary_number': a.diary_number}
-                               for a in item.attachments.values()]
+                               for a in in_order(item)]
         data['drafts'] = [draft_json(item, d) for d in item.drafts.values()]
         data['implements'] = item.implements
     else:
@@ -130,15 +133,28 @@ def item_json(request, item):
     return data
 
 
-def attachment_response(request, item, att_id):
+def attachment_response(request, item, att_id, inline=False):
+    """The bytes of attachment ``att_id`` of ``item`` (already checked: the user may view it).
+
+    Downloaded (``attachment``) unless ``inline`` is asked for a PDF or a raster image:
+    then shown by the browser, and a PDF may sit in this site's reading pane.  Any other
+    type is never shown inline, and one not known to be harmless is sent as bytes.
+    :raises HTTPNotFound: no such attachment (the same answer as for a file not seen).
+    """
     att = item.attachments.get(att_id)
     if att is None:
         raise HTTPNotFound()
-    officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id)
-    response = Response(content_type=att.content_type, app_iter=FileIter(att.open()))
+    inline = inline and att.reading is not None
+    officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id,
+                                      **({'inline': True} if inline else {}))
+    response = Response(content_type=att.served_type, app_iter=FileIter(att.open()))
     response.content_length = att.size
-    response.content_disposition = f'attachment; filename="{att.id}-{_ascii(att.filename)}"'
+    kind = 'inline' if inline else 'attachment'
+    response.content_disposition = f'{kind}; filename="{att.id}-{_ascii(att.filename)}"'
     response.headers['X-Content-Type-Options'] = 'nosniff'
+    response.headers['Cache-Control'] = 'no-store'
+    if inline and att.reading == 'pdf':
+        show_in_reading_pane(response)
     return response
 
 

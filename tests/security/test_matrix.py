@@ -296,6 +296,8 @@ MATRIX = {
               name='(a receipt: diary number)')],
     'file_attachment': [Probe('GET', '/files/{file}/attachments/{attachment}', read(),
                               states=F)],
+    'file_attachment_inline': [Probe('GET', '/files/{file}/attachments/{attachment}/inline',
+                                     read(), states=F)],
     'file_action': [Probe('POST', '/files/{file}/actions/forward', write('forward', 303),
                           states=F, form=FORWARD, moves=True)],
     'file_drafts': [Probe('POST', '/files/{file}/drafts', write('draft', 303), states=F,

@@ -43,12 +43,16 @@ def big_pdf(path, size):
         f.write(b'trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n' % xref)
 
 
+def api_file(browser, token, subject):
+    """The id of a new Finance file opened through the API by the holder of ``token``."""
+    return browser.api('post_json', '/api/v1/departments/finance/files', token, status=201,
+                       params={'subject': subject}).json['id']
+
+
 @pytest.fixture
 def file_id(app):
     token = app.token('so.finance')
-    res = app.api('post_json', '/api/v1/departments/finance/files', token, status=201,
-                  params={'subject': 'Correspondence test'})
-    return token, res.json['id']
+    return token, api_file(app, token, 'Correspondence test')
 
 
 def upload(app, token, fid, name, data, status=201, **fields):
@@ -142,8 +146,7 @@ def test_over_the_limit_is_413(var_dir):
         from tests.conftest import Browser
         browser = Browser(app)
         token = browser.token('so.finance')
-        fid = browser.api('post_json', '/api/v1/departments/finance/files', token, status=201,
-                          params={'subject': 'Limits'}).json['id']
+        fid = api_file(browser, token, 'Limits')
         data = pdf_bytes() + b'\0' * (2 << 20)
         res = browser.api('post', f'/api/v1/files/{fid}/attachments', token, status=413,
                           upload_files=[('file', 'big.pdf', data)])

@@ -112,6 +112,10 @@ SCHEMAS = {
                         'at': TIME, 'by': STRING}),
     'Attachment': closed({'id': STRING, 'title': STRING, 'filename': STRING,
                           'content_type': STRING, 'size': INTEGER,
+                          'flag': {'type': 'string', 'description':
+                                   'A, B, C... in the order attached (cited as "F/A")'},
+                          'pages': {'type': ['integer', 'null'],
+                                    'description': 'pages of a PDF; null for anything else'},
                           'diary_number': MAYBE_STRING}),
     'Signature': closed({'login': STRING, 'name': STRING, 'post': MAYBE_STRING, 'at': TIME}),
     'Draft': closed({
