@@ -18,6 +18,9 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
 PRIORITIES = ('immediate', 'urgent', 'routine')
+# Overdue limits are whole days (settings refuse less): a shorter stay is never overdue,
+# so only stays of a day or more are kept for the dashboard's overdue trend.
+LONG_STAY = 86400
 
 
 class Counter(Persistent):
@@ -41,6 +44,8 @@ class Desk(Persistent):
         self._sent = OOBTree()           # post id -> OOTreeSet((-sent ts, id))
         self._desk_seconds = OOBTree()   # post id -> Length (seconds items spent there)
         self._desk_stays = OOBTree()     # post id -> Length (completed stays)
+        self._stays = OOBTree()          # post id -> OOTreeSet((left ts, since ts, priority, id))
+                                         # (stays of LONG_STAY or more: the overdue trend's)
         self._counts = OOBTree()         # (department, kind, state) -> Length
         self._numbers = OOBTree()        # (department, series, year) -> Counter
 
@@ -99,6 +104,16 @@ class Desk(Persistent):
             if length is None:
                 length = tree[post_id] = Length(0)
             length.change(amount)
+        if now - since >= LONG_STAY:
+            self._set(self.stays_tree(), post_id).add((now, since, item.priority, item.id))
+
+    def stays_tree(self):
+        # (a desk from before generation 12 gets its tree from evolve step 12; this
+        # keeps code running before that step safe)
+        tree = getattr(self, '_stays', None)
+        if tree is None:
+            tree = self._stays = OOBTree()
+        return tree
 
     def unplace(self, item, post_id, since):
         """Take ``item`` off ``post_id`` without counting a stay (closing a file)."""
@@ -110,29 +125,44 @@ class Desk(Persistent):
         self._set(self._sent, post_id).add((-at, item.id))
 
     # reading ---------------------------------------------------------------
-    def held(self, post_ids, oldest_first=False, priorities=PRIORITIES, before=None):
+    @staticmethod
+    def _bounds(before, since):
+        bounds = {}
+        if before is not None:
+            bounds.update(max=(before,), excludemax=True)
+        if since is not None:
+            bounds.update(min=(since,))
+        return bounds
+
+    def held(self, post_ids, oldest_first=False, priorities=PRIORITIES, before=None,
+             since=None):
         """Iterate ``(received ts, id)`` held by ``post_ids``, newest first (or oldest).
 
-        ``before``: only items received before this timestamp.
+        ``before``: only items received before this timestamp; ``since``: only those
+        received at or after it.
         """
         streams = []
+        bounds = self._bounds(before, since)
         for post_id in post_ids:
             for priority in priorities:
                 held = self._held.get((post_id, priority))
                 if not held:
                     continue
-                if before is not None:
-                    keys = held.keys(max=(before,), excludemax=True)
-                else:
-                    keys = held.keys()
+                keys = held.keys(**bounds)
                 # BTree ranges iterate backwards in place (bucket links), no copy
                 streams.append(iter(keys) if oldest_first else reversed(keys))
         if oldest_first:
             return heapq.merge(*streams)
         return heapq.merge(*streams, reverse=True)
 
-    def held_count(self, post_ids, priorities=PRIORITIES):
-        return sum(len(self._held.get((p, pr), ())) for p in post_ids for pr in priorities)
+    def held_count(self, post_ids, priorities=PRIORITIES, before=None, since=None):
+        """How many items ``post_ids`` hold (received in ``[since, before)`` if given).
+        Counted by the BTrees' own range lengths (bucket by bucket), not item by item."""
+        if before is None and since is None:
+            return sum(len(self._held.get((p, pr), ())) for p in post_ids for pr in priorities)
+        bounds = self._bounds(before, since)
+        return sum(len(held.keys(**bounds)) for p in post_ids for pr in priorities
+                   for held in (self._held.get((p, pr)),) if held)
 
     def sent_by(self, post_ids):
         """Iterate ``(-sent ts, id)`` sent by ``post_ids``, newest first."""
@@ -141,6 +171,15 @@ class Desk(Persistent):
     def count(self, department, kind, state):
         length = self._counts.get((department, kind, state))
         return length() if length is not None else 0
+
+    def stays_left_after(self, post_ids, after):
+        """Iterate ``(left ts, since ts, priority, id)``: the completed stays of a day
+        or more at ``post_ids`` that ended after ``after`` (a timestamp)."""
+        tree = getattr(self, '_stays', None) or {}
+        for post_id in post_ids:
+            stays = tree.get(post_id)
+            if stays:
+                yield from stays.keys(min=(after,), excludemin=False)
 
     def desk_time(self, post_id):
         """``(average seconds per stay, stays)`` at ``post_id``."""

@@ -13,7 +13,7 @@ from .audit import ensure_anchors, ensure_audit_log, now
 from .container import Folder
 from .content_types.extract import DocumentRefused, check_pdf
 from .content_types.outgoing import PublishedNotices
-from .desk import Desk
+from .desk import LONG_STAY, Desk
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle, SignInThrottle
@@ -141,6 +141,32 @@ def step_11_attachment_flags(site, registry):
                     att.pages = None  # unreadable now: the list shows no count
 
 
+def _stays_of(item):
+    """The completed stays of ``item`` at each desk, from its movement register:
+    ``(post id, left ts, since ts)``."""
+    movements = list(item.movements)
+    post = movements[0].from_post if movements else item.holder
+    since = item.created_at.timestamp()
+    for m in movements:
+        at = m.at.timestamp()
+        if m.from_post and post == m.from_post:
+            yield post, at, since
+        post, since = (m.to_post, at) if m.to_post else (None, at)
+
+
+def step_12_desk_stays(site, registry):
+    """The desk keeps each completed stay of a day or more (when an item came and left),
+    for the dashboard's overdue trend; filled from every item's movement register."""
+    desk = site.desk
+    if getattr(desk, '_stays', None) is not None:
+        return
+    tree = desk.stays_tree()
+    for item in desk.items.values():
+        for post_id, left, since in _stays_of(item):
+            if left - since >= LONG_STAY:
+                desk._set(tree, post_id).add((left, since, item.priority, item.id))
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -153,6 +179,7 @@ STEPS = (
     (9, step_9_sign_in_throttle_by_address),
     (10, step_10_alerts_by_item),
     (11, step_11_attachment_flags),
+    (12, step_12_desk_stays),
 )
 GENERATION = STEPS[-1][0]
 

@@ -122,10 +122,11 @@ def dashboard(site, department, overdue_days, now_ts):
         held = desk.held_count([post.post_id])
         late = 0
         for priority, days in overdue_days:
-            late += sum(1 for _k in desk.held([post.post_id], priorities=(priority,),
-                                              before=now_ts - days * DAY))
+            late += desk.held_count([post.post_id], priorities=(priority,),
+                                    before=now_ts - days * DAY)
         average, stays = desk.desk_time(post.post_id)
         posts.append({'id': post.post_id, 'title': post.title, 'held': held, 'overdue': late,
                       'average_days': round(average / DAY, 1) if average is not None else None,
+                      'average_seconds': average,
                       'stays': stays})
     return counts, posts

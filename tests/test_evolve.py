@@ -259,3 +259,52 @@ def test_step_11_leaves_a_pdf_it_cannot_read_without_a_count(tmp_path):
     atts = Item.attachments
     assert (atts['a1'].seq, atts['a2'].seq, atts['a10'].seq) == (1, 2, 3)  # a2 before a10
     assert (atts['a1'].pages, atts['a2'].pages, atts['a10'].pages) == (4, None, None)
+
+
+def test_step_12_fills_the_desk_stays_from_the_movement_registers(var_dir):
+    import datetime
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        secretary = browser.token('secretary.finance')
+        fid = browser.api('post_json', '/api/v1/departments/finance/files', token, status=201,
+                          params={'subject': 'Moved about'}).json['id']
+        for who, to in ((token, 'secretary-finance'), (secretary, 'so-budget-finance')):
+            browser.api('post_json', f'/api/v1/files/{fid}/actions/forward', who,
+                        params={'to_post': to})
+        browser.api('post_json', f'/api/v1/files/{fid}/actions/close', token)
+    finally:
+        close_app(app)
+    storage = ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                           blob_dir=str(var_dir / 'blobs'))
+    main_db = ZODB.DB(storage)
+    day = datetime.timedelta(days=1)
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        assert not any(fid in {s[3] for s in stays} for stays in site.desk._stays.values())
+        item = site.desk.items[fid]   # as if it had moved over three weeks
+        now = item.movements[-1].at
+        item.created_at = now - 20 * day
+        at = [now - 15 * day, now - 2 * day, now - 2 * day + day / 24]
+        for m, when in zip(item.movements, at):
+            m.at = when
+        item.movements._p_changed = True   # (its lines are plain objects)
+        site.generation = 11
+        del site.desk._stays      # as release 11 left it: no stays kept
+    main_db.close()
+    ts = [t.timestamp() for t in at]
+    expected = {  # 5 days with the Section Officer, 13 with the Secretary; an hour is no stay
+        'so-budget-finance': [(ts[0], (now - 20 * day).timestamp(), 'routine', fid)],
+        'secretary-finance': [(ts[1], ts[0], 'routine', fid)]}
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (11, evolve.GENERATION)
+        conn = app.registry._zodb_databases[''].open()
+        desk = conn.root()[ROOT_KEY].desk
+        found = {post: [s for s in stays if s[3] == fid] for post, stays in desk._stays.items()}
+        assert {post: stays for post, stays in found.items() if stays} == expected
+        conn.transaction_manager.abort()
+        conn.close()
+    finally:
+        close_app(app)

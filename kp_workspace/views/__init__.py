@@ -66,6 +66,7 @@ ROUTES = (
     ('alerts', '/alerts'),
     ('department', '/departments/{name}'),
     ('department_new_file', '/departments/{name}/files/new'),
+    ('department_files', '/departments/{name}/files'),
     ('department_new_summary', '/departments/{name}/summaries/new'),
     ('file', '/files/{id}'),
     ('file_notes', '/files/{id}/notes'),

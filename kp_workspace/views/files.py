@@ -13,7 +13,7 @@ from ..alerts import read_alerts_about
 from ..content_types.attachment import attach, in_order, too_large
 from ..content_types.casefile import (CLASSIFICATION_TITLES, PRIORITY_TITLES, CaseFileSchema,
                                       open_file)
-from ..content_types.movable import edit_note, write_note
+from ..content_types.movable import edit_note, post_title, write_note
 from ..content_types.outgoing import KIND_TITLES, add_draft, edit_draft
 from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_summary
 from ..errors import DomainError
@@ -26,6 +26,8 @@ from ..workflows.casefile import PLACES
 from ..workflows.draft import DRAFT_WORKFLOW
 from ..workflows.words import movement_title
 from .auditing import read_item, refused
+from ..charts import duration_words
+from .charts import dashboard_charts, timeline
 from .confirm import ask, confirmed
 from .forms import CSRFSchema, run_form
 from .layout import flash
@@ -180,9 +182,17 @@ def desk_row(request, r):
              renderer='kp_workspace:templates/department.pt')
 def department_dashboard(request):
     dept = _department(request, APPROVE)
-    counts, posts = dashboard(get_site(request), dept.__name__,
-                              request.registry.kpw_settings.overdue_days, now_ts())
-    return {'title': display_title(dept, request), 'counts': counts, 'posts': posts}
+    overdue_days, now = request.registry.kpw_settings.overdue_days, now_ts()
+    counts, posts = dashboard(get_site(request), dept.__name__, overdue_days, now)
+    by_id = get_site(request)['principals'].posts
+    for p in posts:
+        p['title'] = display_title(by_id[p['id']], request)
+        p['average_text'] = (request.localizer.translate(duration_words(p['average_seconds']))
+                             if p['average_seconds'] is not None else None)
+        p['stays_text'] = request.localizer.translate(
+            _('1 move') if p['stays'] == 1 else _('${n} moves', mapping={'n': p['stays']}))
+    return {'title': display_title(dept, request), 'counts': counts, 'posts': posts,
+            'charts': dashboard_charts(request, dept, overdue_days, now)}
 
 
 @view_config(route_name='department_new_file', permission=VIEW,
@@ -301,6 +311,9 @@ def _page(request, item):
                        'receiver': _post_name(request, site, m.to_post, m.to_title),
                        'remarks': m.remarks, 'by': m.by_name}
                       for m in item.movements],
+        'timeline': timeline(request, item,
+                             lambda post_id, stored: _post_name(
+                                 request, site, post_id, stored or post_title(site, post_id))),
         'actions': _actions(request, item, workflow, officer,
                             lambda name: request.route_url(f'{route}_action', id=item.id,
                                                            action=name)),

@@ -270,6 +270,11 @@ MATRIX = {
     # departments
     'department': [Probe('GET', '/departments/{department}', in_department(APPROVERS, 200),
                          states=D)],
+    'department_files': [
+        Probe('GET', '/departments/{department}/files?desk=so-finance',
+              in_department(APPROVERS, 400), states=D),
+        Probe('GET', '/departments/{department}/files?age=0-2', in_department(APPROVERS, 200),
+              states=D)],
     'department_new_file': [
         Probe('GET', '/departments/{department}/files/new', in_department(OPENERS, 200),
               states=D),
