@@ -6,7 +6,8 @@ on one depends on holding the post it sits with.  :class:`Officer` answers both
 questions from the same facts for views, the API and search alike:
 
 - **see**: a post the user holds is in the item's movement chain; or the item is
-  closed, routine, and the user is a records clerk of its department.
+  put away (a closed file, a filed summary), routine, and the user is a records clerk
+  of its department.
   Administrators get nothing from their role here.
 - **act**: the permission must come from the user's global roles, the roles of
   the post holding the item (when the user holds it), or the user's roles in the
@@ -21,6 +22,14 @@ from pyramid.decorator import reify
 from .security.roles import READ_ARCHIVE, permissions_of
 
 ROUTINE = 'routine'
+# Put away in the department's records: a closed file (the record room), a filed summary.
+IN_RECORDS = ('closed', 'filed')
+
+
+def in_the_records(item):
+    """Whether a records clerk of ``item``'s department may read it: put away, and
+    routine (a confidential or secret one stays with the posts it passed through)."""
+    return item.state in IN_RECORDS and item.classification == ROUTINE
 
 
 class Officer:
@@ -89,5 +98,5 @@ class Officer:
     def can_view(self, item):
         if any(p in item.chain for p in self.post_ids):
             return True
-        return (item.state == 'closed' and item.classification == ROUTINE
+        return (in_the_records(item)
                 and READ_ARCHIVE in permissions_of(self.department_roles.get(item.department, ())))

@@ -167,6 +167,14 @@ def step_12_desk_stays(site, registry):
                 desk._set(tree, post_id).add((left, since, item.priority, item.id))
 
 
+def step_13_filed_summaries_in_the_records(site, registry):
+    """A filed routine summary is in the department's records, like a closed file: its
+    records clerks may find it, so each is indexed again with its new readers."""
+    for item_id, item in site.desk.items.items():
+        if getattr(item, 'kind', None) == 'summary' and item.state == 'filed':
+            site.index_queue.add(item_id, allowed_principals(item))
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -180,6 +188,7 @@ STEPS = (
     (10, step_10_alerts_by_item),
     (11, step_11_attachment_flags),
     (12, step_12_desk_stays),
+    (13, step_13_filed_summaries_in_the_records),
 )
 GENERATION = STEPS[-1][0]
 

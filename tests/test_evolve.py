@@ -308,3 +308,39 @@ def test_step_12_fills_the_desk_stays_from_the_movement_registers(var_dir):
         conn.close()
     finally:
         close_app(app)
+
+
+def test_step_13_queues_filed_summaries_for_their_records_clerks(var_dir):
+    from tests.views.test_summary_ending import decided_summary
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        browser = Browser(app)
+        tokens = {}
+
+        def token(login):
+            if login not in tokens:
+                tokens[login] = browser.token(login)
+            return tokens[login]
+        sid = decided_summary(browser, token, subject='Filed before release 13')
+        browser.api('post_json', f'/api/v1/summaries/{sid}/actions/file_decided',
+                    token('so.finance'), params={'remarks': ''})
+    finally:
+        close_app(app)
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                                   blob_dir=str(var_dir / 'blobs')))
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        site.generation = 12
+        queue = site.index_queue
+        queue.remove(queue.oldest(len(queue) + 1))   # everything indexed before the upgrade
+        assert len(queue) == 0
+    main_db.close()
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        conn = app.registry._zodb_databases[''].open()
+        queue = conn.root()[ROOT_KEY].index_queue
+        assert [item_id for _t, item_id in queue.oldest(10)] == [sid]
+        conn.transaction_manager.abort()
+        conn.close()
+    finally:
+        close_app(app)

@@ -2,11 +2,12 @@
 
 ``allowed`` follows :meth:`kp_workspace.access.Officer.can_view` exactly: the
 posts of the movement chain, plus the department's archive readers when the
-item is closed and routine.  :func:`principals_for` is the officer's side of
+item is put away in the records and routine (:func:`kp_workspace.access.in_the_records`).  :func:`principals_for` is the officer's side of
 the same rule.
 """
 import datetime
 
+from ..access import in_the_records
 from ..security.roles import READ_ARCHIVE, permissions_of
 
 MAX_TEXT = 200_000
@@ -14,7 +15,7 @@ MAX_TEXT = 200_000
 
 def allowed_principals(item):
     allowed = [f'post:{p}' for p in item.chain]
-    if item.state == 'closed' and item.classification == 'routine':
+    if in_the_records(item):
         allowed.append(f'archive:{item.department}')
     return ' '.join(allowed)
 

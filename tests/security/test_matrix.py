@@ -82,6 +82,8 @@ SUMMARY_STATES = {
                             False, True),
     # decided by the Chief Minister and back with the officer: final, like a closed file
     'decided': ({'officer', 'approver', 'chief_minister'}, 'officer', True, True),
+    # recorded as received and filed: in the department's records, for its records clerks
+    'filed': ({'officer', 'approver', 'chief_minister', 'records_clerk'}, None, True, True),
     'confidential': ({'officer'}, 'officer', False, False),
     'secret': ({'officer'}, 'officer', False, False),
     'other_department': (set(), None, False, False),
@@ -496,14 +498,16 @@ def _summary(site, officer, state, signing_context=None):
     summary = initiate_summary(site['departments'][dept], who, f'Matrix summary ({state})',
                                'Background.', 'Proposal.', 'Decision sought.', '',
                                classification, 'routine')
-    if state in ('forwarded', 'with_chief_minister', 'decided'):
+    if state in ('forwarded', 'with_chief_minister', 'decided', 'filed'):
         SUMMARY_WORKFLOW.run(summary, 'submit', who, to_post='secretary-finance')
-    if state in ('with_chief_minister', 'decided'):
+    if state in ('with_chief_minister', 'decided', 'filed'):
         SUMMARY_WORKFLOW.run(summary, 'put_up', officer('secretary.finance'),
                              to_post='chief-minister')
-    if state == 'decided':
+    if state in ('decided', 'filed'):
         SUMMARY_WORKFLOW.run(summary, 'decide', officer('cm'), decision='approved',
                              pin=DEMO_PIN, signing=signing_context)
+    if state == 'filed':
+        SUMMARY_WORKFLOW.run(summary, 'file_decided', who, remarks='')
     return {'summary': summary.id}
 
 

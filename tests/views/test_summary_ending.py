@@ -175,3 +175,20 @@ def test_the_openapi_document_names_the_endings(app):
     assert 'filed' in summary['properties']['state']['enum']
     assert 'implementing_file' in summary['properties']
     assert 'implements' in doc['components']['schemas']['File']['properties']
+
+
+@pytest.mark.parametrize('classification, found', [('routine', True), ('secret', False)])
+def test_the_records_clerk_finds_a_filed_routine_summary_only(app, tokens, classification,
+                                                                found):
+    sid = decided_summary(app, tokens, subject='Filed pension reform summary',
+                          classification=classification)
+    clerk = lambda: app.api('get', f'/api/v1/summaries/{sid}', tokens('clerk.finance'),  # noqa: E731
+                            status='*')
+    assert clerk().status_int == 404              # decided, not yet in the records
+    api(app, tokens, 'so.finance', 'post_json', f'/api/v1/summaries/{sid}/actions/file_decided',
+        params={'remarks': 'Received.'})
+    app.indexed()
+    assert clerk().status_int == (200 if found else 404)
+    hits = api(app, tokens, 'clerk.finance', 'get', '/api/v1/search',
+               params={'q': 'pension reform'}).json['items']
+    assert (sid in [h['id'] for h in hits]) is found
