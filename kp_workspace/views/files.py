@@ -137,7 +137,7 @@ def desk_list(request):
         desk_row(request, r)
         r['received'] = _when(r.get('sent_at') or r['received_at'])
         if which == 'sent':
-            r['where'] = where_now(translate, posts, r)
+            r['where'] = where_now(request, posts, r)
             r['where_since'] = _when(r['now_since'])
     return {
         'title': translate(title), 'intro': translate(intro), 'which': which, 'rows': rows,
@@ -157,13 +157,13 @@ WHERE = {'closed': _('Closed (record room)'), 'filed': _('Filed'),
          'decided': _('Decided by the Chief Minister')}
 
 
-def where_now(translate, posts, row):
+def where_now(request, posts, row):
     """Where the item of a sent row is now, in words: closed, filed, decided, or the
     title of the post holding it."""
     if row['state'] in WHERE:
-        return translate(WHERE[row['state']])
+        return request.localizer.translate(WHERE[row['state']])
     post = posts.get(row['holder'])
-    return post.title if post is not None else row['holder']
+    return display_title(post, request) if post is not None else row['holder']
 
 
 def desk_row(request, r):
@@ -496,13 +496,14 @@ class ItemPages:
         item = getattr(obj, 'casefile', obj)
         route = 'file' if item.kind == 'file' else 'summary'
         question = workflow.message(t, 'confirm', obj, get_site(request),
-                                    request.localizer.translate, params)
+                                    request.localizer.translate, params, request.locale_name)
         return ask(request, question, t.confirm_button, request.route_url(route, id=item.id),
                    ask_pin='pin' in t.needs)
 
     def _done(self, workflow, t, obj):
         return workflow.message(t, 'done', obj, get_site(self.request),
-                                self.request.localizer.translate)
+                                self.request.localizer.translate,
+                                locale_name=self.request.locale_name)
 
     @view_config(route_name='file_drafts', request_method='POST')
     def add_draft(self):

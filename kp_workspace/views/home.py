@@ -103,7 +103,7 @@ def _desk(request, officer):
     for r in glance['longest']:
         desk_row(request, r)
         post = posts.get(r['holder'])
-        r['where'] = post.title if post is not None else r['holder']
+        r['where'] = display_title(post, request) if post is not None else r['holder']
         received = datetime.datetime.fromisoformat(r['received_at']).timestamp()
         r['waited'] = translate(waited(now - received))
         longest.append(r)

@@ -53,6 +53,23 @@ class Transition:
     accepts: object = None  # accepts(obj, officer, post) -> bool: the posts it may go to
 
 
+class PostName(str):
+    """A post's designation in a message: English, with its Urdu designation to hand."""
+
+    def __new__(cls, title, title_ur=''):
+        name = super().__new__(cls, title)
+        name.title_ur = title_ur
+        return name
+
+    @classmethod
+    def of(cls, site, post_id):
+        post = site['principals'].posts.get(post_id)
+        return cls(post.title, post.title_ur or '') if post is not None else cls(post_id or '')
+
+    def in_language(self, locale_name):
+        return self.title_ur if locale_name == 'ur' and self.title_ur else str(self)
+
+
 @dataclass(frozen=True)
 class Workflow:
     name: str
@@ -88,15 +105,17 @@ class Workflow:
         _check(self, t, obj, officer, _checked_params(params), strict=True)
         return t
 
-    def message(self, t, field, obj, site, translate, params=None):
+    def message(self, t, field, obj, site, translate, params=None, locale_name=None):
         """Transition ``t``'s ``field`` (``'done'``, ``'confirm'``) with the words of
-        ``obj`` (and of the ``params`` it is about to run with) filled in, translated;
-        for a transition without one, "Saved." after it ran and None before."""
+        ``obj`` (and of the ``params`` it is about to run with) filled in, translated
+        (a post's name in ``locale_name``'s words when it has them); for a transition
+        without one, "Saved." after it ran and None before."""
         text = getattr(t, field)
         if text is None:
             return translate(_('Saved.')) if field == 'done' else None
         found = self.words(obj, site, params or {}) if self.words else {}
-        words = {k: translate(v) if isinstance(v, TranslationString) else v
+        words = {k: translate(v) if isinstance(v, TranslationString)
+                 else v.in_language(locale_name) if isinstance(v, PostName) else v
                  for k, v in found.items()}
         return translate(TranslationString(text, mapping=words))
 

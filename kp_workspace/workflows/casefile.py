@@ -2,10 +2,10 @@
 from pyramid.i18n import TranslationStringFactory
 
 from ..content_types.movable import (Movement, change_state, check_change, move, now,
-                                      post_title, put_away, touch)
+                                      put_away, touch)
 from ..errors import DomainError
 from ..security.roles import FORWARD, OPEN_FILE
-from . import Refused, Transition, Workflow, check
+from . import PostName, Refused, Transition, Workflow, check
 
 _ = TranslationStringFactory('kp_workspace')
 # where a closed file is: stored as its English text in the movement register (as post
@@ -139,7 +139,7 @@ def reopen(item, officer, params):
 def item_words(item, site, params):
     """What the messages about a file or summary say of it."""
     return {'number': item.number, 'subject': item.subject,
-            'holder': post_title(site, item.holder)}
+            'holder': PostName.of(site, item.holder)}
 
 
 # messages shared with the summary's workflow

@@ -77,7 +77,7 @@ def draft_words(draft, site, params):
 # (ranks above a file's own actions: a draft put up is what its approver came for)
 DRAFT_WORKFLOW = check(Workflow(
     name='outgoing',
-    states={'draft': _('being drafted'), 'pending': _('put up for approval'),
+    states={'draft': _('being drafted'), 'pending': _('awaiting approval'),
             'approved': _('approved'), 'signed': _('signed'), 'issued': _('issued')},
     initial='draft',
     words=draft_words,

@@ -198,7 +198,8 @@ SUMMARY = check(Workflow(
                    done=_('Summary ${number} signed.')),
         Transition('decide', _('decide and sign'), ('with_cm',), 'decided', DECIDE_SUMMARY,
                    decide_guard, decide, needs=('decision', 'remarks', 'pin'), rank=40,
-                   done=_('Decision recorded: ${decision}.'),
+                   done=_('Decision on ${number} recorded and signed: ${decision}. It is back '
+                          'with ${holder}.'),
                    confirm=_('Record the decision “${decision}” on summary ${number} '
                              '“${subject}” and sign it? It goes back to the department at '
                              'once. This cannot be undone.'),

@@ -173,7 +173,8 @@ def test_the_chief_ministers_decision_has_no_answer_chosen_and_asks_for_the_pin(
     confirm(asked, status=403, pin='000000')
     assert state_of(other, tokens('cm'), f'summaries/{sid}')['state'] == 'with_cm'
     page = confirm(asked, pin=DEMO_PIN).follow()
-    assert 'Decision recorded: Approved with changes.' in page.text
+    assert re.search(r'Decision on FD/S/\d{4}/\d{4} recorded and signed: Approved with '
+                     r'changes\. It is back with Section Officer \(Budget\), Finance\.', page.text)
     data = state_of(other, tokens('cm'), f'summaries/{sid}')
     assert data['state'] == 'decided' and data['decision_remarks'] == 'Release in two parts.'
 
@@ -190,7 +191,7 @@ def test_a_summary_journey_shows_no_internal_names(app, other):
     pages += [decided, app.get(f'/summaries/{sid}')]
     for browser in (app, other):
         pages += [browser.get(p) for p in ('/', '/inbox', '/sent', '/alerts')]
-    assert 'Decision recorded: Approved.' in decided.text
+    assert f'Decision on {number} recorded and signed: Approved.' in decided.text
     register = visible(decided)
     for title in ('Put up to the Secretary', 'Sent on', 'Put up to the Chief Minister',
                   'Decision of the Chief Minister'):
