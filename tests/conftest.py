@@ -148,16 +148,21 @@ def other(wsgi_app):
     return Browser(wsgi_app, extra_environ={'REMOTE_ADDR': '10.99.0.1'})
 
 
-@pytest.fixture
-def tokens(app):
-    """Call with a login: its API token (issued once per test)."""
+def token_getter(browser):
+    """A function of a login giving its API token from ``browser`` (issued once)."""
     cache = {}
 
     def get(login):
         if login not in cache:
-            cache[login] = app.token(login)
+            cache[login] = browser.token(login)
         return cache[login]
     return get
+
+
+@pytest.fixture
+def tokens(app):
+    """Call with a login: its API token (issued once per test)."""
+    return token_getter(app)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import ZODB.FileStorage
 from kp_workspace import evolve
 from kp_workspace.audit import Actor, AuditLog
 from kp_workspace.site import ROOT_KEY, Site
-from tests.conftest import Browser, close_app, make_app
+from tests.conftest import Browser, close_app, make_app, token_getter
 
 
 def make_generation_1_database(var_dir):
@@ -315,12 +315,7 @@ def test_step_13_queues_filed_summaries_for_their_records_clerks(var_dir):
     app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
     try:
         browser = Browser(app)
-        tokens = {}
-
-        def token(login):
-            if login not in tokens:
-                tokens[login] = browser.token(login)
-            return tokens[login]
+        token = token_getter(browser)
         sid = decided_summary(browser, token, subject='Filed before release 13')
         browser.api('post_json', f'/api/v1/summaries/{sid}/actions/file_decided',
                     token('so.finance'), params={'remarks': ''})

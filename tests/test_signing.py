@@ -458,17 +458,12 @@ def _tsa_server(tmp_path):
 
 
 def test_signatures_carry_a_time_stamp_when_a_tsa_is_configured(var_dir, tmp_path):
-    from tests.conftest import Browser, make_app
+    from tests.conftest import Browser, make_app, token_getter
     url, tsa_ca, server, served = _tsa_server(tmp_path)
     app = make_app(var_dir, **{'kp_workspace.tsa_url': url})
     try:
         browser = Browser(app)
-        tokens = {}
-
-        def token(login):
-            if login not in tokens:
-                tokens[login] = browser.token(login)
-            return tokens[login]
+        token = token_getter(browser)
         _f, _d, signed, pdf = sign_demo(browser, token, issue=False)
         assert served and set(served) == {'application/timestamp-query'}  # the TSA was asked
         (sig,) = verify_api(browser, pdf)['signatures']
