@@ -1,11 +1,14 @@
 # KP Digital Workspace: everything a fresh clone needs.
 #   make run   install into .venv, initialise var/ (demo data when empty), serve on 127.0.0.1:$(PORT)
+#   make run-zeo WORKERS=2  the same with WORKERS app processes sharing the database through ZEO
 #   make test  install what the tests need (Python and system packages) and run the whole suite
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 6543
+WORKERS ?= 2
+ZEO_PORT ?= 8100
 CONFIG ?= development.ini
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
@@ -15,7 +18,7 @@ STAMP := $(VENV)/.installed
 DOMAINS := kp_workspace deform colander
 MO := $(DOMAINS:%=kp_workspace/locale/ur/LC_MESSAGES/%.mo)
 
-.PHONY: run test install test-deps system-deps clean
+.PHONY: run run-zeo test install test-deps system-deps clean
 
 # axe-core, the accessibility checker the end-to-end tests inject into pages,
 # from the npm registry (pinned), into a folder of its own inside the venv.
@@ -25,6 +28,10 @@ AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 run: $(STAMP) $(MO)
 	$(BIN)/kpw -c $(CONFIG) init --demo-if-empty
 	$(BIN)/pserve $(CONFIG) http_port=$(PORT)
+
+run-zeo: $(STAMP) $(MO)
+	$(BIN)/kpw -c $(CONFIG) init --demo-if-empty
+	$(BIN)/kpw -c $(CONFIG) serve --workers $(WORKERS) --port $(PORT) --zeo-port $(ZEO_PORT)
 
 install: $(STAMP) $(MO)
 

@@ -371,8 +371,10 @@ def server_log_figures(text):
             'refused after retries': text.count('every attempt conflicted')}
 
 
-def run(directory, clients=10, seconds=180, seed=None):
-    """The whole benchmark in ``directory``.  :returns: a dict of results."""
+def run(directory, clients=10, seconds=180, seed=None, workers=None):
+    """The whole benchmark in ``directory`` (on one ``pserve`` process, or with
+    ``workers``, on that many app processes sharing the database through ZEO: ``kpw
+    serve``).  :returns: a dict of results."""
     seed = random.randrange(10 ** 6) if seed is None else seed
     phases = {}
     mark = time.monotonic()
@@ -382,7 +384,7 @@ def run(directory, clients=10, seconds=180, seed=None):
         phases[name] = round(time.monotonic() - mark, 1)
         mark = time.monotonic()
     config, _var = init_workspace(directory)
-    server = Server(config, os.path.join(directory, 'server.log'))
+    server = Server(config, os.path.join(directory, 'server.log'), workers=workers)
     phase('init')
     try:
         server.start()
@@ -399,7 +401,8 @@ def run(directory, clients=10, seconds=180, seed=None):
     phase('database check')
     check = kpw(config, 'reindex', '--check')
     phase('reindex --check')
-    return {'seed': seed, 'clients': max(clients, 8), 'elapsed': elapsed, 'ledger': ledger,
+    return {'seed': seed, 'clients': max(clients, 8), 'workers': workers or 1,
+            'elapsed': elapsed, 'ledger': ledger,
             'problems': problems, 'reindex_check': (check.returncode, check.stdout[-2000:]),
             'log': server_log_figures(server.log_text()), 'phases': phases}
 
@@ -407,7 +410,10 @@ def run(directory, clients=10, seconds=180, seed=None):
 def report(result):
     """The figures, as lines of text."""
     ledger, elapsed = result['ledger'], result['elapsed']
-    lines = [f'{result["clients"]} clients for {elapsed:.0f} s (seed {result["seed"]})']
+    processes = (f'{result["workers"]} processes over ZEO' if result['workers'] > 1
+                 else 'one process')
+    lines = [f'{result["clients"]} clients for {elapsed:.0f} s on {processes} '
+             f'(seed {result["seed"]})']
     total = collections.Counter()
     every = []
     lines.append(f'  {"kind":8} {"req/s":>7} {"n":>6} {"median ms":>10} {"p95 ms":>8} '
@@ -447,13 +453,15 @@ def main():
     parser.add_argument('--clients', type=int, default=10, help='at least 8')
     parser.add_argument('--seed', type=int)
     parser.add_argument('--keep', help='work in this directory (kept) instead of a temporary one')
+    parser.add_argument('--workers', type=int,
+                        help='serve with this many app processes through ZEO (kpw serve)')
     args = parser.parse_args()
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
-        result = run(args.keep, args.clients, args.seconds, args.seed)
+        result = run(args.keep, args.clients, args.seconds, args.seed, args.workers)
     else:
         with tempfile.TemporaryDirectory(prefix='kpw-load-') as tmp:
-            result = run(tmp, args.clients, args.seconds, args.seed)
+            result = run(tmp, args.clients, args.seconds, args.seed, args.workers)
     print('\n'.join(report(result)))
     bad = result['ledger'].errors or result['problems'] or result['reindex_check'][0]
     return 1 if bad else 0

@@ -40,6 +40,7 @@ from zodburi import resolve_uri
 from ..audit import ANCHORS_KEY, ROOT_KEY as AUDIT_KEY, Actor, ensure_audit_log
 from ..audit.verify import verify as verify_audit
 from .. import backup as backups
+from . import serve as serving
 from .. import main as make_app
 from ..errors import DomainError
 from ..evolve import GENERATION, pending
@@ -66,6 +67,13 @@ def _parser():
                        help='load demo data when the workspace has no users yet')
 
     sub.add_parser('demo', help='load demo data (adds only what is missing)')
+
+    serve = sub.add_parser('serve', help='serve the data directory with several processes '
+                                         'through a ZEO server (Ctrl-C stops them)')
+    serve.add_argument('--workers', type=int, default=2, help='app processes (default 2)')
+    serve.add_argument('--threads', type=int, default=4, help='threads each (default 4)')
+    serve.add_argument('--port', type=int, default=6543, help='HTTP port on 127.0.0.1')
+    serve.add_argument('--zeo-port', type=int, default=8100, help='ZEO port on 127.0.0.1')
 
     evolve = sub.add_parser('evolve', help='run pending database upgrade steps')
     evolve.add_argument('--check', action='store_true', help='only list pending steps')
@@ -176,6 +184,18 @@ def _backup(args, out):
     print(f'  secret: {keys.get("secret.key") or keys.get("secret") or "none"}', file=out)
     print(f'  not included: {", ".join(run["not_included"])}', file=out)
     return 0
+
+
+def _serve(args, out):
+    if args.workers < 1 or args.threads < 1:
+        raise DomainError('--workers and --threads must be at least 1.')
+    try:
+        loc = backups.locations(args.config)
+    except backups.BackupError:
+        raise DomainError('kpw serve starts a ZEO server on the data directory\'s '
+                          'FileStorages; this configuration names other storages.') from None
+    return serving.serve(args.config, loc, args.workers, args.port, args.zeo_port, args.threads,
+                       out=out)
 
 
 def _restore(args, out):
@@ -494,7 +514,7 @@ def main(argv=None, out=None, err=None):
     # These open no application: backup runs beside a server, restore fills an empty
     # data directory before it opens one, the verifications only read.
     standalone = {'backup': _backup, 'restore': _restore, 'verify': _verify_read_only,
-                  'audit': _audit_verify}
+                  'audit': _audit_verify, 'serve': _serve}
     if args.command in standalone:
         try:
             return standalone[args.command](args, out)

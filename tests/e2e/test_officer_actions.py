@@ -92,6 +92,8 @@ def test_the_decision_is_asked_with_the_pin_in_urdu_too(live_server, chromium):
     expect(cm.locator('html')).to_have_attribute('dir', 'rtl')
     cm.get_by_label('دستخطی پن').fill(DEMO_PIN)
     cm.get_by_role('button', name='جی ہاں، درج کریں اور دستخط کریں').click()
-    expect(cm.get_by_text('فیصلہ درج ہو گیا')).to_be_visible()
+    # what happened to what, and where it is now, in Urdu
+    expect(cm.locator('.alert').first).to_contain_text('پر فیصلہ درج کر کے دستخط کر دیے گئے')
+    expect(cm.locator('.alert').first).to_contain_text('سیکشن آفیسر (بجٹ)، محکمہ خزانہ')
     cm.context.close()
     page.context.close()

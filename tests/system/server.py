@@ -69,14 +69,21 @@ def init_workspace(directory):
 
 
 class Server:
-    """One ``pserve`` process; ``start`` again after ``kill`` to restart it on the
-    same data directory (a new port each time: the old one may linger)."""
+    """One ``pserve`` process -- or, with ``workers``, ``kpw serve``: a ZEO server and
+    that many app processes; ``start`` again after ``kill`` to restart it on the same
+    data directory (a new port each time: the old one may linger)."""
 
-    def __init__(self, config, log_path):
-        self.config, self.log_path = config, log_path
+    def __init__(self, config, log_path, workers=None):
+        self.config, self.log_path, self.workers = config, log_path, workers
         self.process = None
         self.port = None
         self.starts = 0
+
+    def _command(self):
+        if self.workers:
+            return [os.path.join(BIN, 'kpw'), '-c', self.config, 'serve', '--workers',
+                    str(self.workers), '--port', str(self.port), '--zeo-port', str(free_port())]
+        return [os.path.join(BIN, 'pserve'), self.config, f'http_port={self.port}']
 
     def start(self, timeout=START_TIMEOUT, wait=True):
         """Start ``pserve``; with ``wait``, until /healthz answers 200."""
@@ -88,8 +95,7 @@ class Server:
         log.write(f'\n===== start {self.starts + 1} on port {self.port} =====\n')
         log.flush()
         self.process = subprocess.Popen(
-            [os.path.join(BIN, 'pserve'), self.config, f'http_port={self.port}'],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            self._command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=_die_with_parent)
         log.close()
         self.starts += 1

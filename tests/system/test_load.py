@@ -6,15 +6,20 @@ runs it for longer and prints the figures).
 No 5xx other than a 503 after the retries ran out (counted; each says that
 nothing was saved), no other refusal, no traceback in any answer or the server's
 log, every acknowledged file, note, attachment and move in the database exactly
-once and nothing answered 503, and the index agrees with the database.
+once and nothing answered 503, and the index agrees with the database.  The same on
+two app processes sharing the database through ZEO (``kpw serve``): both write, one
+indexes, nothing is lost or indexed wrong.
 """
+import pytest
+
 from benchmarks.load_mixed import KINDS, report, run
 
 SECONDS = 60
 
-
-def test_mixed_load_loses_nothing_and_answers_no_5xx(tmp_path, record_property):
-    result = run(str(tmp_path), clients=10, seconds=SECONDS)
+@pytest.mark.parametrize('workers', [None, 2], ids=['one-process', 'two-processes-over-zeo'])
+def test_mixed_load_loses_nothing_and_answers_no_5xx(tmp_path, record_property, workers):
+    result = run(str(tmp_path), clients=10, seconds=SECONDS if workers is None else 40,
+                 workers=workers)
     lines = report(result)
     print('\n'.join(lines))
     record_property('load_figures', lines)

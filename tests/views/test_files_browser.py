@@ -47,7 +47,8 @@ def test_file_from_so_to_secretary_and_back_to_closure(app, other):
     form['body'] = 'You are requested to supply...'
     page = form.submit(status=303).follow()
     page = form_by_action(page, '/drafts/d1/actions/submit').submit(status=303).follow()
-    assert 'put up for approval' in page.text
+    assert 'put up for approval' in page.text       # what happened
+    assert '(awaiting approval)' in page.text       # and the state it is in now
 
     form = form_by_action(page, f'/files/{fid}/actions/forward')
     form['to_post'] = 'secretary-finance'
