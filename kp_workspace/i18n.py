@@ -52,6 +52,16 @@ def format_when(request, value, time=True):
     return format_date(value, DATE, locale=locale)
 
 
+FSI, PDI = '\u2068', '\u2069'
+
+
+def isolated(text):
+    """``text`` as a bidirectional isolate (FSI ... PDI), for a name or number put into
+    a sentence of the other direction: "Section Officer (Budget), Finance" and "Fawad
+    Ali" in an Urdu sentence stay two names in their own order, not one jumbled run."""
+    return f'{FSI}{text}{PDI}' if text else text
+
+
 def display_title(obj, request):
     """The name of a department or post in the request's language: its ``title_ur`` on
     Urdu pages when it has one, else its (English) ``title``."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pyramid.i18n import TranslationString, TranslationStringFactory
 
 from ..errors import DomainError
+from ..i18n import isolated
 from ..security.roles import PERMISSION_TITLES
 from ..text_rules import check_text
 
@@ -117,6 +118,8 @@ class Workflow:
         words = {k: translate(v) if isinstance(v, TranslationString)
                  else v.in_language(locale_name) if isinstance(v, PostName) else v
                  for k, v in found.items()}
+        if locale_name == 'ur':  # numbers and English names inside a right-to-left sentence
+            words = {k: isolated(v) if isinstance(v, str) else v for k, v in words.items()}
         return translate(TranslationString(text, mapping=words))
 
     def _named(self, name):

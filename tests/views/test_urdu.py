@@ -127,3 +127,16 @@ def test_closed_file_shows_the_record_room_in_urdu(app):
     page = confirm(page).follow()
     assert 'ریکارڈ روم' in page.text and 'Record room' not in page.text
     assert 'بند (ریکارڈ روم میں)' in page.text                 # the state
+
+
+def test_english_names_in_an_urdu_question_stay_apart(app):
+    """The administrator's question about a transfer, in Urdu: the post in Urdu, and the
+    officer's English name and login each isolated, so they do not run together."""
+    urdu(app, 'admin')
+    form = app.get('/admin/posts/so-budget-finance').forms['holder-form']
+    form['login'] = 'so.sit'
+    asked = form.submit('op', value='transfer', status=200)
+    question = asked.html.select_one('.confirm-question').text
+    assert '\u2068سیکشن آفیسر (بجٹ)، محکمہ خزانہ\u2069' in question
+    assert '\u2068Fawad Ali\u2069' in question and '\u2068so.sit\u2069' in question
+    assert 'Section Officer' not in question

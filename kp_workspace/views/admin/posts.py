@@ -7,7 +7,7 @@ from pyramid.view import view_config, view_defaults
 
 from ...audit import actor_from_request
 from ...errors import DomainError
-from ...i18n import display_title
+from ...i18n import display_title, isolated
 from ...security.roles import MANAGE_POSTS, ROLES
 from ...site import get_site
 from ..forms import CSRFSchema, make_form, run_form
@@ -156,8 +156,11 @@ class PostAdmin:
                           'transfer': self.principals.check_transfer}
                 checks[op](actor, post, user)
                 question, button = CONFIRM[op]
+                # (right to left, the names are isolated: they are often in English)
+                keep = isolated if request.locale_name == 'ur' else str
                 return ask(request, request.localizer.translate(_(question, mapping={
-                    'name': user.name, 'login': user.login, 'post': post.title})), button,
+                    'name': keep(user.name), 'login': keep(user.login),
+                    'post': keep(display_title(post, request))})), button,
                     request.route_url('admin_post', post_id=post.post_id))
             if op == 'assign':
                 self.principals.assign(actor, post, user)
