@@ -4,7 +4,6 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
-from pyramid.threadlocal import get_current_request
 from pyramid.view import view_config, view_defaults
 
 from pyramid_retry import is_last_attempt
@@ -47,11 +46,6 @@ LISTS = {
 PAGE = 50
 
 
-def _when(ts_or_iso):
-    # the views here format through the shared helper, in the current request's language
-    return format_when(get_current_request(), ts_or_iso)
-
-
 def _post_name(request, site, post_id, stored):
     """A post named in a note or a movement, as shown: the designation stored then (the
     record), on Urdu pages the post's Urdu designation when it has one; the record room
@@ -89,7 +83,7 @@ def attachment_rows(request, item):
             'id': a.id, 'flag': translate(_('Flag ${flag}', mapping={'flag': a.flag})),
             'title': a.title, 'filename': a.filename, 'type': a.content_type,
             'pages': translate(pages) if pages else None, 'size': human_size(a.size),
-            'diary': a.diary_number, 'at': _when(a.at), 'reading': a.reading,
+            'diary': a.diary_number, 'at': format_when(request, a.at), 'reading': a.reading,
             'url': request.route_url('file_attachment', id=item.id, att_id=a.id),
             'inline_url': request.route_url('file_attachment_inline', id=item.id, att_id=a.id),
             'read_url': request.route_url('file', id=item.id, _query={'read': a.id},
@@ -135,10 +129,10 @@ def desk_list(request):
     posts = officer.site['principals'].posts
     for r in rows:
         desk_row(request, r)
-        r['received'] = _when(r.get('sent_at') or r['received_at'])
+        r['received'] = format_when(request, r.get('sent_at') or r['received_at'])
         if which == 'sent':
             r['where'] = where_now(request, posts, r)
-            r['where_since'] = _when(r['now_since'])
+            r['where_since'] = format_when(request, r['now_since'])
     return {
         'title': translate(title), 'intro': translate(intro), 'which': which, 'rows': rows,
         # (column names again, for rows laid out one under another on a phone)
@@ -302,11 +296,13 @@ def _page(request, item):
             'priority': translate(PRIORITY_TITLES[item.priority])})),
         'notes': [{'n': n.n, 'text': n.text, 'author': n.author_name,
                    'post': _post_name(request, site, n.post_id, n.post_title),
-                   'at': _when(n.at), 'edited': _when(n.edited_at) if n.edited_at else '',
+                   'at': format_when(request, n.at),
+                   'edited': format_when(request, n.edited_at) if n.edited_at else '',
                    'editable': n.author == officer.login and not item.is_frozen(n) and holds,
                    'edit_url': request.route_url('file_note_edit', id=item.id, n=n.n)}
                   for n in item.notes.values()],
-        'movements': [{'at': _when(m.at), 'action': translate(movement_title(m.action)),
+        'movements': [{'at': format_when(request, m.at),
+                       'action': translate(movement_title(m.action)),
                        'sender': _post_name(request, site, m.from_post, m.from_title),
                        'receiver': _post_name(request, site, m.to_post, m.to_title),
                        'remarks': m.remarks, 'by': m.by_name}
@@ -326,7 +322,7 @@ def _page(request, item):
         data['drafts'] = [
             {'id': d.id, 'kind': translate(KIND_TITLES[d.kind]), 'subject': d.subject,
              'body': d.body, 'state': translate(DRAFT_WORKFLOW.states[d.state]),
-             'number': d.number, 'dated': _when(d.dated_at) if d.dated_at else '',
+             'number': d.number, 'dated': format_when(request, d.dated_at) if d.dated_at else '',
              'signed': ', '.join(f'{name} ({post})' for _l, name, post, _a in d.signatures),
              'pdf_url': request.route_url('file_draft_pdf', id=item.id, draft=d.id),
              'pdf_label': translate(_('Signed PDF') if d.pdf is not None else _('Preview PDF')),
@@ -349,7 +345,7 @@ def _page(request, item):
         _mark_primary(data['actions'])
         data['decision'] = translate(DECISION_TITLES[item.decision]) if item.decision else None
         data['implementing_file'] = _linked(request, officer, item.implementing_file)
-        data['filed_on'] = _when(item.filed_at) if item.filed_at else ''
+        data['filed_on'] = format_when(request, item.filed_at) if item.filed_at else ''
     return data
 
 
@@ -550,7 +546,7 @@ def alerts_page(request):
         return HTTPSeeOther(request.route_url('alerts'))
     items = box.newest(100) if box is not None else []
     desk = officer.site.desk
-    return {'items': [{'at': _when(a.at), 'text': a.text, 'unread': unread,
+    return {'items': [{'at': format_when(request, a.at), 'text': a.text, 'unread': unread,
                        'url': request.route_url('file' if desk.items.get(a.item_id) is None or
                                                 desk.items[a.item_id].kind == 'file'
                                                 else 'summary', id=a.item_id)}
