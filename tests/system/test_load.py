@@ -18,7 +18,7 @@ SECONDS = 60
 
 @pytest.mark.parametrize('workers', [None, 2], ids=['one-process', 'two-processes-over-zeo'])
 def test_mixed_load_loses_nothing_and_answers_no_5xx(tmp_path, record_property, workers):
-    result = run(str(tmp_path), clients=10, seconds=SECONDS if workers is None else 40,
+    result = run(str(tmp_path), clients=10, seconds=SECONDS if workers is None else 30,
                  workers=workers)
     lines = report(result)
     print('\n'.join(lines))
