@@ -9,6 +9,7 @@ import os
 import re
 
 from .alerts import AlertStore
+from .charts import stays
 from .audit import ensure_anchors, ensure_audit_log, now
 from .container import Folder
 from .content_types.extract import DocumentRefused, check_pdf
@@ -141,19 +142,6 @@ def step_11_attachment_flags(site, registry):
                     att.pages = None  # unreadable now: the list shows no count
 
 
-def _stays_of(item):
-    """The completed stays of ``item`` at each desk, from its movement register:
-    ``(post id, left ts, since ts)``."""
-    movements = list(item.movements)
-    post = movements[0].from_post if movements else item.holder
-    since = item.created_at.timestamp()
-    for m in movements:
-        at = m.at.timestamp()
-        if m.from_post and post == m.from_post:
-            yield post, at, since
-        post, since = (m.to_post, at) if m.to_post else (None, at)
-
-
 def step_12_desk_stays(site, registry):
     """The desk keeps each completed stay of a day or more (when an item came and left),
     for the dashboard's overdue trend; filled from every item's movement register."""
@@ -161,10 +149,12 @@ def step_12_desk_stays(site, registry):
     if getattr(desk, '_stays', None) is not None:
         return
     tree = desk.stays_tree()
+    now_ts = now().timestamp()
     for item in desk.items.values():
-        for post_id, left, since in _stays_of(item):
-            if left - since >= LONG_STAY:
-                desk._set(tree, post_id).add((left, since, item.priority, item.id))
+        for stay in stays(item, now_ts):  # (the same walk as a file's timeline)
+            if not stay['now'] and stay['seconds'] >= LONG_STAY:
+                desk._set(tree, stay['post']).add(
+                    (stay['until'], stay['since'], item.priority, item.id))
 
 
 def step_13_filed_summaries_in_the_records(site, registry):
