@@ -5,6 +5,9 @@ so the console script is exercised too) and copied into each test's own data
 directory, so every test starts from the same state without paying for the
 password hashes again.
 """
+import datetime
+import glob
+import json
 import os
 import re
 import shutil
@@ -18,6 +21,53 @@ from kp_workspace.populate import DEMO_PASSWORD
 
 SECRET = 'test-secret-' + 'x' * 40
 CLIENT = '10.20.30.40'
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMPACTS = ('critical', 'serious', 'moderate', 'minor')
+
+
+def run_folder():
+    """A new run's output folder (screenshots, axe figures): under ``$KPW_SCREENSHOTS``
+    or ``screenshots/`` at the repository root (gitignored), named by its start (UTC)."""
+    base = os.environ.get('KPW_SCREENSHOTS') or os.path.join(REPO, 'screenshots')
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S')
+    return os.path.join(base, f'run-{stamp}-{os.getpid()}')
+
+
+def pytest_configure(config):
+    """One output folder for the whole run, named before any worker process of a
+    parallel run starts (they inherit ``$KPW_RUN_OUTPUT``), so all write into it."""
+    os.environ.setdefault('KPW_RUN_OUTPUT', run_folder())
+
+
+# Modules that start real servers or a browser: the longest, so they run first, and the
+# short ones fill in around them (in a parallel run, no long module is left for last).
+LONG_FIRST = ('tests/system/', 'tests/e2e/')
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # (a stable sort)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The axe figures of this run (if its accessibility tests ran), for the closing
+    note: gathered from each language's file into ``axe.json`` and printed."""
+    folder = os.environ.get('KPW_RUN_OUTPUT', '')
+    figures = {}
+    for path in sorted(glob.glob(os.path.join(folder, 'axe-*.json'))):
+        with open(path, encoding='utf-8') as f:
+            figures[os.path.basename(path)[len('axe-'):-len('.json')]] = json.load(f)
+    if not figures:
+        return
+    with open(os.path.join(folder, 'axe.json'), 'w', encoding='utf-8') as f:
+        json.dump(figures, f, indent=1, ensure_ascii=False)
+    write = terminalreporter.write_line
+    terminalreporter.section('axe-core: violations by impact (nodes), per page and language')
+    write(f"{'page':32} {'lang':4} " + ' '.join(f'{i:>8}' for i in IMPACTS) + '  rules')
+    for language, pages in figures.items():
+        for name, counts in pages.items():
+            write(f'{name:32} {language:4} ' + ' '.join(f'{counts[i]:>8}' for i in IMPACTS)
+                  + '  ' + ', '.join(counts['rules']))
+    write(f'(written to {folder}/axe.json)')
 
 
 def write_ini(directory, var_dir, **settings):

@@ -9,7 +9,6 @@ Helpers every end-to-end test uses:
   :func:`run_output`), named by test and step, for people to look at.
 """
 import contextlib
-import datetime
 import os
 import re
 import shutil
@@ -21,13 +20,12 @@ import waitress.server
 from playwright.sync_api import expect
 
 from kp_workspace.populate import DEMO_PASSWORD
-from tests.conftest import close_app, copy_demo, make_app
+from tests.conftest import close_app, copy_demo, make_app, run_folder
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
 TIMEOUT = 60_000  # ms: a loaded 2-core machine can be slow; never flaky
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DESK = {'width': 1280, 'height': 800}
 PHONE = {'width': 390, 'height': 844}
 
@@ -117,18 +115,12 @@ def sign_in(page, base, login, password=DEMO_PASSWORD, lands_on='/'):
 
 
 def run_output():
-    """This test run's output folder: ``$KPW_SCREENSHOTS`` or ``screenshots/`` at the
-    repository root (gitignored), then one folder per run, named by its start (UTC)."""
-    global _RUN_OUTPUT
-    if _RUN_OUTPUT is None:
-        base = os.environ.get('KPW_SCREENSHOTS') or os.path.join(REPO, 'screenshots')
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S')
-        _RUN_OUTPUT = os.path.join(base, f'run-{stamp}-{os.getpid()}')
-        os.makedirs(_RUN_OUTPUT, exist_ok=True)
-    return _RUN_OUTPUT
-
-
-_RUN_OUTPUT = None
+    """This test run's output folder (made on first use): ``$KPW_RUN_OUTPUT``, which the
+    suite's conftest sets once per run, before any worker process starts, so that every
+    worker of a parallel run writes into the same folder."""
+    path = os.environ.setdefault('KPW_RUN_OUTPUT', run_folder())
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _slug(text):
@@ -148,18 +140,3 @@ def shot(request):
         page.screenshot(path=path, full_page=True)
         return path
     return take
-
-
-def pytest_terminal_summary(terminalreporter):
-    """The axe figures of this run (if its accessibility tests ran), for the closing note."""
-    from .test_accessibility import AXE_FIGURES, IMPACTS
-    if not AXE_FIGURES:
-        return
-    write = terminalreporter.write_line
-    terminalreporter.section('axe-core: violations by impact (nodes), per page and language')
-    write(f"{'page':32} {'lang':4} " + ' '.join(f'{i:>8}' for i in IMPACTS) + '  rules')
-    for language, pages in AXE_FIGURES.items():
-        for name, counts in pages.items():
-            write(f'{name:32} {language:4} ' + ' '.join(f'{counts[i]:>8}' for i in IMPACTS)
-                  + '  ' + ', '.join(counts['rules']))
-    write(f'(written to {run_output()}/axe.json)')
