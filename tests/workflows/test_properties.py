@@ -261,15 +261,17 @@ class FileWork(RuleBasedStateMachine):
 def test_no_sequence_of_actions_breaks_file_work(demo_template, tmp_path):
     FileWork.template, FileWork.workdir, FileWork.runs = demo_template, tmp_path, 0
     FileWork.done.clear()
+    # derandomize: the same sequences on every run, so the floor below either always
+    # holds or never does (it was met with 7 kinds and 96 successes when it was set;
+    # a change to the rules, their strategies or hypothesis draws other sequences).
     hypothesis.stateful.run_state_machine_as_test(FileWork, settings=hypothesis.settings(
         max_examples=15, stateful_step_count=40, deadline=None, database=None,
-        suppress_health_check=list(HealthCheck), phases=PHASES))
+        derandomize=True, suppress_health_check=list(HealthCheck), phases=PHASES))
     assert FileWork.runs >= 15
     succeeded = collections.Counter()
     for (name, status), count in FileWork.done.items():
         if status < 300:
             succeeded[name] += count
     print(sorted(FileWork.done.items()))
-    # the runs did real work, not only refusals (which rules run varies from run to run:
-    # hypothesis leaves some out of some examples)
+    # the runs did real work, not only refusals
     assert sum(succeeded.values()) >= 40 and len(succeeded) >= 6, FileWork.done
