@@ -140,3 +140,26 @@ def test_english_names_in_an_urdu_question_stay_apart(app):
     assert '\u2068سیکشن آفیسر (بجٹ)، محکمہ خزانہ\u2069' in question
     assert '\u2068Fawad Ali\u2069' in question and '\u2068so.sit\u2069' in question
     assert 'Section Officer' not in question
+
+
+URDU_DATE = re.compile(r'\d{2} (%s) \d{4}' % '|'.join(URDU_MONTHS))
+LEFT_TO_RIGHT = re.compile(r'<(\w+)[^>]*\bdir="ltr"[^>]*>(.*?)</\1>', re.S)
+
+
+def test_urdu_dates_read_right_to_left_in_the_lists(app, other):
+    """An Urdu date ("06 دسمبر 2026 14:44") laid out left to right comes apart: the
+    numbers after the month join its right-to-left run and the day ends up last.
+    Lists show it in an isolate of its own direction (``<bdi>``), never in dir="ltr"."""
+    urdu(app, 'so.finance')
+    fid, page = file_with_note(app, 'نوٹ')
+    form = [f for f in page.forms.values()
+            if f.action.endswith(f'/files/{fid}/actions/forward')][0]
+    form['to_post'] = 'secretary-finance'
+    form.submit(status=303)
+    urdu(other, 'secretary.finance')
+    pages = {'inbox': other.get('/inbox').text, 'sent': app.get('/sent').text,
+             'department files': other.get('/departments/finance/files?age=0-2').text}
+    for name, text in pages.items():
+        assert re.search(r'<bdi>' + URDU_DATE.pattern, text), name
+        for _tag, inside in LEFT_TO_RIGHT.findall(text):
+            assert not URDU_DATE.search(inside), (name, inside)
