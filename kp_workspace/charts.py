@@ -91,14 +91,13 @@ def _limits(overdue_days):
 def overdue_at(desk, post_ids, overdue_days, at, now_ts):
     """Iterate ``(since ts, id, post id)`` of what waited past its limit at a desk of
     ``post_ids`` at the moment ``at``, longest waiting first."""
-    found = []
-    for priority, limit in _limits(overdue_days).items():
+    found, limits = [], _limits(overdue_days)
+    for priority, limit in limits.items():
         for post_id in post_ids:
             for since, item_id in desk.held([post_id], oldest_first=True,
                                             priorities=(priority,), before=at - limit):
                 found.append((since, item_id, post_id))
     if at < now_ts:
-        limits = _limits(overdue_days)
         for post_id in post_ids:
             for left, since, priority, item_id in desk.stays_left_after([post_id], at):
                 if left > at and since < at - limits.get(priority, 7 * DAY):
@@ -125,11 +124,6 @@ def overdue_trend(desk, post_ids, overdue_days, now_ts, weeks=WEEKS):
             if left > at and since < at - limit:
                 counts[i] += 1
     return [(day, n) for (day, _at), n in zip(ends, counts)]
-
-
-def desk_times(desk, posts):
-    """``[(post, average seconds or None, stays)]`` for each of ``posts``."""
-    return [(post,) + desk.desk_time(post.post_id) for post in posts]
 
 
 def duration_words(seconds):

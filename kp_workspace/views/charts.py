@@ -18,7 +18,7 @@ from ..lists import row
 from ..security.roles import APPROVE, VIEW
 from ..site import get_site
 from .params import whole_number
-from .work import now_ts, officer_for
+from .work import department_for, desk_row, now_ts, officer_for
 
 _ = TranslationStringFactory('kp_workspace')
 PAGE = 50
@@ -37,13 +37,16 @@ def _number(request, n):
     return translate(_('1 file') if n == 1 else _('${n} files', mapping={'n': n}))
 
 
-def dashboard_charts(request, dept, overdue_days, now):
-    """The four charts of a department's dashboard, ready for ``chart_macros.pt``."""
+def dashboard_charts(request, dept, posts, overdue_days, now):
+    """The four charts of a department's dashboard, ready for ``chart_macros.pt``.
+
+    :param posts: the dashboard's rows of the department's posts (``id``, ``title`` in
+        the page's language, ``held``, ``average_seconds``, ``stays``), so the counts
+        the table shows are the ones drawn.
+    """
     translate = request.localizer.translate
-    site = get_site(request)
-    desk = site.desk
-    posts = charts.department_posts(site, dept.__name__)
-    post_ids = [p.post_id for p in posts]
+    desk = get_site(request).desk
+    post_ids = [p['id'] for p in posts]
     rtl = _rtl(request)
 
     def bar_rows(entries, values):
@@ -55,11 +58,10 @@ def dashboard_charts(request, dept, overdue_days, now):
                           'url': _files_url(request, dept, age=name) if n else None}
                          for name, n in ages], [n for _b, n in ages])
 
-    held = [(p, desk.held_count([p.post_id])) for p in posts]
-    desk_rows = bar_rows([{'label': display_title(p, request), 'value': n,
-                           'text': _number(request, n),
-                           'url': _files_url(request, dept, desk=p.post_id) if n else None}
-                          for p, n in held], [n for _p, n in held])
+    desk_rows = bar_rows([{'label': p['title'], 'value': p['held'],
+                           'text': _number(request, p['held']),
+                           'url': _files_url(request, dept, desk=p['id']) if p['held'] else None}
+                          for p in posts], [p['held'] for p in posts])
 
     trend = charts.overdue_trend(desk, post_ids, overdue_days, now)
     week_rows = []
@@ -70,14 +72,13 @@ def dashboard_charts(request, dept, overdue_days, now):
             'text': _number(request, n),
             'url': _files_url(request, dept, overdue_on=day.isoformat()) if n else None})
 
-    times = charts.desk_times(desk, posts)
-    time_rows = bar_rows([{'label': display_title(p, request), 'value': average,
-                           'text': (translate(charts.duration_words(average))
-                                    if average is not None else translate(_('no moves yet'))),
-                           'stays': stays,
-                           'url': _files_url(request, dept, desk=p.post_id)
-                           if desk.held_count([p.post_id]) else None}
-                          for p, average, stays in times], [t[1] for t in times])
+    time_rows = bar_rows([{'label': p['title'], 'value': p['average_seconds'],
+                           'text': (translate(charts.duration_words(p['average_seconds']))
+                                    if p['average_seconds'] is not None
+                                    else translate(_('no moves yet'))),
+                           'stays': p['stays'],
+                           'url': _files_url(request, dept, desk=p['id']) if p['held'] else None}
+                          for p in posts], [p['average_seconds'] for p in posts])
     return {'ages': age_rows, 'desks': desk_rows, 'weeks': week_rows, 'times': time_rows,
             'any_held': any(n for _b, n in ages)}
 
@@ -96,8 +97,7 @@ def _day(request, name):
 def department_files(request):
     """The files behind a bar of the dashboard: by age band, by desk, or overdue on a
     day.  Only what the user may open is listed; the rest is counted, not named."""
-    from .files import _department, desk_row  # (files imports this module)
-    dept = _department(request, APPROVE)
+    dept = department_for(request, APPROVE)
     translate = request.localizer.translate
     site = get_site(request)
     desk = site.desk

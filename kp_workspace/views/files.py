@@ -1,6 +1,6 @@
 """Browser pages for file work: desk lists, dashboards, files, summaries, alerts."""
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
@@ -31,8 +31,8 @@ from .confirm import ask, confirmed
 from .forms import CSRFSchema, run_form
 from .layout import flash
 from .params import note_number, whole_number
-from .work import (WORKFLOWS, attachment_response, item_for, now_ts, officer_for, run_action,
-                   run_draft_action)
+from .work import (WORKFLOWS, attachment_response, department_for, desk_row, item_for, now_ts,
+                   officer_for, run_action, run_draft_action)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -105,15 +105,6 @@ def reading_pane(request, item, rows):
     return dict(found, missing=False, close_url=close_url)
 
 
-def _department(request, permission):
-    dept = get_site(request)['departments'].get(request.matchdict['name'])
-    if dept is None:
-        raise HTTPNotFound()
-    if not officer_for(request).may_in_department(permission, dept.__name__):
-        raise HTTPForbidden()
-    return dept
-
-
 @view_config(route_name='inbox', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
 @view_config(route_name='pending', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
 @view_config(route_name='overdue', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
@@ -160,22 +151,10 @@ def where_now(request, posts, row):
     return display_title(post, request) if post is not None else row['holder']
 
 
-def desk_row(request, r):
-    """Add to a list row what pages show: its address and its labels in words."""
-    translate = request.localizer.translate
-    r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
-    r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
-    r['priority_label'] = translate(_('Priority: ${priority}',
-                                      mapping={'priority': r['priority_title']}))
-    r['classification_label'] = (translate(CLASSIFICATION_TITLES[r['classification']])
-                                 if r['classification'] != 'routine' else None)
-    return r
-
-
 @view_config(route_name='department', permission=VIEW,
              renderer='kp_workspace:templates/department.pt')
 def department_dashboard(request):
-    dept = _department(request, APPROVE)
+    dept = department_for(request, APPROVE)
     overdue_days, now = request.registry.kpw_settings.overdue_days, now_ts()
     counts, posts = dashboard(get_site(request), dept.__name__, overdue_days, now)
     by_id = get_site(request)['principals'].posts
@@ -186,13 +165,13 @@ def department_dashboard(request):
         p['stays_text'] = request.localizer.translate(
             _('1 move') if p['stays'] == 1 else _('${n} moves', mapping={'n': p['stays']}))
     return {'title': display_title(dept, request), 'counts': counts, 'posts': posts,
-            'charts': dashboard_charts(request, dept, overdue_days, now)}
+            'charts': dashboard_charts(request, dept, posts, overdue_days, now)}
 
 
 @view_config(route_name='department_new_file', permission=VIEW,
              renderer='kp_workspace:templates/form.pt')
 def new_file(request):
-    dept = _department(request, OPEN_FILE)
+    dept = department_for(request, OPEN_FILE)
     officer = officer_for(request)
 
     def save(data):
@@ -213,7 +192,7 @@ def new_file(request):
 @view_config(route_name='department_new_summary', permission=VIEW,
              renderer='kp_workspace:templates/form.pt')
 def new_summary(request):
-    dept = _department(request, DRAFT)
+    dept = department_for(request, DRAFT)
     officer = officer_for(request)
 
     def save(data):

@@ -9,9 +9,8 @@ from ..i18n import display_title
 from ..lists import DAY, at_a_glance
 from ..security.roles import APPROVE, DRAFT, OPEN_FILE, ROLES_BY_NAME, VIEW
 from ..site import get_site
-from .files import desk_row
 from .layout import admin_sections
-from .work import now_ts, officer_for
+from .work import desk_row, now_ts, officer_for
 
 _ = TranslationStringFactory('kp_workspace')
 

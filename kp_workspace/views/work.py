@@ -4,7 +4,8 @@ HTML pages and the JSON API call the same functions here, which call the domain.
 """
 import time
 
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.i18n import TranslationStringFactory
 from pyramid.response import FileIter, Response
 
 from pyramid_mailer import get_mailer
@@ -12,7 +13,7 @@ from pyramid_mailer import get_mailer
 from ..access import Officer
 from ..audit import actor_from_request
 from ..content_types.attachment import in_order
-from ..content_types.casefile import find_item
+from ..content_types.casefile import CLASSIFICATION_TITLES, PRIORITY_TITLES, find_item
 from ..content_types.outgoing import find_draft
 from ..security.headers import show_in_reading_pane
 from ..signing import context_from_settings
@@ -21,6 +22,7 @@ from ..workflows.casefile import CASEFILE
 from ..workflows.draft import DRAFT_WORKFLOW
 from ..workflows.summary import SUMMARY
 
+_ = TranslationStringFactory('kp_workspace')
 WORKFLOWS = {'file': CASEFILE, 'summary': SUMMARY}
 
 
@@ -41,6 +43,29 @@ def item_for(request, kind=None, key='id'):
     if kind is None:  # a route shared by both kinds: its name says which
         kind = 'summary' if 'summar' in request.matched_route.name else 'file'
     return find_item(get_site(request), officer_for(request), request.matchdict[key], kind)
+
+
+def department_for(request, permission):
+    """The department the route names (404 when there is none), if the user holds
+    ``permission`` in it (else 403)."""
+    dept = get_site(request)['departments'].get(request.matchdict['name'])
+    if dept is None:
+        raise HTTPNotFound()
+    if not officer_for(request).may_in_department(permission, dept.__name__):
+        raise HTTPForbidden()
+    return dept
+
+
+def desk_row(request, r):
+    """Add to a list row what pages show: its address and its labels in words."""
+    translate = request.localizer.translate
+    r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
+    r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
+    r['priority_label'] = translate(_('Priority: ${priority}',
+                                      mapping={'priority': r['priority_title']}))
+    r['classification_label'] = (translate(CLASSIFICATION_TITLES[r['classification']])
+                                 if r['classification'] != 'routine' else None)
+    return r
 
 
 def draft_for(request, draft_id):
