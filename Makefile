@@ -51,9 +51,10 @@ kp_workspace/locale/ur/LC_MESSAGES/%.mo: kp_workspace/locale/ur/LC_MESSAGES/%.po
 # (Playwright drives it; its own browser download does not work on these
 # machines), the Noto fonts, so Urdu pages render as users see them, and
 # poppler's pdfsig with NSS's certutil, to verify signatures independently of
-# pyHanko.  (The PDFs' own fonts ship in kp_workspace/fonts.)
+# pyHanko, and PostgreSQL's server, of which the tests start private clusters
+# (RelStorage and the PostgreSQL search).  (The PDFs' own fonts ship in kp_workspace/fonts.)
 # npm (Debian's, which brings node) installs axe-core; only when no npm is on the PATH.
-SYSTEM_PACKAGES := chromium fonts-noto-core poppler-utils libnss3-tools
+SYSTEM_PACKAGES := chromium fonts-noto-core poppler-utils libnss3-tools postgresql
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \

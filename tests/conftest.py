@@ -174,6 +174,16 @@ class Browser(webtest.TestApp):
         self.app.registry.kpw_indexer.wait_idle(timeout)
 
 
+@pytest.fixture(scope='session')
+def postgres():
+    """A private PostgreSQL cluster for the session (:class:`tests.pg.Cluster`): started
+    on first use, stopped and removed at the end."""
+    from tests.pg import Cluster
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def var_dir(tmp_path, demo_template):
     return copy_demo(demo_template, tmp_path / 'var')
