@@ -11,7 +11,8 @@ WORKERS ?= 2
 ZEO_PORT ?= 8100
 CONFIG ?= development.ini
 # Test worker processes (pytest-xdist); each takes whole test modules (--dist loadfile),
-# so a module's shared server and browser stay in one process.  JOBS=0: one process.
+# so a module's shared server and browser stay in one process, in the order of
+# collection (tests/conftest.py puts the long modules first).  JOBS=0: one process.
 JOBS ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
@@ -69,7 +70,7 @@ $(AXE): | system-deps
 	test -f $@
 
 test: system-deps $(STAMP) $(MO) $(AXE)
-	$(BIN)/python -m pytest --cov=kp_workspace --cov-report=term -q -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov=kp_workspace --cov-report=term -q -n $(JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .coverage $(MO)  # (.venv/axe with it)

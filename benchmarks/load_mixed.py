@@ -72,6 +72,7 @@ class Ledger:
         self.moves = collections.Counter()                # file id -> acknowledged moves
         self.refused = collections.defaultdict(list)      # file id -> texts / titles (503)
         self.latency = collections.defaultdict(list)      # kind -> ms
+        self.resent = 0  # requests sent again after the server closed an idle connection
         self.statuses = collections.defaultdict(collections.Counter)  # kind -> status -> n
         self.errors = []
         self.unavailable = 0                     # 503s (each said "nothing was saved")
@@ -314,6 +315,7 @@ def drive(port, clients, seconds, seed):
         w.join(seconds + 900)
         if w.is_alive():
             ledger.errors.append((w.name, None, 'client hung', ''))
+    ledger.resent = sum(w.client.resent for w in workers)
     return ledger, time.monotonic() - start
 
 
@@ -438,7 +440,9 @@ def report(result):
                  f'{sum(len(v) for v in ledger.attachments.values())} attachments, '
                  f'{sum(ledger.moves.values())} moves')
     lines.append(f'  503 (nothing saved): {ledger.unavailable}; server log: {result["log"]}')
-    lines.append(f'  errors seen by clients: {len(ledger.errors)} {ledger.errors[:5]}')
+    lines.append(f'  errors seen by clients: {len(ledger.errors)} {ledger.errors[:5]}; '
+                 f'sent again on a new connection (an idle one closed): '
+                 f'{ledger.resent}')
     lines.append(f'  database check: {len(result["problems"])} problems '
                  f'{result["problems"][:5]}')
     code, out = result['reindex_check']

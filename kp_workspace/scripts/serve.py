@@ -105,7 +105,11 @@ def serve(config, loc, workers, port, zeo_port, threads=4, out=sys.stdout):
         app = subprocess.Popen([
             bin_path('gunicorn'), '--paste', ini, '--bind', f'127.0.0.1:{port}',
             '--workers', str(workers), '--threads', str(threads), '--worker-class', 'gthread',
-            '--graceful-timeout', '30', '--timeout', '120', '--no-control-socket'])
+            '--graceful-timeout', '30', '--timeout', '120', '--no-control-socket',
+            # (gunicorn closes a kept-alive connection idle for 2 s by default: a client
+            # that was busy or not scheduled then finds it closed; 75 s, as browsers
+            # and proxies expect of a server)
+            '--keep-alive', '75'])
         print(f'Serving on http://127.0.0.1:{port} with {workers} processes through ZEO '
               f'(127.0.0.1:{zeo_port}); Ctrl-C stops them.', file=out, flush=True)
         return app.wait()

@@ -178,6 +178,7 @@ class Client:
         self.token = None
         self.cookies = {}
         self.retry_after = None
+        self.resent = 0  # requests sent again after the server closed an idle connection
 
     def close(self):
         if self.conn is not None:
@@ -186,21 +187,42 @@ class Client:
 
     def raw(self, method, path, body=None, headers=None):
         """:returns: ``(status, headers, bytes)``.  :raises OSError, HTTPException:
-        the connection failed (the server may or may not have done the request)."""
+        the connection failed (the server may or may not have done the request).
+
+        A kept-alive connection the server has closed meanwhile (its idle timeout
+        ran out while this client was not scheduled, say) fails on the next request
+        before the server has read it; as browsers do, that request is sent once
+        more on a new connection, but only where doing it twice cannot be: the
+        sending itself failed, or a GET found the connection closed."""
         headers = dict(headers or {})
         if self.token and path.startswith('/api/'):
             headers['Authorization'] = f'Bearer {self.token}'
         if self.cookies:
             headers['Cookie'] = '; '.join(f'{k}={v}' for k, v in self.cookies.items())
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=self.timeout)
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            res = self.conn.getresponse()
-            data = res.read()
-        except BaseException:
-            self.close()
-            raise
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection('127.0.0.1', self.port,
+                                                       timeout=self.timeout)
+            sent = False
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                sent = True
+                res = self.conn.getresponse()
+                data = res.read()
+                break
+            except (BrokenPipeError, ConnectionResetError,
+                    http.client.RemoteDisconnected) as e:
+                self.close()
+                closed_while_idle = reused and attempt == 1 and (
+                    not sent or (method == 'GET' and isinstance(
+                        e, http.client.RemoteDisconnected)))
+                if not closed_while_idle:
+                    raise
+                self.resent += 1
+            except BaseException:
+                self.close()
+                raise
         for header, value in res.getheaders():
             if header.lower() == 'set-cookie':
                 name, _, rest = value.partition('=')
