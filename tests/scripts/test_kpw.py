@@ -39,6 +39,14 @@ def test_init_on_a_new_directory_without_demo(tmp_path):
     assert 'Demo data loaded (0 objects added)' in out
 
 
+def test_init_builds_a_new_database_where_start_up_does_not_evolve(tmp_path):
+    ini = write_ini(tmp_path, tmp_path / 'fresh', **{'kp_workspace.evolve_on_start': 'false'})
+    status, out, err = run(ini, 'init')  # (as production.ini and postgresql.ini set it)
+    assert (status, err) == (0, '') and f'ready at generation {GENERATION}' in out
+    status, out, _ = run(ini, 'evolve', '--check')
+    assert status == 0 and 'pending' not in out
+
+
 def test_user_add_and_passwd_then_sign_in(ini, var_dir):
     status, out, err = run(ini, 'user', 'add', 'new.officer', '--name', 'New Officer',
                            '--role', 'administrator', stdin='console-password-1\n')
