@@ -7,6 +7,8 @@ from kp_workspace.evolve import GENERATION
 from kp_workspace.scripts import kpw
 from tests.conftest import Browser, close_app, make_app, write_ini
 
+pytestmark = pytest.mark.storages
+
 
 class FakeStdin(io.StringIO):
     def isatty(self):
