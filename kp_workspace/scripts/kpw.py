@@ -29,6 +29,7 @@ import os
 import signal
 import sys
 import textwrap
+import urllib.parse
 
 from pyramid.paster import get_appsettings, setup_logging
 from pyramid.scripting import prepare
@@ -293,6 +294,15 @@ def _verify_read_only(args, out):
         db.close()
 
 
+def _without_password(uri):
+    """``uri`` as it may be shown: a password in it (``postgres://user:pw@host``) masked."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.password is None:
+        return uri
+    return parts._replace(netloc=parts.netloc.replace(f':{parts.password}@', ':***@', 1)
+                          ).geturl()
+
+
 def _open_read_only(uri):
     """The database of ``uri``, opened read-only where the storage can be told so (a
     FileStorage then takes no lock; RelStorage refuses any write)."""
@@ -311,7 +321,7 @@ def _audit_verify(args, out):
             try:
                 dbs.append(_open_read_only(settings[name]))
             except Exception as e:  # (any storage: a missing file, a server down)
-                raise DomainError(f'cannot open {settings[name]}: {e}')
+                raise DomainError(f'cannot open {_without_password(settings[name])}: {e}')
         main_conn, audit_conn = dbs[0].open(), dbs[1].open()
         try:
             log = audit_conn.root().get(AUDIT_KEY)

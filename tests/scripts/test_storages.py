@@ -100,3 +100,12 @@ def test_the_example_postgresql_ini_keeps_attachments_in_the_database(tmp_path, 
         close_app(app)
     assert run(ini, 'reindex')[0] == 0
     assert run(ini, 'reindex', '--check') == (0, 'The index matches the database.\n', '')
+
+
+def test_a_database_that_cannot_be_opened_is_named_without_its_password(tmp_path):
+    ini = write_ini(tmp_path, tmp_path / 'var', **{
+        'zodbconn.uri': 'postgres://kpw:s3cret-word@127.0.0.1:1/kpw?connect_timeout=5',
+        'zodbconn.uri.audit': 'postgres://kpw:s3cret-word@127.0.0.1:1/kpw_audit'})
+    status, out, err = run(ini, 'audit', 'verify')
+    assert (status, out) == (1, '')
+    assert 'cannot open postgres://kpw:***@127.0.0.1:1/kpw?' in err and 's3cret' not in err
