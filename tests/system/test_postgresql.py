@@ -65,25 +65,43 @@ def drive_until_done(made, ledger):
         assert not client.is_alive(), client.name
 
 
-def test_processes_sharing_postgresql_lose_nothing(tmp_path, postgres, servers):
+def test_processes_sharing_postgresql_lose_nothing(tmp_path, postgres, servers,
+                                                   record_property):
+    phases, mark = {}, time.monotonic()
+
+    def phase(name):
+        nonlocal mark
+        phases[name] = round(time.monotonic() - mark, 1)
+        mark = time.monotonic()
     postgres.create_database('kpw_main')
     postgres.create_database('kpw_audit')
     config, _var = init_workspace(str(tmp_path), **{
         'zodbconn.uri': postgres.uri('kpw_main') + '?keep_history=false',
         'zodbconn.uri.audit': postgres.uri('kpw_audit') + '?keep_history=false'})
     # pserve, and kpw serve: gunicorn alone (PostgreSQL is the database server)
+    phase('init')
     one, two = servers(config), servers(config, workers=2)
     one.start()
     two.start()
+    phase('start')
     assert 'sharing the database through PostgreSQL' in two.log_text()
     ledger = Ledger()
     made = clients([one.port, two.port], ledger)
     for client in made:
         client.start()
     drive_until_done(made, ledger)
+    phase('load')
     one.wait_indexed()
+    phase('indexed')
     for server in (one, two):
         server.stop()
+    phase('stop')
+    print(f'seconds by phase: {phases}; {len(ledger.files)} files, '
+          f'{sum(map(len, ledger.notes.values()))} notes, '
+          f'{sum(map(len, ledger.attachments.values()))} attachments, '
+          f'{sum(ledger.moves.values())} moves acknowledged; {ledger.unavailable} answered 503; '
+          f'requests: { {k: sum(v.values()) for k, v in ledger.statuses.items()} }')
+    record_property('phases', phases)
     logs = {server.log_path: server_log_figures(server.log_text()) for server in (one, two)}
     assert not ledger.errors, ledger.errors[:10]
     for path, figures in logs.items():
