@@ -83,13 +83,25 @@ class Locations:
         return os.path.join(self.var_dir, SECRET_FILE)
 
 
+# Where a database that kpw backup cannot copy is backed up instead, by zodburi scheme.
+ELSEWHERE = {
+    'postgres': 'RelStorage on PostgreSQL: back up both PostgreSQL databases with pg_dump '
+                '(the main one first, then the audit one) and restore them with pg_restore, '
+                'then run kpw reindex',
+    'zeo': 'ZEO: back up the ZEO server\'s FileStorages and blob directory on its machine '
+           '(kpw backup there, with a configuration whose data directory holds them)',
+}
+
+
 def _file_storage(uri, what):
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme != 'file':
+        instead = ELSEWHERE.get(parts.scheme, 'another storage: use the tools of that storage')
         raise BackupError(
-            f'{what} is not a FileStorage ({parts.scheme}://...). kpw backup copies '
-            'FileStorages only: back up a ZEO server\'s FileStorages on that machine (repozo), '
-            'a RelStorage database with the tools of PostgreSQL.')
+            f'{what} is not a FileStorage ({parts.scheme}://...): kpw backup and kpw restore '
+            f'copy the FileStorages of a data directory only. For {instead}. Keep a copy of '
+            'the secret (secret.key in the data directory, or kp_workspace.secret) with '
+            'it: it unlocks the signing keys.')
     query = urllib.parse.parse_qs(parts.query)
     return (urllib.parse.unquote(parts.netloc + parts.path),
             (query.get('blobstorage_dir') or [''])[0])
@@ -110,7 +122,8 @@ def locations(config):
     missing = [p for p in (os.path.join(var_dir, 'blobs'), var_dir) if not os.path.exists(p)]
     read_settings(settings.global_conf, completed)
     for path in missing:
-        os.rmdir(path)
+        if os.path.isdir(path):
+            os.rmdir(path)
     main, blobs = _file_storage(completed['zodbconn.uri'], 'zodbconn.uri')
     audit, _ = _file_storage(completed['zodbconn.uri.audit'], 'zodbconn.uri.audit')
     return Locations(completed[PREFIX + 'var_dir'],

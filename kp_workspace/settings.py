@@ -74,6 +74,37 @@ def file_uri(path, **params):
     return f'{uri}?{query}' if query else uri
 
 
+BLOB_CACHE = 'blobcache'
+# Networked storages (zodburi schemes) whose clients keep a local cache of blob files.
+CACHED_BLOB_SCHEMES = ('zeo', 'postgres')
+
+
+def with_blob_cache(uri, var_dir):
+    """``uri`` of the main database, completed with a local blob cache when it names a
+    networked storage (ZEO, RelStorage on PostgreSQL) without a ``blob_dir``.
+
+    Without a ``blob_dir`` those storages hold no blobs at all, and every attachment
+    would fail; with one given, the deployment's choice is kept.  The cache is
+    ``<var_dir>/blobcache``: the blobs themselves live in the storage (the ZEO server's
+    blob directory, PostgreSQL's tables), so the cache may be emptied at any time.
+
+    :raises SettingsError: for ``shared_blob_dir`` true without a ``blob_dir`` (a
+        shared directory must be named: it holds the only copy of the blobs).
+    """
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in CACHED_BLOB_SCHEMES:
+        return uri
+    query = urllib.parse.parse_qs(parts.query)
+    if query.get('blob_dir', [''])[0]:
+        return uri
+    if query.get('shared_blob_dir', ['false'])[0].strip().lower() in ('1', 'true', 'yes', 'on'):
+        raise SettingsError('zodbconn.uri says shared_blob_dir=true but names no blob_dir: '
+                            'name the shared blob directory')
+    extra = urllib.parse.urlencode({'blob_dir': os.path.join(var_dir, BLOB_CACHE),
+                                    'shared_blob_dir': 'false'})
+    return urllib.parse.urlunsplit(parts._replace(query=f'{parts.query}&{extra}'.lstrip('&')))
+
+
 def load_or_create_secret(var_dir):
     """Return the secret kept in ``var_dir``, creating it (mode 0600) on first use.
 
@@ -121,7 +152,9 @@ def read_settings(global_config, settings):
     The data directory is ``$KPW_VAR_DIR`` when set, else ``kp_workspace.var_dir``,
     else ``var/`` beside the .ini file.  ``zodbconn.uri`` (main database) and
     ``zodbconn.uri.audit`` (audit log) default to FileStorages in that directory;
-    a deployment that sets them (ZEO, RelStorage) keeps its own values.
+    a deployment that sets them (ZEO, RelStorage) keeps its own values, and a main
+    database on ZEO or PostgreSQL without a ``blob_dir`` gets a blob cache in the data
+    directory (:func:`with_blob_cache`).
 
     :raises SettingsError: when a value cannot be used.
     """
@@ -129,13 +162,16 @@ def read_settings(global_config, settings):
     var_dir = (os.environ.get('KPW_VAR_DIR') or settings.get(PREFIX + 'var_dir')
                or os.path.join(here, 'var'))
     var_dir = os.path.abspath(var_dir)
-    os.makedirs(os.path.join(var_dir, 'blobs'), exist_ok=True)
+    os.makedirs(var_dir, exist_ok=True)
     settings[PREFIX + 'var_dir'] = var_dir
     if not settings.get('zodbconn.uri'):
+        os.makedirs(os.path.join(var_dir, 'blobs'), exist_ok=True)
         settings['zodbconn.uri'] = file_uri(
             os.path.join(var_dir, 'Data.fs'),
             blobstorage_dir=os.path.join(var_dir, 'blobs'),
             connection_cache_size=20000)
+    else:
+        settings['zodbconn.uri'] = with_blob_cache(settings['zodbconn.uri'], var_dir)
     if not settings.get('zodbconn.uri.audit'):
         settings['zodbconn.uri.audit'] = file_uri(os.path.join(var_dir, 'Audit.fs'))
     secret = settings.get(PREFIX + 'secret') or load_or_create_secret(var_dir)

@@ -1,16 +1,28 @@
-"""Shared fixtures: a real app on real FileStorages in a temporary data directory.
+"""Shared fixtures: a real app on real databases in a temporary data directory.
 
 The demo database is built once per test session (through ``kpw init --demo``,
 so the console script is exercised too) and copied into each test's own data
 directory, so every test starts from the same state without paying for the
 password hashes again.
+
+Tests marked ``storages`` run once on each storage a deployment can use (the
+``storage`` fixture, shown in the test id): ``file``, the data directory's own
+FileStorages; ``zeo``, a real ZEO server (``runzeo``) serving a copy of them;
+``postgresql``, RelStorage (history-free) on a real PostgreSQL cluster, each test
+with databases of its own made from the demo's (``CREATE DATABASE ... TEMPLATE``).
+Their data directory (:class:`DataDir`) carries the settings that open those
+databases, and :func:`make_app` and :func:`write_ini` use them.
 """
 import datetime
 import glob
+import itertools
 import json
 import os
+import pathlib
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 import transaction
@@ -71,9 +83,12 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def write_ini(directory, var_dir, **settings):
+    """A test .ini for the data directory ``var_dir`` (and its databases, see
+    :class:`DataDir`), with ``settings`` over them.  :returns: its path."""
     lines = ['[app:main]', 'use = egg:kp_workspace', f'kp_workspace.var_dir = {var_dir}',
              f'kp_workspace.secret = {SECRET}']
-    lines += [f'{k} = {v}' for k, v in settings.items()]
+    lines += [f'{k} = {v}'.replace('%', '%%')
+              for k, v in {**storage_settings(var_dir), **settings}.items()]
     lines += ['', '[loggers]', 'keys = root', '[handlers]', 'keys = console', '[formatters]',
               'keys = generic', '[logger_root]', 'level = WARN', 'handlers = console',
               '[handler_console]', 'class = StreamHandler', 'args = (sys.stderr,)',
@@ -122,8 +137,10 @@ def close_app(wsgi_app):
 
 
 def make_app(var_dir, **settings):
+    """The WSGI app on the data directory ``var_dir`` and its databases (see
+    :class:`DataDir`), with ``settings`` over them."""
     settings = {'kp_workspace.var_dir': str(var_dir), 'kp_workspace.secret': SECRET,
-                **settings}
+                **storage_settings(var_dir), **settings}
     return main({'here': str(var_dir)}, **settings)
 
 
@@ -184,9 +201,197 @@ def postgres():
     cluster.stop()
 
 
+STORAGES = ('file', 'zeo', 'postgresql')
+
+
+def pytest_generate_tests(metafunc):
+    """A test marked ``storages`` that opens the databases runs on each storage."""
+    if 'storage' in metafunc.fixturenames and metafunc.definition.get_closest_marker('storages'):
+        metafunc.parametrize('storage', STORAGES, indirect=True)
+
+
 @pytest.fixture
-def var_dir(tmp_path, demo_template):
-    return copy_demo(demo_template, tmp_path / 'var')
+def storage(request):
+    """The storage of the test's databases: ``file`` unless the test is marked
+    ``storages`` (then each of :data:`STORAGES` in turn)."""
+    return getattr(request, 'param', 'file')
+
+
+class DataDir(type(pathlib.Path())):
+    """A test's data directory; ``storage_settings`` open its databases when they are
+    not the FileStorages in it (the ZEO server's or PostgreSQL's URIs)."""
+
+    storage_settings = {}
+
+
+def storage_settings(var_dir):
+    """The settings that open the databases of ``var_dir`` (none: its FileStorages)."""
+    return dict(getattr(var_dir, 'storage_settings', {}))
+
+
+class ZEOPool:
+    """Real ZEO servers (``runzeo``) for the tests, each serving fresh copies of the
+    demo's FileStorages: a main (with its blob directory) and an audit storage per
+    test, so no test sees another's writes, while a server's start is paid once for
+    :attr:`BATCH` tests.  A test's app reaches its pair over the network (blobs too:
+    its blob cache is in its data directory, as on a machine apart from the server)."""
+
+    BATCH = 16
+    ATTEMPTS = 3  # (a free port can be taken by another process before runzeo binds it)
+
+    def __init__(self, template, folder):
+        self.template, self.folder = template, folder
+        self.batches = itertools.count(1)
+        self.process = self.port = None
+        self.spare = []  # data directories of the running server not yet handed out
+
+    def take(self):
+        """A data directory whose ``storage_settings`` open its own two databases
+        through a running ZEO server."""
+        if not self.spare:
+            self._start_batch()
+        return self.spare.pop(0)
+
+    def _start_batch(self):
+        from kp_workspace.scripts.serve import bin_path, wait_for_port
+        from tests.pg import free_port
+        from tests.system.server import die_with_parent
+        self.stop()  # (the tests of the previous batch have ended)
+        batch = os.path.join(self.folder, f'batch-{next(self.batches)}')
+        dirs = [DataDir(copy_demo(self.template, os.path.join(batch, str(n), 'var')))
+                for n in range(self.BATCH)]
+        sections = ''.join(
+            f'<filestorage main{n}>\n  path {var}/Data.fs\n  blob-dir {var}/blobs\n'
+            f'</filestorage>\n<filestorage audit{n}>\n  path {var}/Audit.fs\n</filestorage>\n'
+            for n, var in enumerate(dirs))
+        for attempt in range(self.ATTEMPTS):
+            self.port = free_port()
+            config = os.path.join(batch, 'zeo.conf')
+            with open(config, 'w', encoding='utf-8') as f:
+                f.write(f'<zeo>\n  address 127.0.0.1:{self.port}\n</zeo>\n{sections}'
+                        f'<eventlog>\n  <logfile>\n    path {batch}/zeo.log\n  </logfile>\n'
+                        '</eventlog>\n')
+            with open(os.path.join(batch, 'runzeo.out'), 'a') as out:
+                self.process = subprocess.Popen([bin_path('runzeo'), '-C', config],
+                                                stdout=out, stderr=subprocess.STDOUT,
+                                                preexec_fn=die_with_parent)
+            try:
+                wait_for_port(self.port, self.process, 'The ZEO server')
+                break
+            except RuntimeError:
+                self.stop()
+                if attempt == self.ATTEMPTS - 1:
+                    raise
+        for n, var in enumerate(dirs):
+            var.storage_settings = {
+                'zodbconn.uri': f'zeo://127.0.0.1:{self.port}?storage=main{n}&cache_size=20MB',
+                'zodbconn.uri.audit': f'zeo://127.0.0.1:{self.port}?storage=audit{n}'}
+        self.spare = dirs
+
+    def stop(self):
+        """Stop the running server (its storages are closed cleanly)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope='session')
+def zeo_pool(demo_template, tmp_path_factory):
+    """The session's :class:`ZEOPool`; its last server is stopped at the end."""
+    pool = ZEOPool(demo_template, str(tmp_path_factory.mktemp('zeo')))
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture(scope='session')
+def postgres_demo(postgres, demo_template, tmp_path_factory):
+    """The demo databases on PostgreSQL, ``(main, audit)``: the demo template's
+    FileStorages copied by RelStorage's ``zodbconvert`` (the tool a deployment moves
+    to PostgreSQL with) into two history-free databases, the templates of each
+    test's databases."""
+    folder = tmp_path_factory.mktemp('postgres-demo')
+    names = ('demo_main', 'demo_audit')
+    for name, (fs, blobs) in zip(names, (('Data.fs', 'blobs'), ('Audit.fs', None))):
+        postgres.create_database(name)
+        source = f'path {demo_template / fs}\n  read-only true\n'
+        target = 'keep-history false\n'
+        if blobs:
+            source += f'  blob-dir {demo_template / blobs}\n'
+            target += f'  blob-dir {folder / "blobcache"}\n  shared-blob-dir false\n'
+        config = folder / f'{name}.conf'
+        config.write_text(f'%import relstorage\n<filestorage source>\n  {source}</filestorage>\n'
+                          f'<relstorage destination>\n  {target}  <postgresql>\n'
+                          f'    dsn {postgres.dsn(name)}\n  </postgresql>\n</relstorage>\n')
+        done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'zodbconvert'),
+                               str(config)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    return names
+
+
+class PostgresDatabases:
+    """Databases of one test made from the demo's, dropped at the end."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, cluster, templates):
+        self.cluster, self.templates = cluster, templates
+        self.names = []
+
+    def _sql(self, statement):
+        import psycopg2
+        conn = psycopg2.connect(self.cluster.dsn('postgres'))
+        try:
+            conn.autocommit = True  # (CREATE and DROP DATABASE refuse a transaction)
+            with conn.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            conn.close()
+
+    def create(self):
+        """:returns: the app settings that open the new databases."""
+        number = next(self._numbers)
+        for template in self.templates:
+            name = f'{template}_{os.getpid()}_{number}'
+            self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            self.names.append(name)
+        main, audit = self.names
+        return {'zodbconn.uri': f'{self.cluster.uri(main)}?keep_history=false'
+                                '&connection_cache_size=20000',
+                'zodbconn.uri.audit': f'{self.cluster.uri(audit)}?keep_history=false'}
+
+    def drop(self):
+        for name in self.names:  # (FORCE: a connection a failed test left open)
+            self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.names = []
+
+
+FILESTORAGE_FILES = ('Data.fs*', 'Audit.fs*', 'blobs')
+
+
+@pytest.fixture
+def var_dir(tmp_path, demo_template, storage, request):
+    """A copy of the demo's data directory, its databases on ``storage``: its own
+    FileStorages, a pair of them served by a running ZEO server (:class:`ZEOPool`), or
+    two PostgreSQL databases made for it and dropped at the end."""
+    if storage == 'file':
+        yield copy_demo(demo_template, tmp_path / 'var')
+    elif storage == 'zeo':
+        yield request.getfixturevalue('zeo_pool').take()
+    else:
+        var = DataDir(shutil.copytree(demo_template, tmp_path / 'var',
+                                      ignore=shutil.ignore_patterns(*FILESTORAGE_FILES)))
+        databases = PostgresDatabases(request.getfixturevalue('postgres'),
+                                      request.getfixturevalue('postgres_demo'))
+        try:
+            var.storage_settings = databases.create()
+            yield var
+        finally:
+            databases.drop()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Settings: the data directory, database URIs, the secret, typed values."""
 import os
 import stat
+import urllib.parse
 
 import pytest
 
@@ -30,11 +31,40 @@ def test_kpw_var_dir_wins(tmp_path, monkeypatch):
 
 
 def test_explicit_database_uris_are_kept(tmp_path):
-    settings = {'zodbconn.uri': 'zeo://127.0.0.1:8100', 'zodbconn.uri.audit': 'zeo://127.0.0.1:8101',
+    main = 'zeo://127.0.0.1:8100?blob_dir=/srv/blobs&shared_blob_dir=true'
+    settings = {'zodbconn.uri': main, 'zodbconn.uri.audit': 'zeo://127.0.0.1:8101',
                 'kp_workspace.secret': 's' * 40}
     read_settings({'here': str(tmp_path)}, settings)
-    assert settings['zodbconn.uri'] == 'zeo://127.0.0.1:8100'
+    assert settings['zodbconn.uri'] == main
     assert settings['zodbconn.uri.audit'] == 'zeo://127.0.0.1:8101'
+    assert not (tmp_path / 'var' / 'blobs').exists()  # (only the data directory's own FileStorage)
+
+
+@pytest.mark.parametrize('uri', [
+    'postgres://kpw@db.example:5432/kpw?keep_history=false',
+    'zeo://127.0.0.1:8100?cache_size=25MB',
+    'postgres://kpw@db.example/kpw',
+])
+def test_a_database_server_without_a_blob_dir_gets_a_blob_cache_in_the_data_directory(
+        tmp_path, uri):
+    settings = {'zodbconn.uri': uri, 'kp_workspace.secret': 's' * 40}
+    read_settings({'here': str(tmp_path)}, settings)
+    completed = urllib.parse.urlsplit(settings['zodbconn.uri'])
+    query = urllib.parse.parse_qs(completed.query)
+    assert query['blob_dir'] == [str(tmp_path / 'var' / 'blobcache')]
+    assert query['shared_blob_dir'] == ['false']
+    # everything the deployment said is kept
+    original = urllib.parse.urlsplit(uri)
+    assert completed._replace(query='') == original._replace(query='')
+    for name, values in urllib.parse.parse_qs(original.query).items():
+        assert query[name] == values
+
+
+def test_a_shared_blob_directory_must_be_named(tmp_path):
+    settings = {'zodbconn.uri': 'postgres://kpw@db/kpw?shared_blob_dir=true',
+                'kp_workspace.secret': 's' * 40}
+    with pytest.raises(SettingsError, match='names no blob_dir'):
+        read_settings({'here': str(tmp_path)}, settings)
 
 
 @pytest.mark.parametrize('name, value, message', [

@@ -29,6 +29,7 @@ import os
 import signal
 import sys
 import textwrap
+import urllib.parse
 
 from pyramid.paster import get_appsettings, setup_logging
 from pyramid.scripting import prepare
@@ -68,12 +69,15 @@ def _parser():
 
     sub.add_parser('demo', help='load demo data (adds only what is missing)')
 
-    serve = sub.add_parser('serve', help='serve the data directory with several processes '
-                                         'through a ZEO server (Ctrl-C stops them)')
+    serve = sub.add_parser('serve', help='serve with several processes: through a ZEO server '
+                                         'on the data directory\'s FileStorages, or on the '
+                                         'PostgreSQL or ZEO database the configuration names '
+                                         '(Ctrl-C stops them)')
     serve.add_argument('--workers', type=int, default=2, help='app processes (default 2)')
     serve.add_argument('--threads', type=int, default=4, help='threads each (default 4)')
     serve.add_argument('--port', type=int, default=6543, help='HTTP port on 127.0.0.1')
-    serve.add_argument('--zeo-port', type=int, default=8100, help='ZEO port on 127.0.0.1')
+    serve.add_argument('--zeo-port', type=int, default=8100,
+                       help='ZEO port on 127.0.0.1 (FileStorages only)')
 
     evolve = sub.add_parser('evolve', help='run pending database upgrade steps')
     evolve.add_argument('--check', action='store_true', help='only list pending steps')
@@ -186,16 +190,37 @@ def _backup(args, out):
     return 0
 
 
+# Database servers that app processes share without kpw serve starting one, by scheme.
+SHARED_STORAGES = {'postgres': 'PostgreSQL (RelStorage)', 'zeo': 'a ZEO server'}
+
+
 def _serve(args, out):
+    """FileStorages: a ZEO server on them, then the app processes.  A database server
+    named in the configuration (PostgreSQL, ZEO): the app processes alone."""
     if args.workers < 1 or args.threads < 1:
         raise DomainError('--workers and --threads must be at least 1.')
     try:
         loc = backups.locations(args.config)
     except backups.BackupError:
-        raise DomainError('kpw serve starts a ZEO server on the data directory\'s '
-                          'FileStorages; this configuration names other storages.') from None
+        uri = _database_uris(args.config)['zodbconn.uri']
+        storage = SHARED_STORAGES.get(uri.split(':', 1)[0])
+        if storage is None:
+            raise DomainError('kpw serve shares a data directory\'s FileStorages through ZEO, '
+                              'or a database on PostgreSQL or a ZEO server; this '
+                              f'configuration names another storage ({uri.split("?")[0]}).'
+                              ) from None
+        return serving.serve_shared(args.config, storage, args.workers, args.port,
+                                    args.threads, out=out)
     return serving.serve(args.config, loc, args.workers, args.port, args.zeo_port, args.threads,
                        out=out)
+
+
+def _database_uris(config):
+    """``zodbconn.uri`` and ``zodbconn.uri.audit`` of ``config``, completed as the
+    application completes them (:func:`kp_workspace.settings.read_settings`)."""
+    settings = get_appsettings(config)
+    read_settings(settings.global_conf, settings)
+    return {name: settings[name] for name in ('zodbconn.uri', 'zodbconn.uri.audit')}
 
 
 def _restore(args, out):
@@ -258,13 +283,7 @@ def _stamp_note(sig):
 
 def _verify_read_only(args, out):
     """``kpw verify`` opens the database read-only: it works while the server runs."""
-    settings = get_appsettings(args.config)
-    read_settings(settings.global_conf, settings)
-    uri = settings['zodbconn.uri']
-    if uri.startswith('file://'):  # FileStorage: read-only takes no lock
-        uri += ('&' if '?' in uri else '?') + 'read_only=1'
-    factory, dbkw = resolve_uri(uri)
-    db = DB(factory(), **dbkw)
+    db = _open_read_only(_database_uris(args.config)['zodbconn.uri'])
     try:
         conn = db.open()
         try:
@@ -275,8 +294,19 @@ def _verify_read_only(args, out):
         db.close()
 
 
+def _without_password(uri):
+    """``uri`` as it may be shown: a password in it (``postgres://user:pw@host``) masked."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.password is None:
+        return uri
+    return parts._replace(netloc=parts.netloc.replace(f':{parts.password}@', ':***@', 1)
+                          ).geturl()
+
+
 def _open_read_only(uri):
-    if uri.startswith('file://'):  # FileStorage: read-only takes no lock
+    """The database of ``uri``, opened read-only where the storage can be told so (a
+    FileStorage then takes no lock; RelStorage refuses any write)."""
+    if uri.startswith(('file://', 'postgres://')):
         uri += ('&' if '?' in uri else '?') + 'read_only=1'
     factory, dbkw = resolve_uri(uri)
     return DB(factory(), **dbkw)
@@ -284,15 +314,14 @@ def _open_read_only(uri):
 
 def _audit_verify(args, out):
     """``kpw audit verify``: both databases opened read-only, the chains checked."""
-    settings = get_appsettings(args.config)
-    read_settings(settings.global_conf, settings)
+    settings = _database_uris(args.config)
     dbs = []
     try:
         for name in ('zodbconn.uri', 'zodbconn.uri.audit'):
             try:
                 dbs.append(_open_read_only(settings[name]))
             except Exception as e:  # (any storage: a missing file, a server down)
-                raise DomainError(f'cannot open {settings[name]}: {e}')
+                raise DomainError(f'cannot open {_without_password(settings[name])}: {e}')
         main_conn, audit_conn = dbs[0].open(), dbs[1].open()
         try:
             log = audit_conn.root().get(AUDIT_KEY)
@@ -536,6 +565,10 @@ def main(argv=None, out=None, err=None):
             return 0
         if args.command == 'indexer':
             return _indexer(args, env, out)
+        if args.command == 'init' and env['registry'].kpw_generations[1] == 0:
+            # A new database is built by the evolve steps even where start-up does not
+            # run them (kp_workspace.evolve_on_start = false, as in production.ini).
+            prepare_database(env['registry'], evolve=True)
         with env['request'].tm:
             status = _run(args, env, out)
         if not getattr(args, 'check', False):  # (a check changes nothing, not even the index)

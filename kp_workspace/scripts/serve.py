@@ -1,13 +1,16 @@
-"""``kpw serve``: several app processes on one machine, sharing the database through ZEO.
+"""``kpw serve``: several app processes on one machine sharing one database.
 
-One Python process uses one core.  This starts a ZEO server on the data directory's
-own storages (``Data.fs`` with its blobs, ``Audit.fs``: the same files ``make run``
-uses, so a workspace can move between the two), then gunicorn with ``--workers``
-app processes on one address, each with a few threads.  Every process opens the
-database through ZEO (blobs in the shared blob directory), reads the one search
-index, and one of them indexes: the holder of the indexer lock, which another takes
-over if it stops.  Sign-in and PIN throttles, counters and sessions live in the
-database, so no process keeps a rule of its own.
+One Python process uses one core.  On a data directory's FileStorages this starts a
+ZEO server on them (``Data.fs`` with its blobs, ``Audit.fs``: the same files ``make
+run`` uses, so a workspace can move between the two), then gunicorn with
+``--workers`` app processes on one address, each with a few threads; every process
+opens the database through ZEO (blobs in the shared blob directory).  When the
+configuration names a database server already (RelStorage on PostgreSQL, or a ZEO
+server elsewhere), there is nothing to start but gunicorn on that configuration
+(:func:`serve_shared`).  Either way every process reads the one search index in the
+data directory, and one of them indexes: the holder of the indexer lock, which
+another takes over if it stops.  Sign-in and PIN throttles, counters and sessions
+live in the database, so no process keeps a rule of its own.
 
 On Ctrl-C or SIGTERM the workers finish their requests, then the ZEO server stops.
 """
@@ -86,38 +89,62 @@ def wait_for_port(port, process, what, seconds=ZEO_START_SECONDS):
             time.sleep(0.1)
 
 
+def start_gunicorn(ini, workers, port, threads):
+    """gunicorn serving the app of ``ini`` with ``workers`` processes of ``threads``
+    threads each on ``port`` of the loopback address.  :returns: its process."""
+    return subprocess.Popen([
+        bin_path('gunicorn'), '--paste', ini, '--bind', f'127.0.0.1:{port}',
+        '--workers', str(workers), '--threads', str(threads), '--worker-class', 'gthread',
+        '--graceful-timeout', '30', '--timeout', '120', '--no-control-socket',
+        # (gunicorn closes a kept-alive connection idle for 2 s by default: a client that
+        # was busy or not scheduled then finds it closed; 75 s, as browsers and proxies
+        # expect of a server)
+        '--keep-alive', '75'])
+
+
 def serve(config, loc, workers, port, zeo_port, threads=4, out=sys.stdout):
     """Run the ZEO server and the app processes on the data locations ``loc`` (see
     :func:`kp_workspace.backup.locations`) until told to stop.  :returns: exit status."""
     folder = os.path.join(loc.var_dir, 'zeo')
     os.makedirs(folder, exist_ok=True)
     zeo = subprocess.Popen([bin_path('runzeo'), '-C', write_zeo_conf(folder, loc, zeo_port)])
+
+    def launch():
+        wait_for_port(zeo_port, zeo, 'The ZEO server')
+        ini = write_app_ini(folder, os.path.abspath(config), zeo_settings(loc, zeo_port))
+        return start_gunicorn(ini, workers, port, threads)
+    return _run_until_stopped(
+        launch, [zeo], out, f'Serving on http://127.0.0.1:{port} with {workers} processes '
+                            f'through ZEO (127.0.0.1:{zeo_port}); Ctrl-C stops them.')
+
+
+def serve_shared(config, storage, workers, port, threads=4, out=sys.stdout):
+    """Run the app processes of ``config``, whose databases a server shares already
+    (``storage`` names it in the message: PostgreSQL, a ZEO server), until told to
+    stop.  :returns: exit status."""
+    return _run_until_stopped(
+        lambda: start_gunicorn(os.path.abspath(config), workers, port, threads), [], out,
+        f'Serving on http://127.0.0.1:{port} with {workers} processes sharing the database '
+        f'through {storage}; Ctrl-C stops them.')
+
+
+def _run_until_stopped(launch, servers, out, message):
+    """Start the app's process with ``launch``, say ``message``, and wait for it; on
+    Ctrl-C or SIGTERM stop it, then the ``servers`` it used.  :returns: exit status."""
     app = None
-    stopping = []
 
     def stop(signum, frame):
-        stopping.append(signum)
         raise KeyboardInterrupt
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        wait_for_port(zeo_port, zeo, 'The ZEO server')
-        ini = write_app_ini(folder, os.path.abspath(config), zeo_settings(loc, zeo_port))
-        app = subprocess.Popen([
-            bin_path('gunicorn'), '--paste', ini, '--bind', f'127.0.0.1:{port}',
-            '--workers', str(workers), '--threads', str(threads), '--worker-class', 'gthread',
-            '--graceful-timeout', '30', '--timeout', '120', '--no-control-socket',
-            # (gunicorn closes a kept-alive connection idle for 2 s by default: a client
-            # that was busy or not scheduled then finds it closed; 75 s, as browsers
-            # and proxies expect of a server)
-            '--keep-alive', '75'])
-        print(f'Serving on http://127.0.0.1:{port} with {workers} processes through ZEO '
-              f'(127.0.0.1:{zeo_port}); Ctrl-C stops them.', file=out, flush=True)
+        app = launch()
+        print(message, file=out, flush=True)
         return app.wait()
     except KeyboardInterrupt:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for process in (app, zeo):  # the workers first: they still use the database
+        for process in (app, *servers):  # the workers first: they still use the database
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:

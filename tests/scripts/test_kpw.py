@@ -7,6 +7,8 @@ from kp_workspace.evolve import GENERATION
 from kp_workspace.scripts import kpw
 from tests.conftest import Browser, close_app, make_app, write_ini
 
+pytestmark = pytest.mark.storages
+
 
 class FakeStdin(io.StringIO):
     def isatty(self):
@@ -37,6 +39,14 @@ def test_init_on_a_new_directory_without_demo(tmp_path):
     assert status == 0 and 'Demo data' not in out and f'generation {GENERATION}' in out
     status, out, _ = run(ini, 'demo')
     assert 'Demo data loaded (0 objects added)' in out
+
+
+def test_init_builds_a_new_database_where_start_up_does_not_evolve(tmp_path):
+    ini = write_ini(tmp_path, tmp_path / 'fresh', **{'kp_workspace.evolve_on_start': 'false'})
+    status, out, err = run(ini, 'init')  # (as production.ini and postgresql.ini set it)
+    assert (status, err) == (0, '') and f'ready at generation {GENERATION}' in out
+    status, out, _ = run(ini, 'evolve', '--check')
+    assert status == 0 and 'pending' not in out
 
 
 def test_user_add_and_passwd_then_sign_in(ini, var_dir):

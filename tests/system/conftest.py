@@ -17,11 +17,13 @@ def workspace(tmp_path):
 
 @pytest.fixture
 def servers(tmp_path):
-    """Call with a config path: a :class:`Server` for it (not yet started)."""
+    """Call with a config path (and ``workers``, for ``kpw serve``): a :class:`Server`
+    for it (not yet started)."""
     made = []
 
-    def make(config):
-        server = Server(config, os.path.join(str(tmp_path), f'server-{len(made) + 1}.log'))
+    def make(config, workers=None):
+        server = Server(config, os.path.join(str(tmp_path), f'server-{len(made) + 1}.log'),
+                        workers=workers)
         made.append(server)
         return server
     yield make

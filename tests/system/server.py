@@ -21,7 +21,7 @@ START_TIMEOUT = 300  # seconds: a loaded 2-core machine can be very slow to star
 REQUEST_TIMEOUT = 300
 
 
-def _die_with_parent():
+def die_with_parent():
     """In the child, before exec: SIGKILL it when the process that started it dies
     (Linux), so a test run that is itself killed leaves no server behind."""
     try:
@@ -37,13 +37,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(directory, var_dir):
+def write_config(directory, var_dir, **settings):
     """A copy of the project's development.ini with its data directory set to
-    ``var_dir``.  :returns: its path."""
+    ``var_dir`` and ``settings`` added (e.g. the databases' URIs).  :returns: its path."""
     with open(os.path.join(ROOT, 'development.ini'), encoding='utf-8') as f:
         lines = f.read().splitlines()
     marker = lines.index('use = egg:kp_workspace')
-    lines.insert(marker + 1, f'kp_workspace.var_dir = {var_dir}')
+    lines[marker + 1:marker + 1] = [f'kp_workspace.var_dir = {var_dir}'] + [
+        f'{name} = {value}'.replace('%', '%%') for name, value in settings.items()]
     path = os.path.join(directory, 'server.ini')
     with open(path, 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')
@@ -58,11 +59,12 @@ def kpw(config, *argv, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def init_workspace(directory):
-    """A data directory initialised by ``kpw init --demo-if-empty`` in ``directory``.
+def init_workspace(directory, **settings):
+    """A data directory initialised by ``kpw init --demo-if-empty`` in ``directory``
+    (its databases there, or where ``settings`` name them).
     :returns: ``(config path, data directory)``."""
     var = os.path.join(directory, 'var')
-    config = write_config(directory, var)
+    config = write_config(directory, var, **settings)
     done = kpw(config, 'init', '--demo-if-empty')
     assert done.returncode == 0, done.stderr[-3000:]
     return config, var
@@ -96,7 +98,7 @@ class Server:
         log.flush()
         self.process = subprocess.Popen(
             self._command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=die_with_parent)
         log.close()
         self.starts += 1
         if wait:
@@ -313,7 +315,8 @@ def small_pdf(text):
 
 class read_only_site:
     """``with read_only_site(config) as site:`` the workspace's Site, from its
-    FileStorage opened read-only (no lock taken; the server must not be writing)."""
+    database opened read-only (a FileStorage takes no lock then; the server must
+    not be writing)."""
 
     def __init__(self, config):
         self.config = config

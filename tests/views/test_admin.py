@@ -42,6 +42,7 @@ def test_anonymous_post_to_admin_is_sent_to_login(app):
     app.post('/admin/users/+add', {'csrf_token': app.csrf()}, status=303)
 
 
+@pytest.mark.storages
 def test_create_user_then_sign_in_as_them(app, other, audit_entries):
     app.login('admin')
     form = app.get('/admin/users/+add').forms['kpw-form']
@@ -177,6 +178,7 @@ def test_create_post_with_roles_and_assign(app, other, audit_entries):
     assert actions[:2] == ['login.succeeded', 'post.assigned']
 
 
+@pytest.mark.storages
 def test_transfer_moves_the_post_not_the_files(app, open_site, audit_entries):
     app.login('admin')
     page = app.get('/admin/posts/so-budget-finance')

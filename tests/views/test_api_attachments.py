@@ -60,6 +60,7 @@ def upload(app, token, fid, name, data, status=201, **fields):
                    params=fields, upload_files=[('file', name, data)])
 
 
+@pytest.mark.storages
 def test_pdf_is_kept_and_returned_byte_for_byte(app, file_id, audit_entries):
     token, fid = file_id
     data = pdf_bytes(3)
@@ -75,6 +76,7 @@ def test_pdf_is_kept_and_returned_byte_for_byte(app, file_id, audit_entries):
     assert [e.action for e in audit_entries(2)] == ['attachment.read', 'attachment.added']
 
 
+@pytest.mark.storages
 def test_receipt_gets_a_diary_number(app, file_id):
     token, fid = file_id
     # only the diary gives numbers: the file goes to the diary clerk, who registers
@@ -131,6 +133,7 @@ def test_missing_file_field(app, file_id):
     app.api('post', f'/api/v1/files/{fid}/attachments', token, status=400, params={'x': '1'})
 
 
+@pytest.mark.storages
 def test_only_the_holder_attaches(app, file_id):
     token, fid = file_id
     other = app.token('so.hed')
@@ -155,6 +158,7 @@ def test_over_the_limit_is_413(var_dir):
         close_app(app)
 
 
+@pytest.mark.storages
 def test_a_100_mb_pdf_is_accepted_with_bounded_memory(var_dir, tmp_path):
     """The upload streams from disk into the blob: Python's peak allocation stays far
     below the file's size."""
@@ -214,6 +218,7 @@ def test_declared_oversize_in_the_browser_is_a_page(app, file_id):
     assert 'larger than the limit of 50 MB' in res.text and '<h1>Too large</h1>' in res.text
 
 
+@pytest.mark.storages
 @pytest.mark.parametrize('kind, members', [
     ('word', {'word/document.xml': '<w:document><w:t>Pension &amp; gratuity</w:t></w:document>'}),
     ('xl', {'xl/sharedStrings.xml': '<sst><si><t>Pension</t></si><si><t>&amp; gratuity</t></si>'

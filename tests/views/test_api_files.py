@@ -23,6 +23,7 @@ def test_posts_list(app, tokens):
             'department': 'finance'} in posts
 
 
+@pytest.mark.storages
 def test_full_life_of_a_file(app, tokens, audit_entries):
     created = new_file(app, tokens, priority='urgent')
     assert created['state'] == 'open' and created['holder'] == 'so-budget-finance'
@@ -137,6 +138,7 @@ def test_a_former_chain_member_keeps_reading_but_cannot_act(app, tokens):
          params={'to_post': 'so-general-hed'})
 
 
+@pytest.mark.storages
 def test_recall_rules(app, tokens):
     fid = new_file(app, tokens)['id']
     call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/actions/recall', 409,
@@ -177,6 +179,7 @@ def test_refused_transitions_change_nothing(app, tokens, login, action, body, st
     assert call(app, tokens, 'so.finance', 'get', f'/api/v1/files/{fid}').json == before
 
 
+@pytest.mark.storages
 def test_drafts_are_put_up_and_approved_by_the_approver(app, tokens):
     fid = new_file(app, tokens)['id']
     did = call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/drafts', 201,
@@ -201,6 +204,7 @@ def test_drafts_are_put_up_and_approved_by_the_approver(app, tokens):
          params={'kind': 'poem', 'subject': 'x', 'body': 'y'})
 
 
+@pytest.mark.storages
 def test_summary_from_finance_to_the_cm_and_back(app, tokens, audit_entries):
     body = {'subject': 'Special grant for flood-affected schools', 'background': 'Floods...',
             'proposal': 'A grant of Rs 500 million.', 'decision_sought': 'Approval of the grant.',
@@ -260,6 +264,7 @@ def test_inbox_lists_and_bad_parameters(app, tokens):
     app.get('/api/v1/inbox', status=401)
 
 
+@pytest.mark.storages
 def test_transferring_a_post_hands_its_files_to_the_successor(app, tokens, open_site):
     fid = new_file(app, tokens)['id']
     call(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/actions/forward',
@@ -278,6 +283,7 @@ def test_transferring_a_post_hands_its_files_to_the_successor(app, tokens, open_
     assert call(app, tokens, 'secretary.finance', 'get', '/api/v1/inbox').json['total'] == 0
 
 
+@pytest.mark.storages
 def test_summary_recall_undoes_the_step(app, tokens):
     body = {'subject': 'Recall me', 'background': 'b', 'proposal': 'p', 'decision_sought': 'd'}
     sid = call(app, tokens, 'so.finance', 'post_json', '/api/v1/departments/finance/summaries',
@@ -297,6 +303,7 @@ def test_summary_recall_undoes_the_step(app, tokens):
          params=body)
 
 
+@pytest.mark.storages
 def test_drafts_can_be_edited_only_while_being_written(app, tokens):
     fid = new_file(app, tokens)['id']
     app.login('so.finance')
@@ -316,6 +323,7 @@ def test_drafts_can_be_edited_only_while_being_written(app, tokens):
          params={})
 
 
+@pytest.mark.storages
 def test_a_refusal_shown_on_the_page_keeps_nothing_the_request_wrote(app, tokens,
                                                                         monkeypatch):
     """A browser refusal is answered with the page again (not raised): whatever the

@@ -1,9 +1,13 @@
 """Two holders of one post forward the same file at the same moment."""
 import threading
 
+import pytest
+
 from kp_workspace.audit import Actor, ensure_audit_log
 from kp_workspace.workflows import casefile as casefile_workflow
 from tests.conftest import Browser
+
+pytestmark = pytest.mark.storages
 
 
 def test_one_forward_wins_the_other_gets_409_and_nothing_is_lost(app, wsgi_app, open_site,

@@ -24,6 +24,7 @@ def form_by_action(page, suffix):
     raise AssertionError(f'no form posting to …{suffix}')
 
 
+@pytest.mark.storages
 def test_file_from_so_to_secretary_and_back_to_closure(app, other):
     app.login('so.finance')
     home = app.get('/')
@@ -88,6 +89,7 @@ def test_file_from_so_to_secretary_and_back_to_closure(app, other):
         ['Sent on', 'Sent back', 'Closed and sent to the record room']
 
 
+@pytest.mark.storages
 def test_notes_can_be_edited_until_the_file_moves(app):
     app.login('so.finance')
     fid, page = open_new_file(app)
@@ -175,6 +177,7 @@ def test_dashboard_counts_and_desk_time(app, other):
     assert '(2 moves)' in text
 
 
+@pytest.mark.storages
 def test_summary_from_finance_to_cm_and_back_in_the_browser(app, other):
     app.login('so.finance')
     form = app.get('/departments/finance/summaries/new').forms['kpw-form']

@@ -229,6 +229,7 @@ def test_nobody_changes_a_closed_file(desk, closed_file):
     assert desk.snapshot(closed_file) == before
 
 
+@pytest.mark.storages
 @pytest.mark.parametrize('door', ['browser', 'api'])
 def test_reopened_it_can_be_changed_again(desk, closed_file, door):
     if door == 'api':
@@ -318,6 +319,7 @@ def test_drafts_on_a_closed_file_do_not_move(desk, drafts_in_every_state, door):
     assert '/actions/' not in page.text.replace('/actions/reopen', '')  # nothing else offered
 
 
+@pytest.mark.storages
 def test_a_signed_draft_must_be_issued_before_the_file_closes(desk, drafts_in_every_state):
     fid = drafts_in_every_state
     for n in (1, 2):  # back for changes: nothing awaits approval or signature now
@@ -419,6 +421,7 @@ def _writes(door):
     return {w[0]: w[DOORS[door]] for w in WRITES}
 
 
+@pytest.mark.storages
 @pytest.mark.parametrize('door', list(DOORS))
 @pytest.mark.parametrize('login, post, allowed', [
     ('so.finance', 'so-budget-finance', {'note', 'attachment', 'draft'}),          # officer

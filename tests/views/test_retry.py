@@ -1,8 +1,11 @@
 """ZODB conflicts are retried, never swallowed, and the audit log stays exact."""
+import pytest
 import transaction
 
 from kp_workspace.security.principals import Principals
 from kp_workspace.site import ROOT_KEY
+
+pytestmark = pytest.mark.storages
 
 
 def test_conflicting_write_is_retried_and_both_changes_survive(app, wsgi_app, monkeypatch,
@@ -60,17 +63,22 @@ def test_conflict_on_every_attempt_is_a_clear_503_and_saves_nothing(app, wsgi_ap
 
 
 def test_audit_log_survives_undo_and_pack_of_the_main_database(app, wsgi_app, audit_entries,
-                                                                 open_site):
+                                                                 open_site, storage):
     app.login('admin')
     form = app.get('/admin/departments/+add').forms['kpw-form']
     form['name'], form['title'], form['code'] = 'health', 'Health Department', 'HD'
     form.submit('create_department', status=303)
     before = len(audit_entries(1000))
     db = wsgi_app.registry._zodb_databases['']
-    db.undo(db.undoLog(0, 1)[0]['id'])  # undo the department's creation
-    transaction.commit()
+    # RelStorage as we deploy it keeps no history: nothing to undo, and packing
+    # collects the garbage of the main database (which must not reach the audit log).
+    undoable = storage != 'postgresql'
+    assert bool(db.supportsUndo()) is undoable
+    if undoable:
+        db.undo(db.undoLog(0, 1)[0]['id'])  # undo the department's creation
+        transaction.commit()
     db.pack()
-    assert open_site(lambda site, conn: 'health' in site['departments']) is False
+    assert open_site(lambda site, conn: 'health' in site['departments']) is not undoable
     entries = audit_entries(1000)
     assert len(entries) == before
     assert 'department.created' in [e.action for e in entries]

@@ -44,6 +44,7 @@ def snapshot(open_site, sid):
     return open_site(read)
 
 
+@pytest.mark.storages
 def test_so_files_a_decided_summary_in_the_browser(app, tokens, audit_entries, open_site):
     sid = decided_summary(app, tokens)
     assert sid in inbox_ids(app, tokens)
@@ -84,6 +85,7 @@ def test_so_files_a_decided_summary_in_the_browser(app, tokens, audit_entries, o
     assert snapshot(open_site, sid) == before
 
 
+@pytest.mark.storages
 def test_so_opens_the_implementing_file_through_the_api(app, tokens, audit_entries, open_site):
     sid = decided_summary(app, tokens, classification='confidential', priority='urgent')
     summary = api(app, tokens, 'so.finance', 'post_json',
@@ -117,6 +119,7 @@ def test_so_opens_the_implementing_file_through_the_api(app, tokens, audit_entri
     assert snapshot(open_site, sid) == before
 
 
+@pytest.mark.storages
 def test_the_implementing_file_in_the_browser(app, tokens):
     sid = decided_summary(app, tokens)
     app.login('so.finance')
@@ -177,6 +180,7 @@ def test_the_openapi_document_names_the_endings(app):
     assert 'implements' in doc['components']['schemas']['File']['properties']
 
 
+@pytest.mark.storages
 @pytest.mark.parametrize('classification, found', [('routine', True), ('secret', False)])
 def test_the_records_clerk_finds_a_filed_routine_summary_only(app, tokens, classification,
                                                                 found):
