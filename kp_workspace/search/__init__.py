@@ -24,7 +24,6 @@ from .indexer import SITE_KEY, Indexer
 from .queue import UNKNOWN
 
 log = logging.getLogger(__name__)
-LOCK = '.indexer.lock'  # in the index's directory: whoever holds it is its indexer
 
 
 class ItemChanged:
@@ -87,7 +86,7 @@ def includeme(config):
     if not engine.schema_current:
         log.warning('the search index at %s has an older layout: run kpw reindex', path)
     db = registry._zodb_databases['']  # (opened by pyramid_zodbconn, included before)
-    indexer = Indexer(db, engine, os.path.join(path, LOCK))
+    indexer = Indexer(db, engine)
     registry.kpw_search = engine
     registry.kpw_indexer = indexer
     config.add_subscriber(Announcer(indexer).item_changed, ItemChanged)
