@@ -13,7 +13,7 @@ from kp_workspace.access import Officer
 from kp_workspace.audit import Actor, ensure_audit_log
 from kp_workspace.content_types.casefile import open_file
 from kp_workspace.site import ROOT_KEY
-from tests.conftest import close_app, confirm, make_app, write_ini
+from tests.conftest import Browser, close_app, confirm, make_app, write_ini
 from tests.search.conftest import age_the_index
 
 LOGINS = ['so.finance', 'secretary.finance', 'clerk.finance', 'diary.finance', 'so.hed',
@@ -27,6 +27,17 @@ def api(app, tokens, login, method, path, status=200, **kw):
 def search(app, tokens, login, q, status=200, **params):
     app.indexed()
     return api(app, tokens, login, 'get', '/api/v1/search', status, params={'q': q, **params}).json
+
+
+def found_by_a_new_app(var_dir, settings, q, login='so.finance'):
+    """Start the app afresh on ``var_dir`` and search ``q`` as ``login``: the ids found."""
+    app = make_app(var_dir, **settings)
+    try:
+        browser = Browser(app)
+        res = browser.api('get', '/api/v1/search', browser.token(login), params={'q': q}).json
+        return [i['id'] for i in res['items']]
+    finally:
+        close_app(app)
 
 
 def open_api_file(app, tokens, subject, login='so.finance', dept='finance', **extra):
@@ -277,15 +288,7 @@ def test_reindex_check_finds_a_damaged_index_and_reindex_repairs_it(app, wsgi_ap
     out = _io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
     assert 'The index matches the database.' in out.getvalue()
-    again = make_app(var_dir, **search_settings)
-    try:
-        from tests.conftest import Browser
-        browser = Browser(again)
-        token = browser.token('so.finance')
-        res = browser.api('get', '/api/v1/search', token, params={'q': 'damaged'}).json
-        assert res['total'] == 1
-    finally:
-        close_app(again)
+    assert found_by_a_new_app(var_dir, search_settings, 'damaged') == [f['id']]
 
 
 def test_filter_by_classification_and_date_and_browse_by_filters_alone(app, tokens):
@@ -363,7 +366,7 @@ def test_an_index_with_an_old_layout_is_reported_and_rebuilt(app, wsgi_app, toke
                                                               tmp_path, search_backend,
                                                               search_settings):
     from kp_workspace.scripts import kpw
-    open_api_file(app, tokens, 'Layout change subject')
+    f = open_api_file(app, tokens, 'Layout change subject')
     app.indexed()
     close_app(wsgi_app)
     age_the_index(search_backend, search_settings, var_dir)
@@ -374,15 +377,7 @@ def test_an_index_with_an_old_layout_is_reported_and_rebuilt(app, wsgi_app, toke
     assert kpw.main(['-c', ini, 'reindex'], out=io.StringIO()) == 0
     out = io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
-    again = make_app(var_dir, **search_settings)
-    try:
-        from tests.conftest import Browser
-        browser = Browser(again)
-        res = browser.api('get', '/api/v1/search', browser.token('so.finance'),
-                          params={'q': 'layout'}).json
-        assert res['total'] == 1
-    finally:
-        close_app(again)
+    assert found_by_a_new_app(var_dir, search_settings, 'layout') == [f['id']]
 
 
 def test_merges_never_build_a_segment_past_the_limit(tmp_path, monkeypatch):
