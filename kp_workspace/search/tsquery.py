@@ -61,8 +61,17 @@ class _Term:
         return parts[0] if len(parts) == 1 else '(' + ' | '.join(parts) + ')'
 
 
+def _flat(kind, nodes):
+    """``nodes`` with those of ``kind`` replaced by their children (a long chain of
+    ``AND`` stays one level deep)."""
+    found = []
+    for node in nodes:
+        found.extend(node[1] if isinstance(node, tuple) and node[0] == kind else [node])
+    return found
+
+
 def _and(nodes):
-    nodes = [n for n in nodes if n is not EVERY]
+    nodes = [n for n in _flat('and', nodes) if n is not EVERY]
     if any(n is None for n in nodes):
         return None
     if not nodes:
@@ -71,7 +80,7 @@ def _and(nodes):
 
 
 def _or(nodes):
-    nodes = [n for n in nodes if n is not None]
+    nodes = [n for n in _flat('or', nodes) if n is not None]
     if any(n is EVERY for n in nodes):
         return EVERY
     if not nodes:
@@ -167,12 +176,12 @@ class _Parser:
         return left
 
     def _unary(self, depth, field):
-        token = self._peek()
-        if self._operator(token) and token[1] == 'NOT':
+        nots = 0
+        while self._operator(self._peek()) and self._peek()[1] == 'NOT':
             self.at += 1
-            operand = self._unary(depth, field)
-            return False if operand is False else ('neg', _resolved(operand))
-        return self._atom(depth, field)
+            nots += 1
+        operand = self._atom(depth, field)
+        return ('neg', operand) if nots % 2 and operand is not False else operand
 
     def _atom(self, depth, field):
         """One word, phrase or bracketed group; False when there is none here."""

@@ -154,7 +154,9 @@ HOSTILE = ["'; DROP TABLE kpw_search; --", "vehicle' OR '1'='1", 'vehicle") OR (
            'a' * 3000, 'ﷺ' * 700, '\x00vehicle\x00', 'vehicle\x00; DROP TABLE kpw_search',
            '$$; SELECT pg_sleep(10); $$', 'E\'\\x00\'', '%s %(query)s', '{allowed}',
            'post:a', "number:'; DELETE FROM kpw_search; --", 'title:title:title:', '-(-)-',
-           '\u202evehicle', 'vehicle\u200b', '((((((((((((((((vehicle))))))))))))))))']
+           '\u202evehicle', 'vehicle\u200b', '((((((((((((((((vehicle))))))))))))))))',
+           'NOT ' * 5000 + 'vehicle', 'vehicle AND ' * 5000 + 'zebra', 'a OR ' * 5000,
+           '(' * 5000, ')' * 5000 + 'vehicle', '"' * 5001]
 
 
 @postgresql_only
