@@ -2,8 +2,8 @@
 
 A test that takes ``search_settings`` (directly, or through ``wsgi_app``, ``app``...)
 runs once per engine, its id naming it (``test_x[whoosh]``, ``test_x[postgresql]``);
-``@pytest.mark.search_backends('whoosh')`` keeps one to the engines it names (for
-Whoosh's own segments, merges and files).  Each PostgreSQL test has a schema of its
+``@whoosh_only`` (Whoosh's own segments, merges and files) and ``@postgresql_only``
+keep one to a single engine.  Each PostgreSQL test has a schema of its
 own in one database of the session's cluster (the ``postgres`` fixture), dropped
 afterwards together with every connection the test left open.
 """
@@ -28,20 +28,17 @@ DATABASE = 'kpw_search_tests'
 _schemas = itertools.count(1)
 
 
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'search_backends(*names): run only on these search '
-                                       'engines (whoosh, postgresql)')
+# (parametrize marks, not a marker of our own: a module elsewhere that imports a test
+# module from here is collected before this conftest could register one)
+whoosh_only = pytest.mark.parametrize('search_backend', ['whoosh'])
+postgresql_only = pytest.mark.parametrize('search_backend', ['postgresql'])
 
 
 def pytest_generate_tests(metafunc):
-    if 'search_backend' in metafunc.fixturenames:
-        marker = metafunc.definition.get_closest_marker('search_backends')
-        metafunc.parametrize('search_backend', marker.args if marker else BACKENDS,
-                             scope='function')
-
-
-whoosh_only = pytest.mark.search_backends('whoosh')
-postgresql_only = pytest.mark.search_backends('postgresql')
+    chosen = any(mark.args[0] == 'search_backend'
+                 for mark in metafunc.definition.iter_markers('parametrize'))
+    if 'search_backend' in metafunc.fixturenames and not chosen:
+        metafunc.parametrize('search_backend', BACKENDS)
 
 
 @pytest.fixture(scope='session')

@@ -264,7 +264,6 @@ def test_connections_the_server_dropped_are_replaced(engine, pg_dsn):
     assert len(engine.stamps()) == len(CORPUS) + 1
 
 
-@postgresql_only
 def test_a_search_while_the_database_is_out_of_reach_says_so(pg_dsn, search_cluster):
     from tests.pg import free_port
     engine = PostgresEngine(pg_dsn)
@@ -342,7 +341,6 @@ def test_one_indexer_at_a_time_across_engines_and_the_other_takes_over(wsgi_app,
             engine.close()
 
 
-@postgresql_only
 def test_workspaces_in_two_schemas_of_one_database_are_apart(pg_dsn, search_cluster):
     other_dsn = pg_dsn.replace('search_path=', 'search_path=other_')
     schema = other_dsn.split('search_path=')[1].split("'")[0]
