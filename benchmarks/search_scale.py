@@ -9,9 +9,12 @@ commit, as in production), then prints:
   - median and 95th percentile latency of GET /api/v1/search (WebTest, in-process)
     for secretary.finance, over a mix of rare and common words
   - the ratio of our search call (principal filter, facets, snippets from the
-    database, the visibility re-check) to a bare Whoosh query on the same index
+    database, the visibility re-check) to a bare query of the engine on the same index
 
-    .venv/bin/python benchmarks/search_scale.py [--files 100000]
+With ``--engine postgresql`` the index is in PostgreSQL: a database of a private
+cluster started for the run (as the tests start one), or the one ``--dsn`` names.
+
+    .venv/bin/python benchmarks/search_scale.py [--files 100000] [--engine postgresql [--dsn DSN]]
 """
 import argparse
 import os
@@ -30,6 +33,7 @@ from kp_workspace.scripts import kpw  # noqa: E402
 from kp_workspace.search.engine import MAX_SEGMENT_DOCS  # noqa: E402
 from kp_workspace.site import close_databases  # noqa: E402
 from tests.conftest import Browser, make_app, write_ini  # noqa: E402
+from tests.pg import Cluster  # noqa: E402
 
 rng = random.Random(7)
 VOCABULARY = [''.join(rng.choice('bcdfghklmnprstvz') + rng.choice('aeiou') for _ in range(3))
@@ -50,6 +54,48 @@ def live_index_mb(path):
     prefixes = tuple(seg.segment_id() + '.' for seg in ix._segments())
     return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)
                if f.startswith(prefixes)) / 1024 / 1024
+
+
+def postgres_index_mb(engine):
+    def size(cur):
+        cur.execute("SELECT pg_total_relation_size('kpw_search')")
+        return cur.fetchone()[0]
+    return engine._run(size) / 1024 / 1024
+
+
+def bare_postgres(engine, principals, q):
+    """A bare PostgreSQL query: the same tsquery and principals, the count and a page
+    of 20 by rank (no facets, snippets or re-check)."""
+    params = {'principals': principals, 'query': engine.parse(q)}
+
+    def run(cur):
+        cur.execute('SELECT count(*) FROM kpw_search WHERE allowed && %(principals)s::text[] '
+                    'AND words @@ %(query)s::tsquery', params)
+        cur.fetchone()
+        cur.execute('SELECT key, title FROM kpw_search WHERE allowed && %(principals)s::text[] '
+                    'AND words @@ %(query)s::tsquery '
+                    'ORDER BY ts_rank(words, %(query)s::tsquery) DESC LIMIT 20', params)
+        return cur.fetchall()
+    return lambda: engine._run(run)
+
+
+def bare_whoosh(engine, principals):
+    """Bare Whoosh queries: the same held searcher and set of documents the user may
+    open (built once, as the engine keeps it), a page of stored fields.  :returns:
+    ``(function of a query giving its bare query, closer)``"""
+    from whoosh.idsets import BitSet
+    from whoosh.query import Or, Term
+    searcher = engine.ix.searcher()
+    allowed = BitSet(searcher.docs_for_query(Or([Term('allowed', p) for p in principals])),
+                     size=searcher.doc_count_all())
+
+    def bare(q):
+        def run():
+            page = searcher.search_page(engine.parse(q), 1, pagelen=20, filter=allowed)
+            page.total
+            [hit.fields() for hit in page]
+        return run
+    return bare, searcher.close
 
 
 def percentile(values, q):
@@ -81,12 +127,31 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--files', type=int, default=100_000)
     parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--engine', choices=('whoosh', 'postgresql'), default='whoosh')
+    parser.add_argument('--dsn', help='with --engine postgresql: the search database (default: '
+                                      'a private PostgreSQL cluster for the run)')
     args = parser.parse_args()
+    cluster = None
+    settings = {'kp_workspace.search': args.engine}
+    if args.engine == 'postgresql':
+        if not args.dsn:
+            cluster = Cluster().start()
+            args.dsn = cluster.create_database('kpw_search_bench')
+        settings['kp_workspace.search_dsn'] = args.dsn
+    try:
+        run(args, settings)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run(args, settings):
+    postgres = args.engine == 'postgresql'
     with tempfile.TemporaryDirectory(prefix='kpw-search-bench-') as tmp:
         var = os.path.join(tmp, 'var')
-        ini = write_ini(tmp, var)
+        ini = write_ini(tmp, var, **settings)
         kpw.main(['-c', ini, 'init', '--demo'], out=open(os.devnull, 'w'))
-        app = make_app(var)
+        app = make_app(var, **settings)
         try:
             start = time.perf_counter()
             fill(app, 0, args.files, subject=subject)
@@ -94,8 +159,8 @@ def main():
             fill_seconds = time.perf_counter() - start
             engine = app.registry.kpw_search
             settle(app)
-            segments = engine.segment_count()
-            docs = engine.ix.doc_count()
+            segments = None if postgres else engine.segment_count()
+            docs = engine.doc_count() if postgres else engine.ix.doc_count()
             browser = Browser(app)
             token = browser.token('secretary.finance')
             queries = ([VOCABULARY[i] for i in range(0, 300, 15)]            # common words
@@ -105,8 +170,6 @@ def main():
             first_file = browser.api('get', '/api/v1/inbox', token).json['items'][0]['id']
             from kp_workspace.search.documents import principals_for
             from kp_workspace.search.query import search
-            from whoosh.idsets import BitSet
-            from whoosh.query import Or, Term
 
             import transaction
             from kp_workspace.access import Officer
@@ -120,24 +183,18 @@ def main():
             officer = Officer(site['principals'].users['secretary.finance'], site,
                               Actor('bench', '', None))
             principals = principals_for(officer)
-            # bare Whoosh: the same held searcher and the same set of documents the
-            # user may open (built once, as the engine keeps it), a page of stored fields
-            bare_searcher = engine.ix.searcher()
-            bare_allowed = BitSet(bare_searcher.docs_for_query(
-                Or([Term('allowed', p) for p in principals])), size=bare_searcher.doc_count_all())
+            if postgres:
+                bare_query, close_bare = (lambda q: bare_postgres(engine, principals, q)), None
+            else:
+                bare_query, close_bare = bare_whoosh(engine, principals)
             for q in queries:
                 api_times += timed(lambda: browser.get(
                     '/api/v1/search', params={'q': q},
                     headers={'Authorization': f'Bearer {token}'}, status=200), args.runs)
                 ours += timed(lambda: search(engine, officer, q, pagelen=20), args.runs)
-
-                def bare_query():
-                    page = bare_searcher.search_page(engine.parse(q), 1, pagelen=20,
-                                                     filter=bare_allowed)
-                    page.total
-                    [hit.fields() for hit in page]
-                bare += timed(bare_query, args.runs)
-            bare_searcher.close()
+                bare += timed(bare_query(q), args.runs)
+            if close_bare is not None:
+                close_bare()
             # the first search after the index changed (the engine opens a new searcher)
             for i, q in enumerate(queries[:20]):
                 browser.api('post_json', f'/api/v1/files/{first_file}/notes', token,
@@ -157,7 +214,7 @@ def main():
         reindex_seconds = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         # the same queries again on the rebuilt, optimised (single-segment) index
-        app = make_app(var)
+        app = make_app(var, **settings)
         try:
             browser = Browser(app)
             token = browser.token('secretary.finance')
@@ -166,11 +223,13 @@ def main():
                 after += timed(lambda: browser.get(
                     '/api/v1/search', params={'q': q},
                     headers={'Authorization': f'Bearer {token}'}, status=200), args.runs)
+            index_mb = (postgres_index_mb(app.registry.kpw_search) if postgres
+                        else live_index_mb(os.path.join(var, 'search')))
         finally:
             close_databases(app.registry)
-        index_mb = live_index_mb(os.path.join(var, 'search'))
-    print(f'files: {args.files}; index documents: {docs}; index size: {index_mb:.0f} MB; '
-          f'segments after the fill: {segments}')
+    print(f'engine: {args.engine}; files: {args.files}; index documents: {docs}; index size '
+          f'(with its indexes): {index_mb:.0f} MB'
+          + ('' if postgres else f'; segments after the fill: {segments}'))
     print(f'indexing while filling (domain + ZODB + index): {args.files / fill_seconds:.0f} '
           f'files/s')
     print(f'full reindex: {docs / reindex_seconds:.0f} documents/s '
@@ -179,12 +238,15 @@ def main():
           f'{statistics.median(api_times):.1f} ms, p95 {percentile(api_times, 0.95):.1f} ms')
     print(f'GET /api/v1/search right after a change to the index (new searcher): median '
           f'{statistics.median(after_change):.1f} ms, p95 {percentile(after_change, 0.95):.1f} ms')
-    print('GET /api/v1/search after kpw reindex (rebuilt index, merged into segments of at most '
-          f'{MAX_SEGMENT_DOCS:,}): median {statistics.median(after):.1f} ms, '
-          f'p95 {percentile(after, 0.95):.1f} ms')
-    print(f'our search call: median {statistics.median(ours):.1f} ms; bare Whoosh (same query, '
-          'held searcher and set of allowed documents; no facets, snippets or re-check): '
-          f'median {statistics.median(bare):.1f} ms; overhead ratio '
+    rebuilt = ('vacuumed and analysed' if postgres else
+               f'merged into segments of at most {MAX_SEGMENT_DOCS:,}')
+    print(f'GET /api/v1/search after kpw reindex (rebuilt index, {rebuilt}): median '
+          f'{statistics.median(after):.1f} ms, p95 {percentile(after, 0.95):.1f} ms')
+    bare_what = ('bare SQL (same tsquery and principals, count and a page by rank'
+                 if postgres else 'bare Whoosh (same query, held searcher and set of allowed '
+                 'documents')
+    print(f'our search call: median {statistics.median(ours):.1f} ms; {bare_what}; no facets, '
+          f'snippets or re-check): median {statistics.median(bare):.1f} ms; overhead ratio '
           f'{statistics.median(ours) / statistics.median(bare):.2f}')
 
 

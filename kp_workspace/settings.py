@@ -11,6 +11,8 @@ import tempfile
 import urllib.parse
 from dataclasses import dataclass
 
+from psycopg2.extensions import parse_dsn
+
 PREFIX = 'kp_workspace.'
 SECRET_FILE = 'secret.key'
 
@@ -36,6 +38,8 @@ class WorkspaceSettings:
     mail: bool = False
     tsa_url: str = ''          # an RFC 3161 time-stamping service for signatures, if any
     indexer: str = 'thread'    # 'thread': this process runs the search indexer; 'off': it does not
+    search: str = 'whoosh'     # the search engine: 'whoosh' or 'postgresql'
+    search_dsn: str = ''       # the PostgreSQL search database (libpq string or URI)
 
 
 class SettingsError(ValueError):
@@ -184,6 +188,7 @@ def read_settings(global_config, settings):
     indexer = (settings.get(PREFIX + 'indexer') or 'thread').strip()
     if indexer not in ('thread', 'off'):
         raise SettingsError(f'{PREFIX}indexer must be thread or off')
+    search, search_dsn = _search(settings)
     return WorkspaceSettings(
         var_dir=var_dir,
         secret=secret,
@@ -207,4 +212,29 @@ def read_settings(global_config, settings):
         mail=bool(settings.get('mail.host')),
         tsa_url=(settings.get(PREFIX + 'tsa_url') or '').strip(),
         indexer=indexer,
+        search=search,
+        search_dsn=search_dsn,
     )
+
+
+def _search(settings):
+    """``(engine, dsn)`` from ``kp_workspace.search`` and ``kp_workspace.search_dsn``.
+
+    :raises SettingsError: an unknown engine; PostgreSQL without a database, or
+        with one that is neither a libpq connection string nor a URI.  (The
+        message never repeats the value: it may hold a password.)
+    """
+    engine = (settings.get(PREFIX + 'search') or 'whoosh').strip()
+    if engine not in ('whoosh', 'postgresql'):
+        raise SettingsError(f'{PREFIX}search must be whoosh or postgresql')
+    dsn = (settings.get(PREFIX + 'search_dsn') or '').strip()
+    if engine == 'postgresql':
+        if not dsn:
+            raise SettingsError(f'{PREFIX}search_dsn must name the PostgreSQL database '
+                                f'when {PREFIX}search is postgresql')
+        try:
+            parse_dsn(dsn)
+        except Exception:  # (psycopg2's ProgrammingError, whose message quotes the value)
+            raise SettingsError(f'{PREFIX}search_dsn must be a libpq connection string '
+                                '(host=... dbname=...) or a postgresql:// URI') from None
+    return engine, dsn

@@ -13,6 +13,11 @@ stays in the queue until the next indexer takes it.
 ``kp_workspace.indexer`` (``thread``, the default, or ``off``) says whether a
 serving process runs the indexer in a background thread; with ``off`` a
 separate ``kpw indexer`` process must run.
+
+``kp_workspace.search`` chooses the engine: ``whoosh`` (the default: an index in
+the data directory, shared by the processes of one machine) or ``postgresql``
+(:mod:`.postgres`: an index in the database ``kp_workspace.search_dsn`` names,
+shared by every machine).
 """
 import logging
 import os
@@ -21,10 +26,10 @@ import time
 from .documents import allowed_principals
 from .engine import WhooshEngine
 from .indexer import SITE_KEY, Indexer
+from .postgres import PostgresEngine
 from .queue import UNKNOWN
 
 log = logging.getLogger(__name__)
-LOCK = '.indexer.lock'  # in the index's directory: whoever holds it is its indexer
 
 
 class ItemChanged:
@@ -82,12 +87,16 @@ def _has_data(txn, key):
 def includeme(config):
     registry = config.registry
     settings = registry.kpw_settings
-    path = os.path.join(settings.var_dir, 'search')
-    engine = WhooshEngine(path)
+    if settings.search == 'postgresql':
+        engine = PostgresEngine(settings.search_dsn)
+        where = 'in PostgreSQL'
+    else:
+        path = os.path.join(settings.var_dir, 'search')
+        engine, where = WhooshEngine(path), f'at {path}'
     if not engine.schema_current:
-        log.warning('the search index at %s has an older layout: run kpw reindex', path)
+        log.warning('the search index %s has an older layout: run kpw reindex', where)
     db = registry._zodb_databases['']  # (opened by pyramid_zodbconn, included before)
-    indexer = Indexer(db, engine, os.path.join(path, LOCK))
+    indexer = Indexer(db, engine)
     registry.kpw_search = engine
     registry.kpw_indexer = indexer
     config.add_subscriber(Announcer(indexer).item_changed, ItemChanged)

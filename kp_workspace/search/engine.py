@@ -39,6 +39,7 @@ from whoosh.query import And, DateRange, Or, Term
 from whoosh.searching import Searcher
 from whoosh.reading import SegmentReader
 from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
+from zc.lockfile import LockError, SimpleLockFile
 
 from .analysis import workspace_analyzer
 from .snippets import Snippets
@@ -73,6 +74,7 @@ MARKER = '.generation'  # replaced by the writer after every commit (whoosh igno
 TEMPORARY = '.tmp'
 COLUMN = '.col'
 KNOWN_COLUMNS = 20_000  # column files whose existence the storage remembers
+INDEXER_LOCK = '.indexer.lock'  # in the index's directory: whoever holds it is its indexer
 
 
 def _size_class(docs):
@@ -420,6 +422,10 @@ class WhooshEngine:
             self.ix = self.storage.open_index()
             self.schema_current = _describe(self.ix.schema) == _describe(self.schema)
 
+    def indexer_lock(self):
+        """The lock whose holder is this index's only writer (:class:`IndexerLockFile`)."""
+        return IndexerLockFile(self.storage)
+
     def segment_count(self):
         reader = self.ix.reader()
         try:
@@ -619,6 +625,52 @@ class WhooshEngine:
                 date=fields.get('date'),
                 snippet=snippet(text_for(fields)) if snippet else ''))
         return Results(results.total, hits, facets, results.pagenum, results.pagecount)
+
+
+class IndexerLockFile:
+    """Which process indexes a Whoosh index: the one holding a lock file in its
+    directory (the operating system gives it up when the process ends).
+
+    The interface every engine's indexer lock has: :meth:`acquire`, :meth:`check`,
+    :meth:`release` and :attr:`held`.
+    """
+
+    def __init__(self, storage):
+        self.storage = storage
+        self._file = None
+
+    @property
+    def held(self):
+        """Whether this object holds the lock (as far as it knows, without asking)."""
+        return self._file is not None
+
+    def acquire(self):
+        """Take the lock if no process holds it, then remove what writers that died
+        left in the index's temporary directories.
+
+        :returns: whether this object holds the lock now.
+        :raises OSError: the clean-up failed (the lock is given up again).
+        """
+        if self._file is None:
+            try:
+                self._file = SimpleLockFile(os.path.join(self.storage.folder, INDEXER_LOCK))
+            except LockError:
+                return False
+            try:
+                self.storage.clean_temporary()
+            except BaseException:
+                self.release()
+                raise
+        return True
+
+    def check(self):
+        """Whether the lock is still held (a lock file is, while it is open)."""
+        return self.held
+
+    def release(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class _Allowed(DocIdSet):

@@ -7,9 +7,11 @@ segments), and then removes exactly the entries it read.  A crash at any point
 leaves the entries in the queue, and indexing an item twice gives the same
 index, so the next indexer to run heals what the last one left.
 
-One indexer works on an index at a time: the holder of a lock file beside it.
-By default that is a background thread of every serving process that can get
-the lock (:meth:`Indexer.start`), otherwise ``kpw indexer`` in a process of its
+One indexer works on an index at a time: the holder of the engine's indexer
+lock (a lock file beside a Whoosh index; a PostgreSQL advisory lock, which
+processes on several machines can share, for the PostgreSQL backend).  By
+default that is a background thread of every serving process that can get the
+lock (:meth:`Indexer.start`), otherwise ``kpw indexer`` in a process of its
 own; processes that do not hold the lock keep trying, so one takes over when
 the indexer's process ends.
 """
@@ -20,7 +22,6 @@ import time
 
 import transaction
 from ZODB.POSException import ConflictError
-from zc.lockfile import LockError, SimpleLockFile
 
 from .documents import documents_for
 
@@ -34,13 +35,12 @@ RETRY_AFTER = 5.0   # seconds before trying again after indexing failed
 
 
 class Indexer:
-    def __init__(self, db, engine, lock_path, batch=BATCH, poll=POLL, pause=PAUSE,
+    def __init__(self, db, engine, batch=BATCH, poll=POLL, pause=PAUSE,
                  retry_after=RETRY_AFTER):
         self.db = db
         self.engine = engine
-        self.lock_path = lock_path
         self.batch, self.poll, self.pause, self.retry_after = batch, poll, pause, retry_after
-        self._lock = None
+        self._lock = engine.indexer_lock()
         self._working = threading.Lock()   # one batch at a time in this process
         self._wake = threading.Event()
         self._merge_wake = threading.Event()
@@ -50,28 +50,32 @@ class Indexer:
 
     # the lock ----------------------------------------------------------------
     def acquire(self):
-        """Become the indexer of this index, if no other holds the lock.  :returns: bool"""
-        if self._lock is None:
-            try:
-                self._lock = SimpleLockFile(self.lock_path)
-            except LockError:
-                return False
-            # (another process may have rebuilt the index while this one waited)
+        """Become the indexer of this index, if no other holds the lock; a lock
+        this process held and lost (its database session ended) is taken afresh
+        if it is free.  :returns: bool"""
+        if self._lock.held:
+            if self._lock.check():
+                return True
+            log.warning('search: this process lost the indexer lock; taking it again')
+            self.release()
+        if not self._lock.acquire():
+            return False
+        try:  # (another process may have rebuilt the index while this one waited)
             self.engine.reopen()
-            self.engine.storage.clean_temporary()
+        except BaseException:
+            self.release()
+            raise
         return True
 
     def release(self):
         """Stop being the indexer (after any index commit of this process)."""
         with self.engine.write_lock:
-            if self._lock is not None:
-                self._lock.close()
-                self._lock = None
+            self._lock.release()
 
     @property
     def active(self):
         """Whether this process is the indexer now."""
-        return self._lock is not None
+        return self._lock.held
 
     # indexing ----------------------------------------------------------------
     def index_batch(self):
@@ -124,8 +128,9 @@ class Indexer:
         """Write ``built`` (``{item id: documents}``) in one index commit.
 
         When the index refuses the batch, halve it until the item it refuses is
-        found; that one is taken out of the index.  An ``OSError`` (a full disk)
-        is not the items' fault: it is raised, and the whole batch waits.
+        found; that one is taken out of the index.  An ``OSError`` (a full disk,
+        a search database out of reach) is not the items' fault: it is raised, and
+        the whole batch waits.
 
         :returns: ``{item id: reason}`` of the items refused.
         """

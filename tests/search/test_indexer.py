@@ -20,6 +20,7 @@ from kp_workspace.search import engine as search_engine
 from kp_workspace.search.queue import IndexQueue, _shard as queue_shard
 from kp_workspace.site import ROOT_KEY
 from tests.conftest import SECRET, Browser, close_app, make_app, write_ini
+from tests.search.conftest import age_the_index, another_engine, whoosh_only
 from tests.search.test_search import _domain_file, open_api_file, search
 
 
@@ -80,7 +81,7 @@ def test_a_user_finds_a_note_a_moment_after_writing_it(app, wsgi_app, tokens):
 
 
 def test_the_lag_is_shown_on_health_search_and_check(app, wsgi_app, tokens, open_site, var_dir,
-                                                      tmp_path):
+                                                      tmp_path, search_settings):
     wsgi_app.registry.kpw_indexer.stop()
     f = open_api_file(app, tokens, 'Stale subject')
 
@@ -99,7 +100,7 @@ def test_the_lag_is_shown_on_health_search_and_check(app, wsgi_app, tokens, open
     app.get('/language/ur')
     assert 'تلاش کا اشاریہ ابھی پیچھے ہے' in app.get('/search', params={'q': 'stale'}).text
     close_app(wsgi_app)
-    ini = write_ini(tmp_path, var_dir)
+    ini = write_ini(tmp_path, var_dir, **search_settings)
     status, out = check(ini)
     assert status == 3
     assert f'missing: {f["id"]}' in out and '1 changes wait for the search indexer' in out
@@ -154,7 +155,7 @@ def test_an_item_indexed_before_the_queue_existed_is_treated_as_narrowed(app, ws
 
 
 def test_an_item_that_cannot_be_indexed_blocks_nothing_and_is_reported(
-        app, wsgi_app, tokens, monkeypatch, var_dir, tmp_path):
+        app, wsgi_app, tokens, monkeypatch, var_dir, tmp_path, search_settings):
     from kp_workspace.search import indexer as indexer_module
     from kp_workspace.search import reindex as reindex_module
     real = indexer_module.documents_for
@@ -181,7 +182,7 @@ def test_an_item_that_cannot_be_indexed_blocks_nothing_and_is_reported(
     assert app.get('/healthz').json['search'] == {'pending': 0, 'lag_seconds': 0.0,
                                                   'failed': 1, 'indexer': 'this process'}
     close_app(wsgi_app)
-    ini = write_ini(tmp_path, var_dir)
+    ini = write_ini(tmp_path, var_dir, **search_settings)
     status, out = check(ini)
     assert status == 3 and f'failed: {bad["id"]} (ValueError: a damaged note)' in out
     out = io.StringIO()
@@ -229,28 +230,25 @@ def test_a_change_to_an_item_that_is_gone_takes_its_documents_out(app, wsgi_app,
 
 
 def test_an_indexer_that_waited_while_the_index_was_rebuilt_writes_the_new_layout(
-        app, wsgi_app, tokens, var_dir):
+        app, wsgi_app, tokens, var_dir, search_backend, search_settings):
     """A standby process saw the old layout at start; another process rebuilt the
     index meanwhile: once this one becomes the indexer it reads the index afresh."""
-    from whoosh import index
-    from whoosh.fields import ID, Schema
     engine, indexer = wsgi_app.registry.kpw_search, wsgi_app.registry.kpw_indexer
     indexer.stop()
-    path = str(var_dir / 'search')
-    for name in os.listdir(path):
-        if not name.startswith('.'):
-            os.remove(os.path.join(path, name))
-    index.create_in(path, Schema(key=ID(stored=True)))  # as an older release built it
+    age_the_index(search_backend, search_settings, var_dir)  # as an older release built it
     engine.reopen()
     assert not engine.schema_current
     f = open_api_file(app, tokens, 'Rebuilt rook')
     assert indexer.drain() == 0  # nothing can be written into the old layout
     indexer.release()
-    search_engine.WhooshEngine(path).clear()  # another process rebuilds (empty, new layout)
+    other = another_engine(search_backend, search_settings, var_dir)
+    other.clear()  # another process rebuilds (empty, new layout)
+    other.close()
     indexer.start()
     assert search(app, tokens, 'so.finance', 'rook')['items'][0]['id'] == f['id']
 
 
+@whoosh_only
 def test_the_indexer_survives_a_failure_to_start(app, wsgi_app, tokens, monkeypatch):
     engine, indexer = wsgi_app.registry.kpw_search, wsgi_app.registry.kpw_indexer
     indexer.stop()
@@ -269,6 +267,7 @@ def test_the_indexer_survives_a_failure_to_start(app, wsgi_app, tokens, monkeypa
     assert len(calls) >= 3
 
 
+@whoosh_only
 def test_stale_temporary_directories_are_cleaned_when_an_indexer_starts(wsgi_app, var_dir):
     indexer = wsgi_app.registry.kpw_indexer
     indexer.stop()
@@ -282,6 +281,7 @@ def test_stale_temporary_directories_are_cleaned_when_an_indexer_starts(wsgi_app
     assert not stale.exists() and fresh.exists()
 
 
+@whoosh_only
 def test_the_indexer_merges_segments_in_the_background(app, wsgi_app, tokens, monkeypatch):
     monkeypatch.setattr(search_engine, 'SMALLEST_CLASS', 2)
     monkeypatch.setattr(search_engine, 'MERGE_FACTOR', 3)
@@ -630,9 +630,9 @@ def login(url, who='so.finance'):
     return call(url, '/api/v1/auth/token', {'login': who, 'password': DEMO_PASSWORD})['token']
 
 
-def numbers_found(var_dir, numbers):
+def numbers_found(var_dir, numbers, settings):
     """Start the app (its indexer catches up), then search each number."""
-    app = make_app(var_dir)
+    app = make_app(var_dir, **settings)
     try:
         app.registry.kpw_indexer.wait_idle(120)
         browser = Browser(app)
@@ -643,8 +643,10 @@ def numbers_found(var_dir, numbers):
         close_app(app)
 
 
-def test_a_server_killed_between_commit_and_indexing_heals_on_restart(var_dir, tmp_path):
-    process, url = serve(tmp_path, var_dir, **{'kp_workspace.indexer': 'off'})
+def test_a_server_killed_between_commit_and_indexing_heals_on_restart(var_dir, tmp_path,
+                                                                     search_settings):
+    process, url = serve(tmp_path, var_dir, **search_settings,
+                         **{'kp_workspace.indexer': 'off'})
     try:
         token = login(url)
         f = call(url, '/api/v1/departments/finance/files', {'subject': 'Killed kestrel'}, token)
@@ -652,15 +654,16 @@ def test_a_server_killed_between_commit_and_indexing_heals_on_restart(var_dir, t
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(30)
-    ini = write_ini(tmp_path, var_dir)
+    ini = write_ini(tmp_path, var_dir, **search_settings)
     status, out = check(ini)
     assert status == 3 and 'changes wait for the search indexer' in out
-    assert numbers_found(var_dir, [f['number']]) == {f['number']}
+    assert numbers_found(var_dir, [f['number']], search_settings) == {f['number']}
     assert check(ini) == (0, 'The index matches the database.\n')
 
 
-def test_a_server_killed_while_writing_and_indexing_loses_no_index_update(var_dir, tmp_path):
-    process, url = serve(tmp_path, var_dir)
+def test_a_server_killed_while_writing_and_indexing_loses_no_index_update(var_dir, tmp_path,
+                                                                          search_settings):
+    process, url = serve(tmp_path, var_dir, **search_settings)
     acknowledged, stop = [], threading.Event()
 
     def write():
@@ -687,8 +690,9 @@ def test_a_server_killed_while_writing_and_indexing_loses_no_index_update(var_di
         stop.set()
         writer.join(60)
     assert len(acknowledged) >= 15
-    assert numbers_found(var_dir, acknowledged) == set(acknowledged)
-    assert check(write_ini(tmp_path, var_dir)) == (0, 'The index matches the database.\n')
+    assert numbers_found(var_dir, acknowledged, search_settings) == set(acknowledged)
+    assert check(write_ini(tmp_path, var_dir, **search_settings)) == (
+        0, 'The index matches the database.\n')
 
 
 @pytest.fixture
@@ -717,11 +721,11 @@ def zeo(tmp_path, var_dir):
     process.wait(30)
 
 
-def test_processes_sharing_a_database_share_one_indexer(var_dir, zeo):
+def test_processes_sharing_a_database_share_one_indexer(var_dir, zeo, search_settings):
     """Two app processes on one ZEO database: one indexes; what the other writes is
     indexed once, found by both; when the indexer's process stops, the other takes over."""
-    first = make_app(var_dir, **zeo)
-    second = make_app(var_dir, **zeo)
+    first = make_app(var_dir, **zeo, **search_settings)
+    second = make_app(var_dir, **zeo, **search_settings)
     try:
         indexers = [first.registry.kpw_indexer, second.registry.kpw_indexer]
         assert [i.active for i in indexers].count(True) == 1

@@ -13,7 +13,8 @@ from kp_workspace.access import Officer
 from kp_workspace.audit import Actor, ensure_audit_log
 from kp_workspace.content_types.casefile import open_file
 from kp_workspace.site import ROOT_KEY
-from tests.conftest import close_app, confirm, make_app, write_ini
+from tests.conftest import Browser, close_app, confirm, make_app, write_ini
+from tests.search.conftest import age_the_index
 
 LOGINS = ['so.finance', 'secretary.finance', 'clerk.finance', 'diary.finance', 'so.hed',
           'secretary.hed', 'so.sit', 'secretary.sit', 'so.sports', 'cs', 'cm', 'admin']
@@ -26,6 +27,17 @@ def api(app, tokens, login, method, path, status=200, **kw):
 def search(app, tokens, login, q, status=200, **params):
     app.indexed()
     return api(app, tokens, login, 'get', '/api/v1/search', status, params={'q': q, **params}).json
+
+
+def found_by_a_new_app(var_dir, settings, q, login='so.finance'):
+    """Start the app afresh on ``var_dir`` and search ``q`` as ``login``: the ids found."""
+    app = make_app(var_dir, **settings)
+    try:
+        browser = Browser(app)
+        res = browser.api('get', '/api/v1/search', browser.token(login), params={'q': q}).json
+        return [i['id'] for i in res['items']]
+    finally:
+        close_app(app)
 
 
 def open_api_file(app, tokens, subject, login='so.finance', dept='finance', **extra):
@@ -255,19 +267,18 @@ def test_index_failure_keeps_the_commit_and_is_retried(app, wsgi_app, tokens, mo
 
 
 def test_reindex_check_finds_a_damaged_index_and_reindex_repairs_it(app, wsgi_app, tokens,
-                                                                    var_dir, tmp_path):
+                                                                    var_dir, tmp_path,
+                                                                    search_settings):
     import io as _io
     from kp_workspace.scripts import kpw
     f = open_api_file(app, tokens, 'Damaged index subject')
     open_api_file(app, tokens, 'Healthy index subject')
     engine = wsgi_app.registry.kpw_search
     app.indexed()
-    writer = engine.ix.writer(timeout=30)
-    writer.delete_by_term('key', f['id'])
-    writer.commit()
+    engine.apply([], remove_items=[f['id']])  # (behind the queue's back)
     assert search(app, tokens, 'so.finance', 'damaged')['total'] == 0
     close_app(wsgi_app)  # the console opens the same data directory
-    ini = write_ini(tmp_path, var_dir)
+    ini = write_ini(tmp_path, var_dir, **search_settings)
     out = _io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 3
     assert f'missing: {f["id"]}' in out.getvalue() and '1 missing, 0 extra, 0 stale' in out.getvalue()
@@ -277,15 +288,7 @@ def test_reindex_check_finds_a_damaged_index_and_reindex_repairs_it(app, wsgi_ap
     out = _io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
     assert 'The index matches the database.' in out.getvalue()
-    again = make_app(var_dir)
-    try:
-        from tests.conftest import Browser
-        browser = Browser(again)
-        token = browser.token('so.finance')
-        res = browser.api('get', '/api/v1/search', token, params={'q': 'damaged'}).json
-        assert res['total'] == 1
-    finally:
-        close_app(again)
+    assert found_by_a_new_app(var_dir, search_settings, 'damaged') == [f['id']]
 
 
 def test_filter_by_classification_and_date_and_browse_by_filters_alone(app, tokens):
@@ -339,11 +342,9 @@ def test_bad_filter_values_are_refused_with_a_message(app, tokens):
         assert message in page.text
 
 
-def test_a_reused_searcher_sees_deletions_and_merges(tmp_path):
+def test_a_reused_searcher_sees_deletions_and_merges(engine):
     """The engine keeps a searcher per thread; after the index changes it must see
     exactly the new documents: none deleted, none twice after segments merge."""
-    from kp_workspace.search.engine import WhooshEngine
-    engine = WhooshEngine(str(tmp_path / 'ix'))
     for n in range(3):  # three segments
         engine.apply([{'key': f'k{n}-{i}', 'item': f'k{n}-{i}', 'kind': 'file',
                        'title': 'walrus', 'allowed': 'post:a'} for i in range(4)])
@@ -359,24 +360,24 @@ def test_a_reused_searcher_sees_deletions_and_merges(tmp_path):
     # someone who may open nothing finds nothing (an empty filter is no filter to whoosh)
     assert engine.query('walrus', ['post:nobody']).total == 0
     assert engine.query('walrus', ['post:b']).total == 1
-    engine.close()
 
 
 def test_an_index_with_an_old_layout_is_reported_and_rebuilt(app, wsgi_app, tokens, var_dir,
-                                                              tmp_path):
-    from whoosh import index
-    from whoosh.fields import ID, Schema
+                                                              tmp_path, search_backend,
+                                                              search_settings):
     from kp_workspace.scripts import kpw
-    open_api_file(app, tokens, 'Layout change subject')
+    f = open_api_file(app, tokens, 'Layout change subject')
+    app.indexed()
     close_app(wsgi_app)
-    index.create_in(str(var_dir / 'search'), Schema(key=ID(stored=True)))
-    ini = write_ini(tmp_path, var_dir)
+    age_the_index(search_backend, search_settings, var_dir)
+    ini = write_ini(tmp_path, var_dir, **search_settings)
     out = io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 3
     assert 'older layout' in out.getvalue()
     assert kpw.main(['-c', ini, 'reindex'], out=io.StringIO()) == 0
     out = io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
+    assert found_by_a_new_app(var_dir, search_settings, 'layout') == [f['id']]
 
 
 def test_merges_never_build_a_segment_past_the_limit(tmp_path, monkeypatch):
