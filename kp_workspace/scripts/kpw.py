@@ -6,7 +6,7 @@
     kpw [-c CONFIG] user add LOGIN --name NAME [--email E] [--role R ...]
     kpw [-c CONFIG] user passwd LOGIN
     kpw [-c CONFIG] post assign POST_ID LOGIN [--transfer]
-    kpw [-c CONFIG] reindex [--check] [--batch N]
+    kpw [-c CONFIG] reindex [--check] [--batch N] [--processes N]
     kpw [-c CONFIG] backup DEST [--full]
     kpw [-c CONFIG] restore SRC [--at TIME | --list]
     kpw [-c CONFIG] indexer [--once]
@@ -94,7 +94,11 @@ def _parser():
     reindex = sub.add_parser('reindex', help='rebuild the search index from the database')
     reindex.add_argument('--check', action='store_true',
                          help='only report differences between the index and the database')
-    reindex.add_argument('--batch', type=int, default=1000, help='items per committed batch')
+    reindex.add_argument('--batch', type=int, default=1000,
+                         help='items a process takes at a time (default 1000)')
+    reindex.add_argument('--processes', type=int, default=None,
+                         help='processes that build the index (default: one per CPU, '
+                              f'at most {search_reindex.MAX_PROCESSES}; 1: this one alone)')
 
     _backup_parsers(sub)
 
@@ -435,8 +439,14 @@ def _reindex(args, env, conn, site, out):
     # is committed while it runs stays in the queue for the indexer.
     covered = site.index_queue.oldest(len(site.index_queue) + 1)
     earlier = dict.fromkeys(site.index_queue.failures())  # (retried by the rebuild)
-    written, failures = search_reindex.rebuild(
-        engine, site, args.batch, progress=_progress(sys.stderr), trim=conn.cacheMinimize)
+    processes = getattr(args, 'processes', None) or search_reindex.default_processes()
+    try:
+        written, failures = search_reindex.rebuild(
+            engine, site, args.batch, progress=_progress(sys.stderr), trim=conn.cacheMinimize,
+            processes=processes, uri=registry.settings['zodbconn.uri'])
+    except RuntimeError as e:  # (a worker failed; the queue still holds what waited)
+        raise DomainError(f'The rebuild failed; the index is incomplete. Run kpw reindex '
+                          f'again.\n{e}')
     indexer.forget(covered, {**earlier, **failures})
     print(f'Reindexed {len(site.desk.items)} items ({written} documents).', file=out)
     for item_id, reason in sorted(failures.items()):

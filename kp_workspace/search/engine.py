@@ -19,6 +19,7 @@ never re-read from the index's table of contents per query.
 """
 import bisect
 import datetime
+import heapq
 import os
 import random
 import secrets
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 import whoosh.util
 from whoosh import sorting
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.columns import RefBytesColumn
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -38,6 +40,7 @@ from whoosh.idsets import BitSet, DocIdSet
 from whoosh.query import And, DateRange, Or, Term
 from whoosh.searching import Searcher
 from whoosh.reading import SegmentReader
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
 from zc.lockfile import LockError, SimpleLockFile
 
@@ -85,10 +88,8 @@ def _size_class(docs):
 
 
 def _merge(writer, segments, chosen):
-    for seg in chosen:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
+    for seg in chosen:  # (the writer closes the readers when it has written the postings)
+        writer.add_reader(SegmentReader(writer.storage, writer.schema, seg))
     ids = {seg.segment_id() for seg in chosen}
     return [seg for seg in segments if seg.segment_id() not in ids]
 
@@ -165,6 +166,8 @@ class _IndexStorage(FileStorage):
     for every file it no longer needs, so the first call starts the clock.)
     """
 
+    temp_tag = ''  # (set for a writer beside the one each thread has: a segment builder)
+
     def __init__(self, path):
         super().__init__(path)
         self._doomed = {}
@@ -209,7 +212,8 @@ class _IndexStorage(FileStorage):
         # beside it ends.  One per process and thread (a thread writes with one
         # writer at a time; the writer and its parts share the directory).
         return super().temp_storage(
-            f'{name or "writer"}-{os.getpid()}-{threading.get_ident()}{TEMPORARY}')
+            f'{name or "writer"}-{os.getpid()}-{threading.get_ident()}{self.temp_tag}'
+            f'{TEMPORARY}')
 
     def clean_temporary(self, older_than=3600):
         """Remove what writers that died left in their temporary directories."""
@@ -220,6 +224,194 @@ class _IndexStorage(FileStorage):
                     shutil.rmtree(path, ignore_errors=True)
             except OSError:  # (gone meanwhile)
                 pass
+
+
+class _Lengths:
+    """The field lengths of a segment being flushed, read once per field.
+
+    Whoosh's writer asks the length of the document's field for every posting it
+    writes, each a seek and a read in the column file; this reads each field's
+    column once (a byte a document) and answers from memory, the same values.
+    """
+
+    def __init__(self, perdoc):
+        self._perdoc = perdoc
+        self._columns = {}
+
+    def doc_field_length(self, docnum, fieldname):
+        column = self._columns.get(fieldname)
+        if column is None:
+            name = _lenfield(fieldname)
+            column = self._columns[fieldname] = (
+                self._perdoc.column_reader(name, LENGTHS_COLUMN).load()
+                if self._perdoc.has_column(name) else ())
+        lbyte = column[docnum] if docnum < len(column) else 0
+        return byte_to_length(lbyte) if lbyte else 0
+
+    def close(self):
+        self._perdoc.close()
+
+
+class _SegmentWriter(SegmentWriter):
+    """Whoosh's writer, with two savings when it flushes a segment:
+
+    - field lengths from :class:`_Lengths` (a third of the work of writing
+      postings, otherwise);
+    - the postings of segments it merges (:meth:`add_reader`) are merged in
+      order, segment by segment, when it flushes: each segment's are sorted
+      already, so nothing is pooled, sorted or spilled to disk again.  The
+      readers stay open until then; the writer closes them.
+    """
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._merged = []  # (reader, its first new docnum, docnum map or None)
+
+    def add_reader(self, reader):
+        """Copy the documents of ``reader`` (a segment) into this one; the writer
+        owns the reader from now on."""
+        self._check_state()
+        first = self.docnum
+        names = set(self.schema.names()) | {
+            name for name in reader.indexed_field_names() if name in self.schema}
+        self._merged.append((reader, first, self.write_per_doc(names, reader)))
+        self._added = True
+
+    def _postings(self):
+        streams = [self._process_posts(reader.iter_postings(), first, docmap)
+                   for reader, first, docmap in self._merged]
+        streams.append(self.pool.iter_postings())
+        # (documents are numbered apart, so no two postings compare equal)
+        return heapq.merge(*streams) if len(streams) > 1 else streams[0]
+
+    def _flush_segment(self):
+        self.perdocwriter.close()
+        lengths = _Lengths(self.per_document_reader())
+        try:
+            self.fieldwriter.add_postings(self.schema, lengths, self._postings())
+            self.fieldwriter.close()
+        finally:
+            lengths.close()
+            self._close_merged()
+
+    def _close_merged(self):
+        merged, self._merged = self._merged, []
+        for reader, _first, _docmap in merged:
+            reader.close()
+
+    def _close_segment(self):
+        self._close_merged()
+        super()._close_segment()
+
+
+class _TermPool:
+    """A segment's postings in memory, grouped by term as they come.
+
+    Whoosh's pool keeps one tuple per posting and sorts them all when the segment
+    is flushed, spilling sorted runs to disk (and merging them again) past its
+    limit.  A rebuild writes documents in order, so each term's postings arrive
+    sorted: only the terms need sorting, and a posting costs a few list slots.
+    :attr:`size` estimates the bytes held (the builder ends the segment past its
+    limit instead of spilling).
+    """
+
+    def __init__(self):
+        self._fields = {}   # field name -> {term bytes -> [docnum, weight, value, ...]}
+        self._weights = {}  # (one object for each weight: most are 1.0 or a boost)
+        self.size = 0
+
+    def add(self, posting):
+        fieldname, tbytes, docnum, weight, vbytes = posting
+        terms = self._fields.get(fieldname)
+        if terms is None:
+            terms = self._fields[fieldname] = {}
+        found = terms.get(tbytes)
+        if found is None:
+            found = terms[tbytes] = []
+            self.size += 200 + len(tbytes)
+        found += (docnum, self._weights.setdefault(weight, weight), vbytes)
+        self.size += 40 + (len(vbytes) + 33 if vbytes else 0)
+
+    def iter_postings(self):
+        """``(field name, term bytes, docnum, weight, value)`` in whoosh's order."""
+        for fieldname in sorted(self._fields):
+            terms = self._fields[fieldname]
+            for tbytes in sorted(terms):
+                found = terms[tbytes]
+                for i in range(0, len(found), 3):
+                    yield fieldname, tbytes, found[i], found[i + 1], found[i + 2]
+
+    def cleanup(self):
+        self._fields, self._weights = {}, {}
+        self.size = 0
+
+
+class SegmentBuilder:
+    """Writes documents into new segments of the index at ``path``, without its
+    lock and without committing them (the worker processes of a rebuild; the
+    process that holds the lock commits them with :meth:`WhooshEngine.add_segments`).
+
+    A segment ends at ``max_docs`` documents, or sooner when its postings reach
+    ``limitmb`` (estimated): memory stays bounded, and nothing is spilled to disk
+    and merged again.
+
+    :param started: called with a segment's id before its first file is written
+        (the committing process must :meth:`~WhooshEngine.protect` it).
+    """
+
+    def __init__(self, path, limitmb=128, max_docs=None, started=None):
+        self.storage = _IndexStorage(path)
+        self.storage.temp_tag = f'-build{id(self)}'  # (its own, beside this thread's writer)
+        self.ix = self.storage.open_index()
+        self.limit = limitmb * 1024 * 1024
+        self.max_docs = max_docs or MAX_SEGMENT_DOCS
+        self.started = started
+        self.writer = None
+
+    def _start(self):
+        writer = _SegmentWriter(self.ix, _lk=False, **WRITER_OPTIONS)
+        writer.pool = _TermPool()
+        if self.started is not None:
+            self.started(writer.newsegment.segment_id())
+        self.writer = writer
+
+    def add(self, doc):
+        """Add one document.  :returns: a segment that is now finished, or None."""
+        if self.writer is None:
+            self._start()
+        try:
+            self.writer.add_document(**doc)
+        except BaseException:
+            self.cancel()
+            raise
+        if self.writer.doc_count() >= self.max_docs or self.writer.pool.size >= self.limit:
+            return self._end()
+        return None
+
+    def _end(self):
+        writer, self.writer = self.writer, None
+        try:
+            segment = writer._finalize_segment()
+            writer._finish()
+        except BaseException:
+            writer.cancel()
+            raise
+        return segment
+
+    def finish(self):
+        """End the segment under way.  :returns: it, or None if it is empty."""
+        if self.writer is None:
+            return None
+        if not self.writer.doc_count():
+            self.cancel()
+            return None
+        return self._end()
+
+    def cancel(self):
+        """Drop the segment under way (its files are left to the clean-up)."""
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.cancel()
 
 
 def make_schema():
@@ -298,7 +490,7 @@ class WhooshEngine:
 
     # writing -----------------------------------------------------------------
     def _writer(self):
-        return self.ix.writer(timeout=30, limitmb=self.limitmb, **WRITER_OPTIONS)
+        return _SegmentWriter(self.ix, timeout=30, limitmb=self.limitmb, **WRITER_OPTIONS)
 
     def _commit(self, writer, mergetype):
         writer.commit(mergetype=mergetype)
@@ -355,7 +547,7 @@ class WhooshEngine:
             return False
         # (whoosh's writer, without its lock: it writes a segment and no table of
         # contents; its files are kept from clean-ups until the swap)
-        writer = SegmentWriter(self.ix, _lk=False, limitmb=self.limitmb, **WRITER_OPTIONS)
+        writer = _SegmentWriter(self.ix, _lk=False, limitmb=self.limitmb, **WRITER_OPTIONS)
         merged_id = writer.newsegment.segment_id()
         self.storage.building.add(merged_id)
         # (a commit meanwhile must not merge these too: the work would be done twice,
@@ -370,9 +562,7 @@ class WhooshEngine:
                     numbers[seg.segment_id()] = (frozenset(seg.deleted_docs()),
                                                  dict(zip(live, range(base, base + len(live)))))
                     base += len(live)
-                    reader = SegmentReader(self.storage, writer.schema, seg)
-                    writer.add_reader(reader)
-                    reader.close()
+                    writer.add_reader(SegmentReader(self.storage, writer.schema, seg))
                 merged = writer._finalize_segment()
                 writer._finish()
             except BaseException:
@@ -401,15 +591,34 @@ class WhooshEngine:
             self.storage.forget_doomed(merged_id)
 
     def optimize(self):
-        """Merge small segments as far as :data:`MAX_SEGMENT_DOCS` allows (a full
-        rebuild ends with this; one segment for everything would need memory in
-        proportion to the whole index)."""
+        """Merge small segments as far as :data:`MAX_SEGMENT_DOCS` allows (one
+        segment for everything would need memory in proportion to the whole
+        index)."""
         with self.write_lock:
             while True:
                 before = self.segment_count()
                 self._commit(self._writer(), compacting_merge)
                 if self.segment_count() >= before:
                     return
+
+    # rebuilding --------------------------------------------------------------
+    def protect(self, segment_id):
+        """Keep the files of ``segment_id``, which a :class:`SegmentBuilder`
+        (here or in another process) is writing, from the clean-up of commits
+        until :meth:`add_segments` commits it or :meth:`unprotect`."""
+        self.storage.building.add(segment_id)
+
+    def unprotect(self, segment_id):
+        self.storage.building.discard(segment_id)
+        self.storage.forget_doomed(segment_id)
+
+    def add_segments(self, segments):
+        """Commit finished segments of a :class:`SegmentBuilder` into the index
+        as they are (no merge): their documents can be found from now on."""
+        with self.write_lock:
+            self._commit(self._writer(), lambda _writer, present: present + list(segments))
+        for seg in segments:
+            self.unprotect(seg.segment_id())
 
     def merges_due(self):
         """Whether a merge is due (the background merger has work)."""

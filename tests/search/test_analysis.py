@@ -35,3 +35,32 @@ def test_urdu_sentence_keeps_each_word():
 
 def test_file_numbers_split_into_parts():
     assert words('FD/2026/0001') == ['fd', '2026', '0001']
+
+
+SAMPLES = ['The procurements of Vehicles, FD/2026/0001 and A03970', 'running runs ran RUNNER',
+           'مُحَکَّمہ محكمه پاكستاني تعلیمـــی ۱۲', '\ufee3\ufea4\ufb8f\ufee4\ufba7',
+           'İstanbul ǅemal Ｆｕｌｌ ﬁnance naïve café', 'the a of x y 7 ab was has does this us'] + [
+    ' '.join(chr(c) for c in range(start, start + 200)) for start in (32, 160, 0x600, 0xfb50)]
+
+
+def _tokens(analyzer, text, **kw):
+    return [(t.text, t.pos, t.stopped) for t in analyzer(text, positions=True, **kw)]
+
+
+def test_the_fast_paths_give_what_the_general_ones_give():
+    """ASCII words skip the Unicode folding, and stemming skips whoosh's generator per
+    token and its cache: every token, position and stop mark stays what it was."""
+    from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+    from kp_workspace.search.analysis import WORD, LatinOnly, UrduFold, _fold_word
+
+    class PlainStem(StemFilter):  # (not whoosh's own class: the general path)
+        pass
+    general = (RegexTokenizer(WORD) | UrduFold() | LowercaseFilter() | StopFilter(minsize=1)
+               | LatinOnly(PlainStem()))
+    fast = workspace_analyzer()
+    for text in SAMPLES:
+        for word in text.split():
+            assert fold_text(word) == _fold_word(word), word
+        for kw in ({}, {'removestops': False}, {'mode': 'query'}):
+            assert _tokens(fast, text, **kw) == _tokens(general, text, **kw), (text, kw)
+    assert words('procuring vehicle') == ['procur', 'vehicl']

@@ -396,3 +396,46 @@ def test_merges_never_build_a_segment_past_the_limit(tmp_path, monkeypatch):
     assert len(sizes) < 40  # and merging did happen
     assert engine.query('walrus', ['post:a'], pagelen=500).total == 280
     engine.close()
+
+
+def test_merged_segments_hold_exactly_the_postings_they_held_before(tmp_path):
+    """Merging streams each segment's sorted postings instead of pooling them again:
+    after segments with deleted documents are merged (and in the same commit as new
+    documents), every term lists the same documents with the same weights, positions
+    and lengths, and the order of terms in the index is still sorted."""
+    from kp_workspace.search.engine import WhooshEngine
+    rng = random.Random(13)
+    words = ['walrus', 'budget', 'treasury', 'خزانہ', 'محکمہ', 'vehicle', 'A03970', 'zebra']
+    engine = WhooshEngine(str(tmp_path / 'ix'))
+
+    def doc(key):
+        text = ' '.join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+        return {'key': key, 'item': key, 'kind': 'file', 'title': text, 'content': text,
+                'allowed': rng.choice(['post:a', 'post:b'])}
+    for batch in range(6):
+        engine.apply([doc(f'k{batch}-{i}') for i in range(9)])
+        gone = [f'k{batch}-{i}' for i in range(9) if rng.random() < 0.3]
+        engine.apply([doc(key) for key in gone[::2]], remove_items=gone)
+
+    def content():
+        reader = engine.ix.reader()
+        try:
+            keys = {n: reader.stored_fields(n)['key'] for n in reader.all_doc_ids()}
+            postings = sorted((field, text, keys[n], weight, value)
+                              for field, text, n, weight, value in reader.iter_postings()
+                              if n in keys)
+            lengths = sorted((keys[n], field, reader.doc_field_length(n, field))
+                             for n in keys for field in ('title', 'content'))
+            terms = list(reader.all_terms())
+            return postings, lengths, terms, reader.doc_count()
+        finally:
+            reader.close()
+    before = content()
+    assert len(engine.ix._segments()) > 1
+    engine.optimize()
+    assert len(engine.ix._segments()) == 1
+    after = content()
+    assert after[0] == before[0] and after[1] == before[1] and after[3] == before[3] > 30
+    # the merged segment's terms: in order, and only those of documents still there
+    assert after[2] == sorted({(field, text) for field, text, *_ in before[0]})
+    engine.close()
