@@ -79,7 +79,7 @@ from pyramid.threadlocal import manager
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.dashboard_scale import Clock  # noqa: E402
-from benchmarks.load_mixed import percentile  # noqa: E402
+from benchmarks.load_mixed import percentile, restore_sigint  # noqa: E402
 from benchmarks.search_scale import live_index_mb  # noqa: E402
 from kp_workspace import main as make_wsgi_app  # noqa: E402
 from kp_workspace.access import Officer  # noqa: E402
@@ -1131,14 +1131,6 @@ def fast_templates(config):
         text = f.read()
     with open(config, 'w', encoding='utf-8') as f:
         f.write(text.replace('pyramid.reload_templates = true', 'pyramid.reload_templates = false'))
-
-
-def restore_sigint():
-    """Let Ctrl-C (SIGINT) work again when this was started in the background: a shell
-    starts background jobs with SIGINT ignored, the servers started from here would
-    inherit that, and then :meth:`Server.stop`'s SIGINT could not stop them."""
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def machine():
