@@ -1174,6 +1174,11 @@ def run(args, directory, log):
             state = read_state(app)
             if state is None or not state.get('people done'):
                 log(f'people: {args.departments} departments, about {args.people} users ...')
+            elif (state['departments'], state['people'], state['seed'], state['years']) != (
+                    args.departments, args.people, args.seed, args.years):
+                log(f'continuing the province in {directory}: {state["departments"]} '
+                    f'departments, {state["people"]} people, seed {state["seed"]}, '
+                    f'{state["years"]} years ({state["files"]:,} files built)')
             state = build_province(app, args, log)
             if state['files'] > size:
                 log(f'{size:,} files: skipped (the database holds {state["files"]:,} already)')
