@@ -1241,6 +1241,10 @@ COLUMNS = (('sign-in', 'sign-in'), ('inbox SO', 'inbox/section officer'),
            ('srch Sec', 'search/secretary'), ('dash Sec', 'dashboard/secretary'))
 
 
+def _figure(value):
+    return f'{value:.0f}' if value else '-'
+
+
 def tables(rows):
     """The figures of every size as lines of text: build and storage, then median and
     p95 latency, each with a row per size and the ratio of the largest to 10,000 (or the
@@ -1250,10 +1254,11 @@ def tables(rows):
              f'{"build RSS":>9}  (MB)']
     for r in rows:
         rebuild = r.get('rebuild', {}).get('documents/s')
+        indexed = r['indexing']['documents/s'] if r['indexing']['documents added'] else None
         lines.append(
-            f'{r["size"]:>9,} {r["build"]["files/s"] or 0:>9.0f} '
-            f'{r["indexing"]["documents/s"] or 0:>9.0f} '
-            f'{rebuild if rebuild is not None else "-":>11} '
+            f'{r["size"]:>9,} {_figure(r["build"]["files/s"]):>9} '
+            f'{_figure(indexed):>9} '
+            f'{_figure(rebuild):>11} '
             f'{r["disk"]["Data.fs MB"]:>8.0f} {r["disk"]["Audit.fs MB"]:>8.0f} '
             f'{r["disk"]["blobs MB"]:>7.0f} {r["disk"]["index MB (live)"]:>7.0f} '
             f'{r["server"]["RSS MB"]:>10.0f} {r["build"]["peak RSS MB"]:>9.0f}')
