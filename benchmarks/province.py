@@ -706,7 +706,7 @@ class Stopped(Exception):
 
 def open_app(config):
     """The application of ``config`` in this process, without its indexer thread (the
-    queue fills; ``kpw indexer --once`` drains it)."""
+    search queue fills as files are made; :func:`index_queue` drains it)."""
     settings = get_appsettings(config)
     return make_wsgi_app(settings.global_conf, **{**settings, 'kp_workspace.indexer': 'off'})
 
@@ -1317,7 +1317,8 @@ def main(argv=None):
     else:
         with tempfile.TemporaryDirectory(prefix='kpw-province-') as tmp:
             rows, stopped = run(args, tmp, log)
-    print('\n'.join(tables(rows)))
+    if rows:
+        print('\n'.join(tables(rows)))
     if stopped:
         where = (f'; continue with the same command (--keep {args.keep})' if args.keep
                  else '; with --keep DIR a later run continues from there')
