@@ -971,7 +971,7 @@ OPERATIONS = ('sign-in', 'inbox/section officer', 'inbox/secretary',
               'search/section officer', 'search/secretary', 'dashboard/secretary')
 FILE_LINK = re.compile(r'href="[^"]*/files/([0-9a-f]+)"')
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-POOL = 5  # files passed to and fro between the two officers (add note, forward)
+POOL = 2  # files passed to and fro between the two officers (add note, forward)
 
 
 class Probe:
@@ -1041,17 +1041,18 @@ def measure_http(port, reps, log):
         client.close()
     probes = {role: Probe(port, login, times, errors) for role, login, _post in ROLES}
     so, secretary = probes['section officer'], probes['secretary']
-    pool = file_ids(so, '/inbox')[:POOL]
-    while len(pool) < 2:  # (a tiny province may leave the Section Officer nothing to do)
+    held = {role: file_ids(probe, '/inbox') for role, probe in probes.items()}
+    pool = held['section officer'][:POOL]
+    while len(pool) < POOL:  # (a tiny province may leave the Section Officer nothing to do)
         status, body = so.client.call('POST', '/api/v1/departments/finance/files',
                                       {'subject': f'Benchmark file {len(pool) + 1}'})
         if status not in (200, 201):
             raise RuntimeError(f'cannot open a file to work on: {status} {body}')
         pool.append(body['id'])
-    # the file pages read: what each holds and what each sent lately, not the files
-    # passed to and fro (their noting sheets grow as the run goes on)
-    pages = {role: [f for f in dict.fromkeys(file_ids(probe, '/inbox') + file_ids(probe, '/sent'))
-                    if f not in pool] or pool for role, probe in probes.items()}
+    # the file pages read: files each holds (the pages worked on all day, with the
+    # actions and the post picker), not the ones passed to and fro (their noting sheets
+    # grow as the run goes on) unless there are no others
+    pages = {role: [f for f in ids if f not in pool] or pool for role, ids in held.items()}
     facts = {'files passed to and fro': len(pool),
              'file pages read': {role: len(ids) for role, ids in pages.items()},
              'inbox totals': {role: probes[role].api('/api/v1/inbox?limit=1').get('total')
