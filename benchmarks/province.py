@@ -27,11 +27,12 @@ One command builds a realistic Khyber Pakhtunkhwa workspace and measures it:
    separately.
 3. **Over HTTP**, on the real server (``pserve``; with ``--workers N``, ``kpw
    serve``: N processes over ZEO), with real sign-ins through the login form:
-   sign-in, inbox, file page, add a note, forward, search (English and Urdu),
-   and the department dashboard, ``--reps`` times each, as the busy Section
-   Officer (Budget), Finance (``so.finance``) and as the Secretary Finance
-   (``secretary.finance``), whose lists are the longest; then the sizes of the
-   databases, blobs and index, and the memory (RSS) of the server's processes.
+   sign-in, inbox, file page (of files the officer holds), add a note, forward,
+   search (English and Urdu), and the department dashboard, ``--reps`` times
+   each, interleaved, as the busy Section Officer (Budget), Finance
+   (``so.finance``) and as the Secretary Finance (``secretary.finance``), whose
+   lists are the longest; then the sizes of the databases, blobs and index, and
+   the memory (RSS) of the server's processes.
 
 Sizes grow one database: ``--files 10000 --files 100000`` builds 10,000 files,
 measures, adds 90,000, measures again; it prints a table with a row per size and
