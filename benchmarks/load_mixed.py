@@ -22,14 +22,25 @@ kind, the 503 count and what the server logged of conflicts.
 
     .venv/bin/python benchmarks/load_mixed.py [--seconds 180] [--clients 10]
 
+Read scaling (``--reads-only``): the mixed load fills a new workspace for half a
+minute; then readers only (officers and Secretaries through the API, browsers
+through the pages: inbox, file, search, PDF) read it for ``--seconds`` on one
+``pserve`` process, then on two app processes over ZEO (``kpw serve --workers
+2``); it prints reads a second of each and the ratio two / one.  Use enough
+clients to keep both processes busy (each serves four threads):
+
+    .venv/bin/python benchmarks/load_mixed.py --reads-only --seconds 60 --clients 16
+
 tests/system/test_load.py runs it for about a minute inside the suite.
 """
 import argparse
 import collections
+import contextlib
 import http.client
 import os
 import random
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -284,16 +295,61 @@ class Browser(Worker):
             self.get_bytes('pdf', f'/files/{self.rng.choice(self.known)}/pdf', b'%PDF-')
 
 
-def make_workers(port, ledger, clients, seconds, seed):
+class Reader(Worker):
+    """An officer or a Secretary who only reads, through the API: the inbox, files,
+    search and PDFs (the read-scaling run, ``--reads-only``)."""
+
+    def __init__(self, login, post, *args):
+        super().__init__(login, *args)
+        self.client.sign_in(login, DEMO_PASSWORD)
+        self.post = post
+        # files to open even when the post holds none now: those its searches find
+        # (else it would only ever read its inbox, and the mix of reads would follow
+        # which posts happen to hold files)
+        for word in WORDS:
+            status, body = self.client.call('GET', f'/api/v1/search?q={word}')
+            for hit in (body or {}).get('items', []) if status == 200 else ():
+                if hit['kind'] != 'summary':
+                    self.remember(hit['id'])
+
+    def step(self):
+        self.read_something()
+
+
+class ReadingBrowser(Browser):
+    """A browser client of the read-scaling run: like :class:`Browser`, with files to
+    open from the start (those its search pages link to), as :class:`Reader` has."""
+
+    def __init__(self, login, *args):
+        super().__init__(login, *args)
+        for word in WORDS:
+            status, _res, page = self.client.raw('GET', f'/search?q={word}')
+            if status == 200:
+                for fid in re.findall(r'href="[^"]*/files/([0-9a-f]+)"', page.decode()):
+                    self.remember(fid)
+
+
+def make_workers(port, ledger, clients, seconds, seed, reads_only=False):
+    """The clients, signed in; with ``reads_only``, officers and Secretaries who only
+    read (:class:`Reader`) beside browsers (:class:`ReadingBrowser`), more of each
+    kind in turn."""
     deadline = time.monotonic() + 3600  # (set properly once all have signed in)
     rng = random.Random(seed)
     plan = ([('officer', o) for o in OFFICERS] + [('secretary', s) for s in SECRETARIES]
             + [('browser', b) for b in BROWSERS])
+    kinds = len(plan)
+    while reads_only and len(plan) < clients:
+        plan.append(plan[len(plan) % kinds])
     while len(plan) < clients:  # more clients: more officers and Secretaries reading
         plan.append(('browser', rng.choice(BROWSERS)))
     workers = []
     for kind, spec in plan[:max(clients, 8)]:
-        if kind == 'officer':
+        if reads_only and kind != 'browser':
+            login, post = (spec[0], spec[2]) if kind == 'officer' else spec
+            workers.append(Reader(login, post, port, ledger, deadline, rng.random()))
+        elif reads_only:
+            workers.append(ReadingBrowser(spec, port, ledger, deadline, rng.random()))
+        elif kind == 'officer':
             workers.append(Officer(*spec, port, ledger, deadline, rng.random()))
         elif kind == 'secretary':
             workers.append(Secretary(*spec, port, ledger, deadline, rng.random()))
@@ -305,10 +361,11 @@ def make_workers(port, ledger, clients, seconds, seed):
     return workers, start
 
 
-def drive(port, clients, seconds, seed):
-    """Run the clients until ``seconds`` have passed.  :returns: ``(ledger, elapsed)``."""
+def drive(port, clients, seconds, seed, reads_only=False):
+    """Run the clients (``reads_only``: readers only) until ``seconds`` have passed.
+    :returns: ``(ledger, elapsed)``."""
     ledger = Ledger()
-    workers, start = make_workers(port, ledger, clients, seconds, seed)
+    workers, start = make_workers(port, ledger, clients, seconds, seed, reads_only)
     for w in workers:
         w.start()
     for w in workers:
@@ -451,6 +508,126 @@ def report(result):
     return lines
 
 
+READ_KINDS = ('inbox', 'file', 'search', 'pdf')
+
+
+def group_cpu_seconds(pgid):
+    """CPU seconds (user + system) used so far by each process of group ``pgid`` (a
+    server's: ``pserve``, or ``kpw serve`` with its ZEO server and gunicorn workers).
+    :returns: ``{pid: (command, seconds)}``."""
+    ticks, found = os.sysconf('SC_CLK_TCK'), {}
+    for name in os.listdir('/proc'):
+        try:
+            with open(f'/proc/{name}/stat') as f:
+                head, fields = f.read().rsplit(')', 1)
+            fields = fields.split()
+            if int(fields[2]) == pgid:
+                found[int(name)] = (head.split('(', 1)[1],
+                                    (int(fields[11]) + int(fields[12])) / ticks)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def cores_busy(before, after, seconds):
+    """``{command: cores}``: the CPU each kind of process used between two
+    :func:`group_cpu_seconds`, over ``seconds`` (the workers of one kind summed)."""
+    busy = collections.Counter()
+    for pid, (command, used) in after.items():
+        busy[command] += (used - before.get(pid, (command, 0))[1]) / seconds
+    return {command: round(cores, 2) for command, cores in busy.most_common()}
+
+
+def restore_sigint():
+    """Let SIGINT work again when this was started in the background: a shell starts
+    background jobs with SIGINT ignored, the servers started from here would inherit
+    that, and then :meth:`Server.stop`'s SIGINT could not stop them."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def client_cpu_seconds():
+    times = os.times()
+    return times.user + times.system
+
+
+def run_reads(directory, clients=10, seconds=60, seed=None, warmup=10, filling=30):
+    """Read throughput on one process, then on two over ZEO (``kpw serve --workers 2``),
+    on the same data: a new demo workspace that the mixed load first fills for
+    ``filling`` seconds (files, notes, PDF attachments, moves).  Each run warms up for
+    ``warmup`` seconds, then ``clients`` readers (:class:`Reader` and browsers) read
+    for ``seconds``.  :returns: a dict of results; ``ratio`` is requests a second on
+    two processes over those on one."""
+    seed = random.randrange(10 ** 6) if seed is None else seed
+    config, _var = init_workspace(directory)
+    server = Server(config, os.path.join(directory, 'filling.log'))
+    try:
+        server.start()
+        filled, _elapsed = drive(server.port, 10, filling, seed)
+        server.wait_indexed(timeout=900)
+        server.stop()
+    finally:
+        server.kill()
+    runs = {}
+    for workers in (None, 2):
+        server = Server(config, os.path.join(directory, f'reads-{workers or 1}.log'),
+                        workers=workers)
+        try:
+            server.start()
+            server.wait_indexed(timeout=900)
+            drive(server.port, clients, warmup, seed, reads_only=True)  # (caches filled)
+            before = group_cpu_seconds(server.process.pid), client_cpu_seconds()
+            ledger, elapsed = drive(server.port, clients, seconds, seed, reads_only=True)
+            processes = cores_busy(before[0], group_cpu_seconds(server.process.pid), elapsed)
+            clients_busy = (client_cpu_seconds() - before[1]) / elapsed
+            server.stop()
+        finally:
+            server.kill()
+        runs[workers or 1] = {'ledger': ledger, 'elapsed': elapsed,
+                              'log': server_log_figures(server.log_text()),
+                              # cores busy on average: the server's processes, these clients
+                              'cores': (sum(processes.values()), clients_busy),
+                              'processes': processes}
+    rates = {n: sum(len(run['ledger'].latency.get(k, ())) for k in READ_KINDS) / run['elapsed']
+             for n, run in runs.items()}
+    return {'seed': seed, 'clients': max(clients, 8), 'runs': runs, 'rates': rates,
+            'ratio': rates[2] / rates[1] if rates[1] else None,
+            'filled': {'files': len(filled.files), 'errors': filled.errors[:5]}}
+
+
+def report_reads(result):
+    """The read-scaling figures, as lines of text."""
+    lines = [f'{result["clients"]} readers (seed {result["seed"]}), on a demo workspace filled '
+             f'with {result["filled"]["files"]} files by the mixed load']
+    for n, run in result['runs'].items():
+        ledger = run['ledger']
+        processes = f'{n} processes over ZEO' if n > 1 else 'one process'
+        lines.append(f'  {processes}: {result["rates"][n]:.1f} reads/s over '
+                     f'{run["elapsed"]:.0f} s; cores busy: the server {run["cores"][0]:.2f} '
+                     f'{run["processes"]}, the clients {run["cores"][1]:.2f} (of '
+                     f'{os.cpu_count()}; load average {os.getloadavg()[0]:.1f}); '
+                     f'{result["rates"][n] / max(run["cores"][0], 0.01):.0f} reads per '
+                     'CPU-second of the server')
+        lines.append(f'    {"kind":8} {"req/s":>7} {"n":>6} {"median ms":>10} {"p95 ms":>8}  '
+                     'statuses')
+        for kind in READ_KINDS:
+            lat = ledger.latency.get(kind, [])
+            if lat:
+                lines.append(f'    {kind:8} {len(lat) / run["elapsed"]:7.1f} {len(lat):6} '
+                             f'{statistics.median(lat):10.1f} {percentile(lat, 0.95):8.1f}  '
+                             f'{dict(sorted(ledger.statuses[kind].items()))}')
+        lines.append(f'    errors seen by clients: {len(ledger.errors)} {ledger.errors[:3]}; '
+                     f'server log: {run["log"]}')
+    ratio = result['ratio']
+    lines.append(f'  two processes / one: {ratio:.2f}x' if ratio else '  ratio: no reads')
+    def rate(n, kind):
+        run = result['runs'][n]
+        return len(run['ledger'].latency.get(kind, ())) / run['elapsed']
+    lines.append('  by kind: ' + ', '.join(f'{kind} {rate(2, kind) / rate(1, kind):.2f}x'
+                                           for kind in READ_KINDS if rate(1, kind)))
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--seconds', type=float, default=180)
@@ -459,7 +636,18 @@ def main():
     parser.add_argument('--keep', help='work in this directory (kept) instead of a temporary one')
     parser.add_argument('--workers', type=int,
                         help='serve with this many app processes through ZEO (kpw serve)')
+    parser.add_argument('--reads-only', action='store_true',
+                        help='read throughput (inbox, file, search, PDF) on one process, then '
+                             'on two over ZEO, and their ratio (each run --seconds long)')
     args = parser.parse_args()
+    if args.reads_only:
+        restore_sigint()
+        with (contextlib.nullcontext(args.keep) if args.keep
+              else tempfile.TemporaryDirectory(prefix='kpw-reads-')) as directory:
+            os.makedirs(directory, exist_ok=True)
+            result = run_reads(directory, args.clients, args.seconds, args.seed)
+        print('\n'.join(report_reads(result)))
+        return 1 if any(run['ledger'].errors for run in result['runs'].values()) else 0
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
         result = run(args.keep, args.clients, args.seconds, args.seed, args.workers)
