@@ -15,6 +15,8 @@ Memory stays bounded whatever the size of the archive: batches of ids go out a
 few at a time, every process trims its ZODB cache after each batch, and a
 segment ends when its postings reach the builder's limit.
 
+An engine without segments (PostgreSQL) takes each batch's documents as rows.
+
 :func:`check` walks the items in batches too, comparing each document's stamp.
 """
 import logging
@@ -118,6 +120,8 @@ def rebuild(engine, site, batch=1000, progress=None, trim=None, processes=1, uri
     engine.clear()
     items = site.desk.items
     total = len(items)
+    if not hasattr(engine, 'add_segments'):  # (PostgreSQL: documents go in as rows)
+        return _rebuild_by_documents(engine, items, total, batch, progress, trim)
     if processes > 1 and uri and not uri.startswith('memory:'):
         written, failures = _rebuild_in_workers(
             engine, items, total, batch, progress, trim, processes, uri,
@@ -147,6 +151,32 @@ def _rebuild_here(engine, items, total, batch, progress, trim, limitmb):
             engine.add_segments([last])
     finally:
         builder.cancel()
+    return written, failures
+
+
+class _Batch:
+    """A builder for an engine that takes documents, not segments: it holds one
+    batch's documents."""
+
+    def __init__(self):
+        self.documents = []
+
+    def add(self, document):
+        self.documents.append(document)
+
+
+def _rebuild_by_documents(engine, items, total, batch, progress, trim):
+    done, written, failures = 0, 0, {}
+    for ids in _batches(items, batch):
+        built = _Batch()
+        written += _build(items, ids, built, None, failures)
+        engine.apply(built.documents)
+        done += len(ids)
+        if progress is not None:
+            progress(done, total)
+        if trim is not None:
+            trim()
+    engine.optimize()
     return written, failures
 
 

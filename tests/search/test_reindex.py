@@ -15,6 +15,7 @@ from kp_workspace.search import reindex
 from kp_workspace.search.documents import principals_for
 from kp_workspace.site import ROOT_KEY
 from tests.conftest import close_app, make_app, write_ini
+from tests.search.conftest import whoosh_only
 from tests.search.test_search import LOGINS, api, open_api_file, search, urdu_pdf
 
 WORDS = ['granary', 'procur', 'vehicles', 'budget', 'A03970', 'reconciliation', 'پنشن',
@@ -97,6 +98,7 @@ def what_each_user_finds(wsgi_app):
 
 
 @pytest.mark.parametrize('processes', [1, 2])
+@whoosh_only  # (segments and worker processes: PostgreSQL takes rows, see test_postgres)
 def test_a_rebuild_finds_exactly_what_the_indexer_found(app, wsgi_app, tokens, var_dir,
                                                          tmp_path, processes):
     varied_archive(app, tokens)
@@ -135,6 +137,7 @@ def _open(wsgi_app):
     return tm, conn, conn.root()[ROOT_KEY]
 
 
+@whoosh_only  # (segments and worker processes: PostgreSQL takes rows, see test_postgres)
 def test_workers_read_the_snapshot_of_the_rebuild(app, wsgi_app, tokens, var_dir):
     """What is committed after the rebuild's snapshot is not in it (it waits in the
     queue, for the indexer), even though the workers open the database later."""
@@ -159,6 +162,7 @@ def test_workers_read_the_snapshot_of_the_rebuild(app, wsgi_app, tokens, var_dir
     assert search(app, tokens, 'so.finance', 'lapwing')['total'] == 1  # it was queued
 
 
+@whoosh_only  # (segments and worker processes: PostgreSQL takes rows, see test_postgres)
 def test_segments_are_written_at_their_size_and_committed_as_they_end(
         app, wsgi_app, tokens, monkeypatch):
     for n in range(5):
@@ -185,6 +189,7 @@ def test_segments_are_written_at_their_size_and_committed_as_they_end(
     assert engine.query('shearwater', ['post:so-budget-finance'], pagelen=50).total == 5
 
 
+@whoosh_only  # (segments and worker processes: PostgreSQL takes rows, see test_postgres)
 def test_a_worker_reports_an_item_whose_documents_cannot_be_made(
         app, wsgi_app, tokens, var_dir, tmp_path):
     good = open_api_file(app, tokens, 'Sound skua')
@@ -212,6 +217,7 @@ def test_a_worker_reports_an_item_whose_documents_cannot_be_made(
         close_app(again)
 
 
+@whoosh_only  # (segments and worker processes: PostgreSQL takes rows, see test_postgres)
 def test_a_worker_that_fails_stops_the_rebuild_with_a_message(app, wsgi_app, tmp_path):
     engine = _stopped(wsgi_app)
     tm, conn, site = _open(wsgi_app)
@@ -224,6 +230,7 @@ def test_a_worker_that_fails_stops_the_rebuild_with_a_message(app, wsgi_app, tmp
         conn.close()
 
 
+@whoosh_only  # (segments and worker processes: PostgreSQL takes rows, see test_postgres)
 def test_kpw_says_when_a_rebuild_fails(app, wsgi_app, var_dir, tmp_path, monkeypatch):
     close_app(wsgi_app)
 
