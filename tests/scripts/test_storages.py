@@ -51,7 +51,8 @@ def test_serve_refuses_a_storage_it_cannot_share(tmp_path):
 
 def example_config(tmp_path, cluster):
     """``postgresql.ini`` as shipped, its two databases moved to new ones on the test's
-    cluster (same parameters) and its data directory into ``tmp_path``.  :returns: the
+    cluster (same parameters; the search beside the main one, as shipped) and its data
+    directory into ``tmp_path``.  :returns: the
     copy's path.  (Its secure cookies are left on: the test signs in through the API.)"""
     with open(os.path.join(REPO, 'postgresql.ini'), encoding='utf-8') as f:
         text = f.read()
@@ -64,6 +65,9 @@ def example_config(tmp_path, cluster):
         moved = urllib.parse.urlsplit(cluster.uri(name))._replace(
             query=urllib.parse.urlsplit(shipped).query)
         lines[lines.index(f'{setting} = {shipped}')] = f'{setting} = {moved.geturl()}'
+    shipped = parser['app:main']['kp_workspace.search_dsn']
+    lines[lines.index(f'kp_workspace.search_dsn = {shipped}')] = \
+        f'kp_workspace.search_dsn = {cluster.dsn("example")}'
     marker = lines.index('use = egg:kp_workspace')
     lines.insert(marker + 1, f'kp_workspace.var_dir = {tmp_path / "var"}')
     path = tmp_path / 'postgresql.ini'
@@ -100,6 +104,19 @@ def test_the_example_postgresql_ini_keeps_attachments_in_the_database(tmp_path, 
         close_app(app)
     assert run(ini, 'reindex')[0] == 0
     assert run(ini, 'reindex', '--check') == (0, 'The index matches the database.\n', '')
+    # the search is in the main database's kpw_search table, and finds the new file
+    rows = postgres.psql("SELECT count(*) FROM kpw_search WHERE title = 'Blob in PostgreSQL'",
+                         'example')
+    assert rows.strip() == '1'
+    app = get_app(ini)
+    try:
+        browser = Browser(app, extra_environ={'REMOTE_ADDR': CLIENT})
+        found = browser.api('get', '/api/v1/search', browser.token('so.finance'),
+                            params={'q': 'blob postgresql'}).json
+        assert {item['id'] for item in found['items']} == {fid}  # (the file, its letter)
+        assert 'file' in {item['kind'] for item in found['items']}
+    finally:
+        close_app(app)
 
 
 def test_a_database_that_cannot_be_opened_is_named_without_its_password(tmp_path):
