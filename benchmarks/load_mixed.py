@@ -63,6 +63,7 @@ BROWSERS = ('so.finance', 'secretary.hed')
 WORDS = ('repair', 'estimate', 'office', 'approval', 'budget', 'furniture', 'procurement')
 KINDS = ('inbox', 'file', 'search', 'pdf', 'open', 'note', 'forward', 'upload')
 PREFIX = 'Load '
+IDLE = 0.05  # seconds a Secretary with nothing waiting lets pass before looking again
 
 
 def percentile(values, q):
@@ -265,6 +266,10 @@ class Secretary(Worker):
             found = self.read_something()
             if found is not None:
                 self.held = found
+            if not self.held:
+                # (as a person would; asking again at once, hundreds of times a second,
+                # took the clients' process from the officers who send the files)
+                time.sleep(IDLE)
 
 
 class Browser(Worker):

@@ -126,3 +126,29 @@ def test_a_database_that_cannot_be_opened_is_named_without_its_password(tmp_path
     status, out, err = run(ini, 'audit', 'verify')
     assert (status, out) == (1, '')
     assert 'cannot open postgres://kpw:***@127.0.0.1:1/kpw?' in err and 's3cret' not in err
+
+
+def test_every_process_commits_the_main_database_before_the_audit_log(tmp_path, postgres):
+    """A transaction commits its databases in the order of their storages' sort keys;
+    RelStorage's held a memory address, so two processes could lock the main database
+    and the audit log in opposite orders and wait on each other until the commit lock
+    timed out.  Named by the settings, every opening sorts them alike."""
+    from zodburi import resolve_uri
+    from kp_workspace.settings import read_settings
+    for name in ('named_main', 'named_audit'):
+        postgres.create_database(name)
+
+    def sort_keys():
+        settings = {'zodbconn.uri': postgres.uri('named_main') + '?keep_history=false',
+                    'zodbconn.uri.audit': postgres.uri('named_audit') + '?keep_history=false',
+                    'kp_workspace.var_dir': str(tmp_path / 'var')}
+        read_settings({'here': str(tmp_path)}, settings)
+        keys = []
+        for setting in ('zodbconn.uri', 'zodbconn.uri.audit'):
+            factory, _dbkw = resolve_uri(settings[setting])
+            storage = factory()
+            keys.append(storage.sortKey())
+            storage.close()
+        return keys
+    first = sort_keys()
+    assert first == sort_keys() and first[0] < first[1]

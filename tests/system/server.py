@@ -39,12 +39,20 @@ def free_port():
 
 def write_config(directory, var_dir, **settings):
     """A copy of the project's development.ini with its data directory set to
-    ``var_dir`` and ``settings`` added (e.g. the databases' URIs).  :returns: its path."""
+    ``var_dir`` and ``settings`` set (e.g. the databases' URIs; in place of the
+    file's own, if it has them).  :returns: its path."""
     with open(os.path.join(ROOT, 'development.ini'), encoding='utf-8') as f:
         lines = f.read().splitlines()
+    added = [f'kp_workspace.var_dir = {var_dir}']
+    for name, value in settings.items():
+        line = f'{name} = {value}'.replace('%', '%%')
+        ours = [n for n, text in enumerate(lines) if text.split('=')[0].strip() == name]
+        if ours:
+            lines[ours[0]] = line
+        else:
+            added.append(line)
     marker = lines.index('use = egg:kp_workspace')
-    lines[marker + 1:marker + 1] = [f'kp_workspace.var_dir = {var_dir}'] + [
-        f'{name} = {value}'.replace('%', '%%') for name, value in settings.items()]
+    lines[marker + 1:marker + 1] = added
     path = os.path.join(directory, 'server.ini')
     with open(path, 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')

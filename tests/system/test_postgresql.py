@@ -3,7 +3,8 @@
 A workspace made by ``kpw init --demo-if-empty`` on two new PostgreSQL databases
 (history-free, blobs in the database) is served by a ``pserve`` process and by
 ``kpw serve --workers 2`` (gunicorn, two more processes on the same databases),
-sharing one data directory (secret, search index).  Officers open files, write
+sharing one data directory (the secret) and the search in PostgreSQL, as
+``postgresql.ini`` has it (one process indexes: the holder of the advisory lock).  Officers open files, write
 notes, attach PDFs and forward through one of them while the Secretaries note and
 send the files back through the other, and browsers read through both; the mixed
 load test's clients do it (``benchmarks/load_mixed.py``) and it checks every answer.
@@ -77,7 +78,8 @@ def test_processes_sharing_postgresql_lose_nothing(tmp_path, postgres, servers,
     postgres.create_database('kpw_audit')
     config, _var = init_workspace(str(tmp_path), **{
         'zodbconn.uri': postgres.uri('kpw_main') + '?keep_history=false',
-        'zodbconn.uri.audit': postgres.uri('kpw_audit') + '?keep_history=false'})
+        'zodbconn.uri.audit': postgres.uri('kpw_audit') + '?keep_history=false',
+        'kp_workspace.search': 'postgresql', 'kp_workspace.search_dsn': postgres.dsn('kpw_main')})
     # pserve, and kpw serve: gunicorn alone (PostgreSQL is the database server)
     phase('init')
     one, two = servers(config), servers(config, workers=2)
@@ -100,7 +102,9 @@ def test_processes_sharing_postgresql_lose_nothing(tmp_path, postgres, servers,
           f'{sum(map(len, ledger.notes.values()))} notes, '
           f'{sum(map(len, ledger.attachments.values()))} attachments, '
           f'{sum(ledger.moves.values())} moves acknowledged; {ledger.unavailable} answered 503; '
-          f'requests: { {k: sum(v.values()) for k, v in ledger.statuses.items()} }')
+          f'requests: { {k: sum(v.values()) for k, v in ledger.statuses.items()} }; '
+          f'slowest ms: { {k: round(max(v)) for k, v in ledger.latency.items()} }; '
+          f'statuses: { {k: dict(v) for k, v in ledger.statuses.items()} }')
     record_property('phases', phases)
     logs = {server.log_path: server_log_figures(server.log_text()) for server in (one, two)}
     assert not ledger.errors, ledger.errors[:10]
