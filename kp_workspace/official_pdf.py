@@ -10,6 +10,7 @@ back in logical order (after NFKC, as the shaped letters are presentation forms)
 import io
 import os
 import re
+import threading
 import unicodedata
 from xml.sax.saxutils import escape
 
@@ -32,18 +33,27 @@ GOVERNMENT_UR = 'حکومت خیبر پختونخوا'
 ARABIC_SCRIPT = re.compile('[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]')
 SIGNATURE_SPACE = 62 * mm   # kept free at the foot of the last page for signature stamps
 _registered = False
+# reportlab's fonts are shared by every thread, and a TTFont reads its file through one
+# position of its own when a document takes its subset of glyphs: two documents built
+# at once read each other's glyphs (a KeyError, one PDF in a thousand under load).  So
+# one document is built at a time (the work holds the GIL anyway).
+_reportlab = threading.RLock()
 
 
 def _register_fonts():
     global _registered
-    if _registered:
-        return
+    with _reportlab:
+        if not _registered:
+            _register_fonts_now()
+            _registered = True
+
+
+def _register_fonts_now():
     for name, filename in (('Sans', 'NotoSans-Regular.ttf'), ('Sans-Bold', 'NotoSans-Bold.ttf'),
                            ('Naskh', 'NotoNaskhArabic-Regular.ttf'),
                            ('Naskh-Bold', 'NotoNaskhArabic-Bold.ttf')):
         pdfmetrics.registerFont(TTFont(name, os.path.join(FONTS, filename)))
     pdfmetrics.registerFontFamily('Sans', normal='Sans', bold='Sans-Bold')
-    _registered = True
 
 
 def _styles():
@@ -168,7 +178,8 @@ def _build(story, title, author, bottom_margin=SIGNATURE_SPACE, draft_mark=False
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
                             topMargin=18 * mm, bottomMargin=bottom_margin, title=title,
                             author=author, creator='KP Digital Workspace')
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    with _reportlab:
+        doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return out.getvalue()
 
 
