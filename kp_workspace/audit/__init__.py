@@ -71,6 +71,20 @@ SHARDS = 8
 # writers, not a rule: any shard is correct).  Started at random so that two
 # processes do not hand out the same shards in step.
 _next_shard = itertools.count(random.randrange(SHARDS))
+# Moved on by every conflict on a shard (:func:`conflicted`): a connection that wrote
+# to a shard before it takes another at its next append.
+_turn = 0
+
+
+def conflicted(exc):
+    """A transaction of this process met ``exc`` (a ConflictError) and will be
+    retried.  When it was on a shard's head or anchor, every connection here takes a
+    new shard at its next append: a connection keeps its shard, and across processes
+    two connections can hold the same one, so a retry on it would meet the same writer
+    again (seen: reads of PDFs, which are audited, refused after every retry)."""
+    global _turn
+    if 'Shard' in str(getattr(exc, 'class_name', '') or ''):
+        _turn += 1
 
 
 def genesis(shard):
@@ -192,8 +206,9 @@ class AuditLog(Persistent):
 
     def _shard_for_append(self):
         shard = getattr(self, '_v_shard', None)  # (per connection, never stored)
-        if shard is None:
+        if shard is None or getattr(self, '_v_turn', _turn) != _turn:
             shard = self._v_shard = next(_next_shard) % len(self._trees())
+            self._v_turn = _turn
         return shard
 
     def append(self, entry):

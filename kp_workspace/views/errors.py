@@ -17,6 +17,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from pyramid_retry import IBeforeRetry, is_last_attempt
 from ZODB.POSException import ConflictError
 
+from .. import audit
 from ..errors import DomainError
 from ..security.policy import is_api
 from .auditing import record_refusal
@@ -124,6 +125,7 @@ def before_retry(event):
     request = event.request
     log.info('retrying %s %s after a conflict: %s', request.method, request.path,
              event.exception)
+    audit.conflicted(event.exception)
     sleep(random.uniform(0, RETRY_PAUSE * 2 ** request.environ.get('retry.attempt', 0)))
 
 
