@@ -83,6 +83,12 @@ BLOB_CACHE = 'blobcache'
 CACHED_BLOB_SCHEMES = ('zeo', 'postgres')
 
 
+def _with_query(parts, **params):
+    """The URI of ``parts`` (a urlsplit result) with ``params`` added to its query."""
+    extra = urllib.parse.urlencode(params)
+    return urllib.parse.urlunsplit(parts._replace(query=f'{parts.query}&{extra}'.lstrip('&')))
+
+
 def with_blob_cache(uri, var_dir):
     """``uri`` of the main database, completed with a local blob cache when it names a
     networked storage (ZEO, RelStorage on PostgreSQL) without a ``blob_dir``.
@@ -104,9 +110,8 @@ def with_blob_cache(uri, var_dir):
     if query.get('shared_blob_dir', ['false'])[0].strip().lower() in ('1', 'true', 'yes', 'on'):
         raise SettingsError('zodbconn.uri says shared_blob_dir=true but names no blob_dir: '
                             'name the shared blob directory')
-    extra = urllib.parse.urlencode({'blob_dir': os.path.join(var_dir, BLOB_CACHE),
-                                    'shared_blob_dir': 'false'})
-    return urllib.parse.urlunsplit(parts._replace(query=f'{parts.query}&{extra}'.lstrip('&')))
+    return _with_query(parts, blob_dir=os.path.join(var_dir, BLOB_CACHE),
+                       shared_blob_dir='false')
 
 
 # RelStorage's default storage name holds the address of the object in memory, and the
@@ -122,8 +127,7 @@ def with_storage_name(uri, name):
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme not in NAMED_SCHEMES or 'name' in urllib.parse.parse_qs(parts.query):
         return uri
-    extra = urllib.parse.urlencode({'name': name})
-    return urllib.parse.urlunsplit(parts._replace(query=f'{parts.query}&{extra}'.lstrip('&')))
+    return _with_query(parts, name=name)
 
 
 def load_or_create_secret(var_dir):

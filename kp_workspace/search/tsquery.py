@@ -70,22 +70,23 @@ def _flat(kind, nodes):
     return found
 
 
-def _and(nodes):
-    nodes = [n for n in _flat('and', nodes) if n is not EVERY]
-    if any(n is None for n in nodes):
-        return None
+def _join(kind, nodes, identity, absorbing):
+    """``nodes`` joined by ``kind`` (flattened): ``identity`` (EVERY for AND, None for
+    OR) is left out, ``absorbing`` (the other one) decides the whole."""
+    nodes = [n for n in _flat(kind, nodes) if n is not identity]
+    if any(n is absorbing for n in nodes):
+        return absorbing
     if not nodes:
-        return EVERY
-    return nodes[0] if len(nodes) == 1 else ('and', nodes)
+        return identity
+    return nodes[0] if len(nodes) == 1 else (kind, nodes)
+
+
+def _and(nodes):
+    return _join('and', nodes, EVERY, None)
 
 
 def _or(nodes):
-    nodes = [n for n in _flat('or', nodes) if n is not None]
-    if any(n is EVERY for n in nodes):
-        return EVERY
-    if not nodes:
-        return None
-    return nodes[0] if len(nodes) == 1 else ('or', nodes)
+    return _join('or', nodes, None, EVERY)
 
 
 def _not(node):
