@@ -78,13 +78,13 @@ _turn = 0
 
 def conflicted(exc):
     """A transaction of this process met ``exc`` (a ConflictError) and will be
-    retried.  When it was on a shard's head or anchor, every connection here takes a
-    new shard at its next append: a connection keeps its shard, and across processes
-    two connections can hold the same one, so a retry on it would meet the same writer
-    again (seen: reads of PDFs, which are audited, refused after every retry)."""
+    retried: every connection here takes a new shard at its next append.  A
+    connection keeps its shard, and across processes two connections can hold the
+    same one, so a retry on it would meet the same writer again (seen: reads of PDFs,
+    which are audited, refused after every retry).  Any conflict counts: the one
+    reported may be on a shard's head, its anchor or its tree's buckets."""
     global _turn
-    if 'Shard' in str(getattr(exc, 'class_name', '') or ''):
-        _turn += 1
+    _turn += 1
 
 
 def genesis(shard):
