@@ -1,0 +1,285 @@
+"""Searching a Whoosh index with arrays: the cost of a search is the cost of its words.
+
+Whoosh finds, scores and counts matches one document at a time in Python.  A word
+like "para" is in 84,000 of 141,000 documents of a province of 100,000 files, so
+a search for "audit para" visited every one of them (and then left out those the
+officer may not open): over a second per search on this machine.
+
+Here each term's postings in a segment are read once into two arrays (document
+numbers and weights) and kept while the segment exists (segments never change;
+:class:`Postings` keeps them, within a memory budget, for every thread).  A
+search is then a few array operations per term over the segment's documents:
+which documents match, their scores, which of them the officer may open (the
+postings of their principals in ``allowed``), the filters, the counts by kind,
+and the best of them in order.
+
+The queries it takes are what people type: words (terms, in any field), with
+AND, OR, ANDNOT and ANDMAYBE and brackets.  Anything else (phrases, prefixes,
+``NOT`` on its own, ranges) is :class:`Unsupported`, and the engine runs it the
+way Whoosh does.
+
+Scores are Whoosh's BM25F for each term (the same inverse document frequency,
+average field length, length of the field in the document and term weight, so
+the title's boost counts), added up, with Whoosh's coordination bonus for ``OR``
+(documents that have more of the words rank higher).  One thing differs, on
+purpose: the bonus counts the words the index has, not the words one segment
+has, so the order does not change when segments merge.
+"""
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
+
+K1, B = 1.2, 0.75  # Whoosh's BM25F defaults (the engine's searchers use them)
+# the field length of each of the 256 bytes Whoosh stores a length as
+LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_NO_IDS = np.zeros(0, dtype=np.int32)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
+BUDGET_MB = 128  # arrays kept for all threads (a term in 84,000 documents: 0.7 MB)
+
+
+class Unsupported(Exception):
+    """A query this module does not evaluate (the engine falls back to Whoosh's way)."""
+
+
+class Postings:
+    """Arrays read from segments, kept for every thread within a memory budget
+    (least recently used first out).  Keys start with the segment's id, which no
+    other segment ever has: a segment's postings, lengths and columns never change.
+    """
+
+    def __init__(self, budget_mb=BUDGET_MB):
+        self.budget = budget_mb * 1024 * 1024
+        self.used = 0
+        self._kept = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _get(self, key, read):
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        found = read()
+        size = sum(a.nbytes for a in found) if isinstance(found, tuple) else found.nbytes
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = found
+                self.used += size
+                while self.used > self.budget and len(self._kept) > 1:
+                    _key, old = self._kept.popitem(last=False)
+                    self.used -= (sum(a.nbytes for a in old) if isinstance(old, tuple)
+                                  else old.nbytes)
+        return found
+
+    def term(self, leaf, field, btext):
+        """``(ids, weights)``: the documents of ``leaf`` (deleted ones too) that
+        have ``btext`` in ``field``, in order, and the term's weight in each."""
+        return self._get((leaf.segment().segment_id(), 't', field, btext),
+                         lambda: _read_postings(leaf, field, btext))
+
+    def lengths(self, leaf, field):
+        """The length of ``field`` in each document of ``leaf``, as Whoosh stores it:
+        a byte (:data:`LENGTH_OF_BYTE` tells the length)."""
+        return self._get((leaf.segment().segment_id(), 'l', field),
+                         lambda: _read_lengths(leaf, field))
+
+    def codes(self, leaf, field, values):
+        """For each document of ``leaf``, the position in ``values`` of its value of
+        ``field`` (``len(values)`` for any other value)."""
+        def read():
+            found = np.full(leaf.doc_count_all(), len(values), dtype=np.int64)
+            to_bytes = leaf.schema[field].to_bytes
+            for code, value in enumerate(values):
+                found[self.term(leaf, field, to_bytes(value))[0]] = code
+            return found
+        return self._get((leaf.segment().segment_id(), 'v', field, values), read)
+
+    def column(self, leaf, field):
+        """The sortable column ``field`` of ``leaf``: the numbers Whoosh sorts by
+        (its ``to_column_value``), unsigned."""
+        return self._get((leaf.segment().segment_id(), 'c', field),
+                         lambda: np.fromiter(leaf.column_reader(field, translate=False),
+                                             dtype=np.uint64, count=leaf.doc_count_all()))
+
+
+def _read_postings(leaf, field, btext):
+    try:
+        matcher = leaf._terms.matcher(field, btext, leaf.schema[field].format, scorer=None)
+    except (KeyError, TermNotFound):
+        return _NO_IDS, _NO_WEIGHTS
+    ids, weights = [], []
+    if type(matcher) is W3LeafMatcher:
+        # a block at a time: its ids and weights are arrays already
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.append(np.asarray(matcher._ids, dtype=np.int32))
+            weights.append(np.asarray(matcher._weights, dtype=np.float32))
+            matcher._next_block()
+        if not ids:
+            return _NO_IDS, _NO_WEIGHTS
+        return np.concatenate(ids), np.concatenate(weights)
+    while matcher.is_active():  # (a short list, kept inline with the term)
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
+
+
+def _read_lengths(leaf, field):
+    perdoc, name = leaf._perdoc, _lenfield(field)
+    if not perdoc.has_column(name):
+        return np.zeros(leaf.doc_count_all(), dtype=np.uint8)
+    return np.frombuffer(bytes(perdoc.column_reader(name, LENGTHS_COLUMN).load()),
+                         dtype=np.uint8)
+
+
+class _Part:
+    """What a query (or part of one) found in a segment: which documents match,
+    their scores, and for the coordination bonus how many of the query's terms
+    each has (``terms``: how many terms the part has in the index)."""
+    __slots__ = ('match', 'score', 'count', 'terms')
+
+    def __init__(self, match, score, count, terms):
+        self.match, self.score, self.count, self.terms = match, score, count, terms
+
+
+class Scorer:
+    """Evaluates queries over the segments of one searcher (kept with it: it
+    remembers which terms the index has and which documents are not deleted)."""
+
+    def __init__(self, postings, searcher):
+        self.postings = postings
+        self.searcher = searcher
+        self.schema = searcher.schema
+        self._present = {}
+        self._live = {}
+
+    def live(self, leaf):
+        """The documents of ``leaf`` not deleted (in this searcher's generation)."""
+        key = leaf.segment().segment_id()
+        found = self._live.get(key)
+        if found is None:
+            found = np.ones(leaf.doc_count_all(), dtype=bool)
+            if leaf.has_deletions():
+                found[np.fromiter(leaf.deleted_docs_set, dtype=np.int64)] = False
+            self._live[key] = found
+        return found
+
+    def check(self, q):
+        """Raise :class:`Unsupported` unless every part of ``q`` can be evaluated."""
+        if isinstance(q, wq.Term):
+            if q.fieldname not in self.schema or not self.schema[q.fieldname].indexed:
+                raise Unsupported(q)
+        elif isinstance(q, (wq.And, wq.Or)):
+            if isinstance(q, (wq.DisjunctionMax, wq.Otherwise)) or \
+                    getattr(q, 'minmatch', 0) or len(q.subqueries) >= wq.Or.TOO_MANY_CLAUSES:
+                raise Unsupported(q)
+            for sub in q.subqueries:
+                self.check(sub)
+        elif isinstance(q, (wq.AndNot, wq.AndMaybe)):
+            self.check(q.a)
+            self.check(q.b)
+        elif q is not wq.NullQuery:
+            raise Unsupported(q)
+
+    def _btext(self, q):
+        return self.schema[q.fieldname].to_bytes(q.text)
+
+    def _in_index(self, q):
+        """1 if the index has term ``q`` (deleted documents counted, as Whoosh does), or 0."""
+        key = (q.fieldname, q.text)
+        found = self._present.get(key)
+        if found is None:
+            found = self._present[key] = int(self.searcher.doc_frequency(q.fieldname, q.text) > 0)
+        return found
+
+    def evaluate(self, q, leaf):
+        """``q`` over ``leaf``'s documents, as a :class:`_Part`."""
+        n = leaf.doc_count_all()
+        if isinstance(q, wq.AndNot):
+            a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
+            a.match &= ~b.match
+            return _Part(a.match, a.score, a.count, a.terms + b.terms)
+        if isinstance(q, wq.AndMaybe):
+            a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
+            extra = a.match & b.match
+            a.score[extra] += b.score[extra]
+            a.count[extra] += b.count[extra]
+            return _Part(a.match, a.score, a.count, a.terms + b.terms)
+        part = _Part(np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=np.int16), 0)
+        if isinstance(q, wq.Term):
+            self._add_term(q, leaf, part)
+            return part
+        if q is wq.NullQuery:
+            return part
+        both = isinstance(q, wq.And)
+        for number, sub in enumerate(q.subqueries):
+            if isinstance(sub, wq.Term) and not both:  # (most words: added in place)
+                self._add_term(sub, leaf, part)
+                continue
+            found = self.evaluate(sub, leaf)
+            if both and number:
+                part.match &= found.match
+            else:
+                part.match |= found.match
+            part.score += found.score
+            part.count += found.count
+            part.terms += found.terms
+        if both:
+            part.score[~part.match] = 0.0
+            part.count[~part.match] = 0
+        elif q.scale and part.terms:
+            _coordinate(part, q.scale)
+        if q.boost != 1.0:
+            part.score *= q.boost
+        return part
+
+    def _add_term(self, q, leaf, part):
+        """Add term ``q``'s matches and scores in ``leaf`` to ``part``."""
+        part.terms += self._in_index(q)
+        ids, weights = self.postings.term(leaf, q.fieldname, self._btext(q))
+        if not len(ids):
+            return
+        field = self.schema[q.fieldname]
+        tf = weights.astype(np.float64)
+        if field.scorable:
+            searcher = self.searcher
+            idf = searcher.idf(q.fieldname, q.text)
+            average = searcher.avg_field_length(q.fieldname) or 1
+            lengths = LENGTH_OF_BYTE[self.postings.lengths(leaf, q.fieldname)[ids]]
+            values = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * lengths / average))
+        else:
+            values = tf
+        if q.boost != 1.0:
+            values *= q.boost
+        part.match[ids] = True
+        part.score[ids] += values
+        part.count[ids] += 1
+
+    def mask(self, leaf, field, values):
+        """The documents of ``leaf`` with any of ``values`` (strings) in ``field``."""
+        found = np.zeros(leaf.doc_count_all(), dtype=bool)
+        to_bytes = self.schema[field].to_bytes
+        for value in values:
+            ids, _weights = self.postings.term(leaf, field, to_bytes(value))
+            found[ids] = True
+        return found
+
+
+def _coordinate(part, scale):
+    """Whoosh's coordination bonus (its CoordMatcher: Apple V-Twin's short query
+    ranking) for the documents of an OR of ``part.terms`` terms, by how many of
+    them each has (``part.count``)."""
+    ids = np.flatnonzero(part.match)
+    terms = part.terms
+    if terms == scale:
+        part.score[ids] = 0.0
+        return
+    part.score[ids] = ((part.score[ids] + (part.count[ids] - 1) / (terms - scale) ** 2)
+                       * ((terms - 1) / terms))
