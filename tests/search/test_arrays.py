@@ -6,8 +6,7 @@ sorts: the array search finds exactly the documents a plain evaluation of the
 query over the documents themselves finds (the total and the counts by kind
 too); newest first when sorted by date; and by relevance, in an order Whoosh's
 own scores agree with.  (Whoosh is not the judge of what matches: its ANDNOT
-finds a document that has both words, the first time a segment's deleted
-documents come into play.)
+found a document with both words, in a segment with deleted documents.)
 
 (Whoosh's coordination bonus counts the terms its matchers still have as they
 run, so the same document can score 0 or not depending on where it lies; the
