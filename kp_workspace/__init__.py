@@ -25,7 +25,7 @@ def main(global_config, **settings):
         config.include('pyramid_retry')        # ZODB conflicts are retried
         config.include('pyramid_tm')           # one transaction per request
         config.include('.audit.refusals')      # refusals recorded after it, in their own
-        config.include('pyramid_zodbconn')     # main + audit databases
+        config.include('.databases')           # main + audit databases (pyramid_zodbconn)
         config.include('pyramid_chameleon')    # .pt templates
         config.include('.wsgi')                # 413 for a body UploadLimit refused
         config.include('.i18n')                # locales, translation dirs

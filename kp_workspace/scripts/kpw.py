@@ -36,11 +36,11 @@ from pyramid.scripting import prepare
 from pyramid_zodbconn import get_connection
 from ZODB import DB
 from zc.lockfile import LockError
-from zodburi import resolve_uri
 
 from ..audit import ANCHORS_KEY, ROOT_KEY as AUDIT_KEY, Actor, ensure_audit_log
 from ..audit.verify import verify as verify_audit
 from .. import backup as backups
+from ..databases import resolve_uri
 from . import serve as serving
 from .. import main as make_app
 from ..errors import DomainError

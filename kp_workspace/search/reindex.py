@@ -26,8 +26,8 @@ import queue
 import traceback
 
 from ZODB import DB
-from zodburi import resolve_uri
 
+from ..databases import resolve_uri
 from .documents import documents_for
 from .engine import SegmentBuilder
 from .indexer import SITE_KEY

@@ -333,8 +333,7 @@ class read_only_site:
     def __enter__(self):
         from pyramid.paster import get_appsettings
         from ZODB import DB
-        from zodburi import resolve_uri
-
+        from kp_workspace.databases import resolve_uri
         from kp_workspace.settings import read_settings
         from kp_workspace.site import ROOT_KEY
         settings = get_appsettings(self.config)
