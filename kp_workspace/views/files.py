@@ -2,7 +2,7 @@
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
-from pyramid.renderers import render_to_response
+from pyramid.renderers import render, render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
@@ -18,6 +18,7 @@ from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_sum
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..lists import dashboard, inbox, overdue, pending, sent
+from ..security.directory import post_directory
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
                               WRITE_NOTE)
 from ..site import get_site
@@ -213,24 +214,33 @@ def new_summary(request):
 
 
 def post_choices(request, site, accepts):
-    """The posts ``accepts(post)`` takes, grouped by department title: ``[(department,
-    [(post_id, title), ...]), ...]``, departments and posts sorted by title, in the
-    request's language."""
-    departments = site['departments']
-    groups = {}
-    for post in site['principals'].posts.values():
-        if not accepts(post):
-            continue
-        dept = departments.get(post.department)
-        groups.setdefault(display_title(dept, request) if dept is not None else post.department,
-                          []).append((post.post_id, display_title(post, request)))
-    return [(title, sorted(posts, key=lambda p: p[1])) for title, posts in sorted(groups.items())]
+    """What a step's post picker offers: the posts ``accepts(post)`` takes (``post``: a
+    :class:`~kp_workspace.security.directory.PostEntry`), grouped by department title,
+    departments and posts sorted by title, in the request's language, each group's
+    ``<option>`` elements rendered: ``[(department title, options HTML), ...]``.
+
+    From the post directory (made once, not for every page); a whole group's options are
+    rendered once with it too, so a page renders only the groups that lose a post to
+    ``accepts`` (e.g. the holder's department: not the post that holds it)."""
+    directory = post_directory(site['principals'], site['departments'], request.locale_name)
+    whole = directory.derived('post_options', lambda d: {
+        title: (len(entries), _post_options(request, entries)) for title, entries in d.groups})
+    found = []
+    for title, taken in directory.choices(accepts):
+        size, options = whole[title]
+        found.append((title, options if len(taken) == size else _post_options(request, taken)))
+    return found
+
+
+def _post_options(request, entries):
+    return render('kp_workspace:templates/post_options.pt', {'posts': entries}, request)
 
 
 def _actions(request, item, workflow, officer, url):
     """What ``officer`` may do to ``item`` now, most likely first: ``[{name, title, rank,
-    needs, url, posts, pin}]`` (``posts``: the choices of its post picker, if it has one;
-    ``pin``: ask for the signing PIN on this form, not on a confirmation page)."""
+    needs, url, posts, pin}]`` (``posts``: the choices of its post picker, if it has one,
+    see :func:`post_choices`; ``pin``: ask for the signing PIN on this form, not on a
+    confirmation page)."""
     translate = request.localizer.translate
     found = [{'name': t.name, 'title': translate(t.title), 'rank': t.rank, 'needs': t.needs,
               'url': url(t.name), 'primary': False, 'secondary': t.rank <= 0,
