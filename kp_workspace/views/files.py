@@ -1,8 +1,10 @@
 """Browser pages for file work: desk lists, dashboards, files, summaries, alerts."""
+from functools import partial
+from html import escape
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
-from pyramid.renderers import render, render_to_response
+from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
@@ -217,23 +219,16 @@ def post_choices(request, site, accepts):
     """What a step's post picker offers: the posts ``accepts(post)`` takes (``post``: a
     :class:`~kp_workspace.security.directory.PostEntry`), grouped by department title,
     departments and posts sorted by title, in the request's language, each group's
-    ``<option>`` elements rendered: ``[(department title, options HTML), ...]``.
+    ``<option>`` elements as HTML: ``[(department title, options), ...]``.
 
-    From the post directory (made once, not for every page); a whole group's options are
-    rendered once with it too, so a page renders only the groups that lose a post to
-    ``accepts`` (e.g. the holder's department: not the post that holds it)."""
+    From the post directory (made once, not for every page), with each post's option
+    made once with it: a page only picks the options of the posts ``accepts`` takes."""
     directory = post_directory(site['principals'], site['departments'], request.locale_name)
-    whole = directory.derived('post_options', lambda d: {
-        title: (len(entries), _post_options(request, entries)) for title, entries in d.groups})
-    found = []
-    for title, taken in directory.choices(accepts):
-        size, options = whole[title]
-        found.append((title, options if len(taken) == size else _post_options(request, taken)))
-    return found
-
-
-def _post_options(request, entries):
-    return render('kp_workspace:templates/post_options.pt', {'posts': entries}, request)
+    options = directory.derived('options', lambda d: {
+        e.post_id: f'<option value="{escape(e.post_id)}">{escape(e.title, quote=False)}</option>'
+        for _title, entries in d.groups for e in entries})
+    return [(title, '\n'.join(options[e.post_id] for e in taken))
+            for title, taken in directory.choices(accepts)]
 
 
 def _actions(request, item, workflow, officer, url):
@@ -245,8 +240,7 @@ def _actions(request, item, workflow, officer, url):
     found = [{'name': t.name, 'title': translate(t.title), 'rank': t.rank, 'needs': t.needs,
               'url': url(t.name), 'primary': False, 'secondary': t.rank <= 0,
               'pin': 'pin' in t.needs and t.confirm is None,
-              'posts': post_choices(request, officer.site,
-                                    lambda p, t=t: t.accepts(item, officer, p))
+              'posts': post_choices(request, officer.site, partial(t.accepts, item, officer))
               if t.accepts is not None else []}
              for t in workflow.available(item, officer)]
     return sorted(found, key=lambda a: -a['rank'])

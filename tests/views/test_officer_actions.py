@@ -403,7 +403,7 @@ def test_pickers_offer_what_they_did_and_never_a_post_kept_from_another_page(
     assert offered == forward_before(open_site, 'secretary-finance')
     posts = [p for _d, ps in offered for p, _t in ps]
     assert 'secretary-finance' not in posts and 'so-budget-finance' in posts
-    # the department groups kept whole from these pages do not bring back the holder
+    # the options kept from these pages do not bring back the holder
     _fid, page = open_new_file(app, subject='Another file')
     assert picker_list(page, 'forward') == before
     app.set_cookie('kpw_locale', 'ur')
