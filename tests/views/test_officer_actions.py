@@ -475,3 +475,19 @@ def test_a_post_renamed_by_another_process_is_seen_by_the_picker(app, var_dir):
         assert time.monotonic() < deadline, finance
         time.sleep(0.1)
     assert ('secretary-finance', 'Secretary Finance') not in finance
+
+
+def test_the_picker_escapes_what_a_post_is_called(app, open_site):
+    from kp_workspace.audit import Actor, ensure_audit_log
+
+    def add(site, conn):
+        site['principals'].add_post(Actor('test', '127.0.0.1', ensure_audit_log(conn)),
+                                    site['departments'], 'rnd-finance',
+                                    'R&D <Cell> "Budget", Finance', 'finance', ('officer',))
+    open_site(add, commit=True)
+    app.login('so.finance')
+    _fid, page = open_new_file(app)
+    assert ('rnd-finance', 'R&D <Cell> "Budget", Finance') in dict(
+        picker_list(page, 'forward'))['Finance Department']
+    assert '<option value="rnd-finance">R&amp;D &lt;Cell&gt; "Budget", Finance</option>' \
+        in page.text
