@@ -3,7 +3,9 @@
 Items live in an OOBTree with a conflict-resolving length counter, so adding to
 a large folder touches one bucket, not the whole folder.  Naming rules,
 ``__parent__``/``__name__`` and the added/removed events happen here and
-nowhere else.
+nowhere else.  A folder also counts its changes (:attr:`Folder.version`), in the
+database, so that every process knows when what it cached from a folder (the post
+directory, from the posts and the departments) is out of date.
 """
 import re
 
@@ -41,6 +43,7 @@ class Folder(Persistent):
 
     __parent__ = None
     __name__ = None
+    _version = None  # a Length, made by the first changed() (no folder has one before)
 
     def __init__(self):
         super().__init__()
@@ -93,6 +96,20 @@ class Folder(Persistent):
             found.append(self._items[name])
         return found, None
 
+    @property
+    def version(self):
+        """How many times :meth:`changed` was called: what a reader caching something made
+        from this folder keys it on.  Stored and committed with the change, so every process
+        (over ZEO or RelStorage too) reads the same number for the same contents.  None
+        while the present transaction has changed it: uncommitted, it may yet be undone,
+        and another transaction may then commit the same number for other contents."""
+        counter = self._version
+        if counter is None:
+            return 0
+        if counter._p_jar is None or counter._p_changed:
+            return None
+        return counter()
+
     # writing -------------------------------------------------------------
     def check_name(self, name):
         """Return ``name`` if it may be added here.
@@ -114,6 +131,7 @@ class Folder(Persistent):
         obj.__name__ = name
         self._items[name] = obj
         self._count.change(1)
+        self.changed()
         (registry or get_current_registry()).notify(ObjectAdded(obj, self, name))
         return obj
 
@@ -121,5 +139,14 @@ class Folder(Persistent):
         """Remove and return the object under ``name``; send :class:`ObjectRemoved`."""
         obj = self._items.pop(name)
         self._count.change(-1)
+        self.changed()
         (registry or get_current_registry()).notify(ObjectRemoved(obj, self, name))
         return obj
+
+    def changed(self):
+        """Say that something readers may cache from this folder changed: raises
+        :attr:`version`.  Adding and removing call it; the domain code that renames an
+        item calls it too.  Concurrent calls do not conflict (the counter adds them up)."""
+        if self._version is None:
+            self._version = Length(0)
+        self._version.change(1)

@@ -65,7 +65,13 @@ def isolated(text):
 def display_title(obj, request):
     """The name of a department or post in the request's language: its ``title_ur`` on
     Urdu pages when it has one, else its (English) ``title``."""
-    if request.locale_name == 'ur':
+    return title_in(obj, request.locale_name)
+
+
+def title_in(obj, locale_name):
+    """The name of a department or post in the language ``locale_name`` (as
+    :func:`display_title`)."""
+    if locale_name == 'ur':
         return getattr(obj, 'title_ur', '') or obj.title
     return obj.title
 

@@ -60,3 +60,54 @@ def test_page_walks_in_name_order(config):
     assert [t.__name__ for t in last] == ['n6'] and cursor is None
     assert list(folder.keys()) == [f'n{i}' for i in range(7)]
     assert len(list(folder.values())) == len(list(folder.items())) == 7
+
+
+# the version: what a cache of a folder's contents is keyed on --------------------------
+@pytest.fixture
+def db(tmp_path):
+    import ZODB
+    database = ZODB.DB(str(tmp_path / 'Data.fs'))  # (a FileStorage: it resolves conflicts)
+    yield database
+    database.close()
+
+
+def _open(db):
+    import transaction
+    tm = transaction.TransactionManager()
+    return tm, db.open(transaction_manager=tm)
+
+
+def test_adding_removing_and_saying_so_raise_the_version_once_committed(config, db):
+    tm, conn = _open(db)
+    folder = conn.root()['f'] = Folder()
+    assert folder.version == 0  # (no counter yet: a folder stored before it had none)
+    tm.commit()
+    folder.add('a', Thing())
+    assert folder.version is None  # changed here, not committed: nothing may be keyed on it
+    tm.commit()
+    assert folder.version == 1
+    folder.changed()  # (what renaming an item calls)
+    tm.abort()
+    assert folder.version == 1  # undone: the number is the committed one again
+    folder.remove('a')
+    folder.changed()
+    tm.commit()
+    assert folder.version == 3
+    conn.close()
+
+
+def test_concurrent_changes_both_count_without_a_conflict(config, db):
+    tm, conn = _open(db)
+    conn.root()['f'] = Folder()
+    conn.root()['f'].add('a', Thing())
+    tm.commit()
+    other_tm, other = _open(db)
+    other.root()['f'].add('b', Thing())
+    conn.root()['f'].changed()
+    other_tm.commit()
+    tm.commit()  # (the counter resolves the conflict: both changes are counted)
+    tm.begin()
+    other_tm.begin()
+    assert conn.root()['f'].version == other.root()['f'].version == 3
+    conn.close()
+    other.close()

@@ -111,6 +111,8 @@ def update_department(department, actor, title, code, title_ur=''):
         if getattr(department, attr) != value:
             changes[attr] = f'{getattr(department, attr)} -> {value}'
             setattr(department, attr, value)
+    if 'title' in changes or 'title_ur' in changes:
+        department.__parent__.changed()  # renamed: the post directory is out of date
     if changes:
         actor.record('department.updated', f'department:{department.__name__}', **changes)
     return changes

@@ -309,6 +309,8 @@ class Principals(Folder):
             if title_ur != post.title_ur:
                 changes['title_ur'] = f'{post.title_ur} -> {title_ur}'
                 post.title_ur = title_ur
+        if changes:
+            self.posts.changed()  # renamed: the post directory is out of date
         roles = _check_roles(roles)
         old_roles = dept.roles_of(post.principal)
         if roles != old_roles:

@@ -1,4 +1,6 @@
 """Browser pages for file work: desk lists, dashboards, files, summaries, alerts."""
+from functools import partial
+from html import escape
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
@@ -18,6 +20,7 @@ from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_sum
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..lists import dashboard, inbox, overdue, pending, sent
+from ..security.directory import post_directory
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
                               WRITE_NOTE)
 from ..site import get_site
@@ -213,30 +216,31 @@ def new_summary(request):
 
 
 def post_choices(request, site, accepts):
-    """The posts ``accepts(post)`` takes, grouped by department title: ``[(department,
-    [(post_id, title), ...]), ...]``, departments and posts sorted by title, in the
-    request's language."""
-    departments = site['departments']
-    groups = {}
-    for post in site['principals'].posts.values():
-        if not accepts(post):
-            continue
-        dept = departments.get(post.department)
-        groups.setdefault(display_title(dept, request) if dept is not None else post.department,
-                          []).append((post.post_id, display_title(post, request)))
-    return [(title, sorted(posts, key=lambda p: p[1])) for title, posts in sorted(groups.items())]
+    """What a step's post picker offers: the posts ``accepts(post)`` takes (``post``: a
+    :class:`~kp_workspace.security.directory.PostEntry`), grouped by department title,
+    departments and posts sorted by title, in the request's language, each group's
+    ``<option>`` elements as HTML: ``[(department title, options), ...]``.
+
+    From the post directory (made once, not for every page), with each post's option
+    made once with it: a page only picks the options of the posts ``accepts`` takes."""
+    directory = post_directory(site['principals'], site['departments'], request.locale_name)
+    options = directory.derived('options', lambda d: {
+        e.post_id: f'<option value="{escape(e.post_id)}">{escape(e.title, quote=False)}</option>'
+        for _title, entries in d.groups for e in entries})
+    return [(title, '\n'.join(options[e.post_id] for e in taken))
+            for title, taken in directory.choices(accepts)]
 
 
 def _actions(request, item, workflow, officer, url):
     """What ``officer`` may do to ``item`` now, most likely first: ``[{name, title, rank,
-    needs, url, posts, pin}]`` (``posts``: the choices of its post picker, if it has one;
-    ``pin``: ask for the signing PIN on this form, not on a confirmation page)."""
+    needs, url, posts, pin}]`` (``posts``: the choices of its post picker, if it has one,
+    see :func:`post_choices`; ``pin``: ask for the signing PIN on this form, not on a
+    confirmation page)."""
     translate = request.localizer.translate
     found = [{'name': t.name, 'title': translate(t.title), 'rank': t.rank, 'needs': t.needs,
               'url': url(t.name), 'primary': False, 'secondary': t.rank <= 0,
               'pin': 'pin' in t.needs and t.confirm is None,
-              'posts': post_choices(request, officer.site,
-                                    lambda p, t=t: t.accepts(item, officer, p))
+              'posts': post_choices(request, officer.site, partial(t.accepts, item, officer))
               if t.accepts is not None else []}
              for t in workflow.available(item, officer)]
     return sorted(found, key=lambda a: -a['rank'])

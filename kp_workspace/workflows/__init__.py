@@ -17,7 +17,11 @@ page's primary action; zero or less is a secondary one, never primary),
 ``confirm`` / ``confirm_button`` (the question asked before an irreversible
 step, in the browser) and ``accepts(obj, officer, post) -> bool`` (the posts it
 may be sent to: its guard refuses the others and the post picker offers only
-these).  The words are filled in from the workflow's ``words(obj, site)``.
+these).  ``accepts`` reads only the post's ``post_id`` and ``department``: the
+guard gives it a :class:`~kp_workspace.security.principals.Post`, the picker an
+entry of the post directory (:mod:`kp_workspace.security.directory`), and it is
+asked about every post of the province on each page that offers the step.
+The words are filled in from the workflow's ``words(obj, site)``.
 """
 from dataclasses import dataclass, field
 
@@ -52,6 +56,7 @@ class Transition:
     confirm: object = None  # question before it runs in the browser; None: no confirmation
     confirm_button: object = None   # the button that says yes ("Yes, issue")
     accepts: object = None  # accepts(obj, officer, post) -> bool: the posts it may go to
+    #                        (post: a Post or a PostEntry; only post_id and department read)
 
 
 class PostName(str):

@@ -25,7 +25,8 @@ def _post_may(officer, post_id, permission, department=None):
 
 def a_secretary(item, officer, post):
     """An approver's post in the summary's own department (not the one holding it)."""
-    return another_post(item, officer, post) and \
+    # (the department first: the picker asks about every post, and it needs no look-up)
+    return another_post(item, officer, post) and post.department == item.department and \
         _post_may(officer, post.post_id, APPROVE, item.department)
 
 

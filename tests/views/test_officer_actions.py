@@ -5,7 +5,7 @@ import re
 import pytest
 
 from kp_workspace.populate import DEMO_PIN
-from tests.conftest import confirm
+from tests.conftest import check, confirm
 from tests.views.test_files_browser import form_by_action, open_new_file
 
 
@@ -367,3 +367,127 @@ def test_the_picker_script_is_loaded_from_the_site():
     assert (root / 'static' / 'picker.js').read_text().count('data-searchable') >= 1
     layout = (root / 'templates' / 'layout.pt').read_text()
     assert re.search(r'<script src="[^"]*picker\.js[^"]*" defer></script>', layout)
+
+
+# --- the post directory behind the pickers (kp_workspace.security.directory) --------------
+
+def picker_list(page, action):
+    """``[(department, [(post id, title), ...]), ...]`` of ``action``'s picker, in order."""
+    select = page.html.find('select', id=f'to-{action}')
+    return [(g['label'], [(o['value'], o.text) for o in g.find_all('option')])
+            for g in select.find_all('optgroup')]
+
+
+def forward_before(open_site, holder, locale='en'):
+    """What the forward picker offered before the directory, walking every post."""
+    from types import SimpleNamespace
+
+    from kp_workspace.workflows.casefile import another_post
+    from tests.security.test_directory import offered_before
+    item = SimpleNamespace(holder=holder)
+    return open_site(lambda site, _conn: offered_before(
+        site, locale, lambda post: another_post(item, None, post)))
+
+
+def test_pickers_offer_what_they_did_and_never_a_post_kept_from_another_page(
+        app, other, open_site, many_posts):
+    app.login('so.finance')
+    fid, page = open_new_file(app)
+    before = forward_before(open_site, 'so-budget-finance')
+    assert picker_list(page, 'forward') == before
+    form = form_by_action(page, f'/files/{fid}/actions/forward')
+    form['to_post'] = 'secretary-finance'
+    form.submit(status=303)
+    other.login('secretary.finance')
+    offered = picker_list(other.get(f'/files/{fid}'), 'forward')
+    assert offered == forward_before(open_site, 'secretary-finance')
+    posts = [p for _d, ps in offered for p, _t in ps]
+    assert 'secretary-finance' not in posts and 'so-budget-finance' in posts
+    # the options kept from these pages do not bring back the holder
+    _fid, page = open_new_file(app, subject='Another file')
+    assert picker_list(page, 'forward') == before
+    app.set_cookie('kpw_locale', 'ur')
+    assert picker_list(app.get(f'/files/{_fid}'), 'forward') == \
+        forward_before(open_site, 'so-budget-finance', 'ur')
+
+
+def test_the_picker_follows_posts_added_renamed_and_removed(app, other, open_site):
+    app.login('so.finance')
+    fid, page = open_new_file(app)
+    assert picker_list(page, 'forward') == forward_before(open_site, 'so-budget-finance')
+    other.login('admin')
+    form = other.get('/admin/posts/+add').forms['kpw-form']
+    form['post_id'] = 'ds-finance'
+    form['title'] = 'Deputy Secretary, Finance'
+    form['department'] = 'finance'
+    check(form, 'officer')
+    form.submit('create_post', status=303)
+    groups = dict(picker_list(app.get(f'/files/{fid}'), 'forward'))
+    assert ('ds-finance', 'Deputy Secretary, Finance') in groups['Finance Department']
+
+    form = other.get('/admin/posts/ds-finance').forms['kpw-form']
+    form['title'] = 'Additional Secretary, Finance'
+    form.submit('save', status=303)
+    groups = dict(picker_list(app.get(f'/files/{fid}'), 'forward'))
+    assert ('ds-finance', 'Additional Secretary, Finance') in groups['Finance Department']
+
+    form = other.get('/admin/departments/finance').forms['kpw-form']
+    form['title'] = 'Finance and Planning Department'
+    form.submit('save', status=303)
+    page = app.get(f'/files/{fid}')
+    groups = dict(picker_list(page, 'forward'))
+    assert 'Finance Department' not in groups
+    assert ('ds-finance', 'Additional Secretary, Finance') in groups[
+        'Finance and Planning Department']
+    assert picker_list(page, 'forward') == forward_before(open_site, 'so-budget-finance')
+
+    # removed (as a domain step that removes a post would), by another connection
+    open_site(lambda site, _conn: site['principals'].posts.remove('ds-finance'), commit=True)
+    posts = [p for _d, ps in picker_list(app.get(f'/files/{fid}'), 'forward') for p, _t in ps]
+    assert 'ds-finance' not in posts and 'secretary-finance' in posts
+
+
+@pytest.mark.parametrize('storage', ['zeo'], indirect=True)
+def test_a_post_renamed_by_another_process_is_seen_by_the_picker(app, var_dir):
+    """Two apps on one ZEO server, as ``kpw serve --workers 2`` runs them: what one
+    process kept is made again when the other commits a change."""
+    import time
+
+    from tests.conftest import CLIENT, Browser, close_app, make_app
+    app.login('so.finance')
+    fid, page = open_new_file(app)
+    assert ('secretary-finance', 'Secretary Finance') in dict(
+        picker_list(page, 'forward'))['Finance Department']
+    second = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        admin = Browser(second, extra_environ={'REMOTE_ADDR': CLIENT})
+        admin.login('admin')
+        form = admin.get('/admin/posts/secretary-finance').forms['kpw-form']
+        form['title'] = 'Secretary Finance and Planning'
+        form.submit('save', status=303)
+    finally:
+        close_app(second)
+    deadline = time.monotonic() + 30  # (ZEO tells the other clients soon after the commit)
+    while True:
+        finance = dict(picker_list(app.get(f'/files/{fid}'), 'forward'))['Finance Department']
+        if ('secretary-finance', 'Secretary Finance and Planning') in finance:
+            break
+        assert time.monotonic() < deadline, finance
+        time.sleep(0.1)
+    assert ('secretary-finance', 'Secretary Finance') not in finance
+
+
+def test_the_picker_escapes_what_a_post_is_called(app, open_site):
+    from kp_workspace.audit import Actor, ensure_audit_log
+
+    def add(site, conn):
+        site['principals'].add_post(Actor('test', '127.0.0.1', ensure_audit_log(conn)),
+                                    site['departments'], 'rnd-finance',
+                                    'R&D <Cell> "Budget", Finance', 'finance', ('officer',))
+    open_site(add, commit=True)
+    app.login('so.finance')
+    _fid, page = open_new_file(app)
+    assert ('rnd-finance', 'R&D <Cell> "Budget", Finance') in dict(
+        picker_list(page, 'forward'))['Finance Department']
+    assert '<option value="rnd-finance">R&amp;D &lt;Cell&gt; "Budget", Finance</option>' \
+        in page.text
