@@ -40,7 +40,7 @@ from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.idsets import BitSet, DocIdSet
 from whoosh.query import And, DateRange, Or, Term
 from whoosh.searching import Searcher
-from whoosh.reading import SegmentReader
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
 from zc.lockfile import LockError, SimpleLockFile
@@ -665,27 +665,68 @@ class WhooshEngine:
 
         Opening a searcher and warming it costs far more than a query, so each
         thread keeps one and opens a new one only after the index changed.
-        Searchers are not shared between threads.  An out-of-date searcher is
-        closed and replaced, never ``refresh()``-ed: whoosh-reloaded's refresh
-        keeps a segment's old reader when only its deletions changed and keeps
-        segments that a merge replaced, so a replaced document (with its old
-        ``allowed``) would still be found.
+        Searchers are not shared between threads.  A new searcher keeps the
+        readers of the old one's segments that are unchanged (:meth:`_reader`):
+        a segment's first stored fields cost milliseconds to reach (a column's
+        offsets of every document), and after a commit only the new, small
+        segments are new.  Never whoosh-reloaded's ``refresh()``: it keeps a
+        segment's old reader when only its deletions changed and keeps segments
+        that a merge replaced, so a replaced document (with its old ``allowed``)
+        would still be found.
         """
         ix = self.ix
         marker = self._marker()
         cached = getattr(self._local, 'cached', None)
+        previous = None
         if cached is not None:
             owner, seen, searcher = cached
             if owner is ix and seen == marker and (marker is not None or searcher.up_to_date()):
                 return searcher
-            self.close()
+            if owner is ix:
+                previous = searcher.reader()
+            else:
+                self.close()
         # (the marker is read before the searcher opens: a commit in between makes
         # the next query open a searcher again, never keep an old one)
-        searcher = ix.searcher()
+        searcher = Searcher(self._reader(previous), fromindex=ix)
         self._local.cached = (ix, marker, searcher)
         self._local.scorer = Scorer(self.postings, searcher)
         self._local.allowed = OrderedDict()  # principals -> documents, for this searcher
         return searcher
+
+    def _reader(self, previous=None):
+        """A reader of the index as last committed, with ``previous``'s readers of
+        the segments it still has with the same deletions; ``previous``'s other
+        readers are closed."""
+        toc = self.ix._read_toc()
+        kept = {}
+        for leaf, _offset in (previous.leaf_readers() if previous is not None else ()):
+            if leaf.segment() is not None:
+                kept[leaf.segment().segment_id()] = leaf
+        readers, opened = [], []
+        try:
+            for segment in toc.segments:
+                leaf = kept.get(segment.segment_id())
+                if leaf is not None and not leaf.is_closed and \
+                        leaf.segment().deleted_count() == segment.deleted_count():
+                    # (a segment's deletions only grow: as many is the same ones)
+                    del kept[segment.segment_id()]
+                else:
+                    leaf = SegmentReader(self.ix.storage, toc.schema, segment,
+                                         generation=toc.generation)
+                    opened.append(leaf)
+                readers.append(leaf)
+        except BaseException:
+            for leaf in opened:
+                leaf.close()
+            raise
+        for leaf in kept.values():
+            leaf.close()
+        if not readers:
+            return EmptyReader(toc.schema)
+        if len(readers) == 1:
+            return readers[0]
+        return MultiReader(readers, generation=toc.generation)
 
     def _marker(self):
         """What the writer wrote after its last commit, or None (an index written

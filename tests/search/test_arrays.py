@@ -262,3 +262,38 @@ def test_merging_segments_keeps_the_order(tmp_path):
         assert ordered[0]
     many.close()
     one.close()
+
+
+def test_a_new_searcher_keeps_the_readers_of_unchanged_segments(tmp_path):
+    """After a commit the thread's new searcher keeps the readers (warm: their
+    stored fields' offsets read) of segments that did not change, opens the new
+    ones, and opens again a segment whose deletions changed: its documents are
+    found as they are now."""
+    engine = WhooshEngine(str(tmp_path))
+    common = {'kind': 'file', 'department': 'finance', 'state': 'open', 'stamp': '',
+              'classification': 'routine', 'allowed': 'post:a',
+              'date': datetime.datetime(2026, 3, 1)}
+    for n in range(3):
+        engine.apply([dict(common, key=f's{n}-{i}', item=f's{n}-{i}', title='walrus')
+                      for i in range(5)], merge=False)
+
+    def leaves():
+        return {leaf.segment().segment_id(): leaf
+                for leaf, _ in engine._searcher().reader().leaf_readers()}
+    assert engine.query('walrus', ['post:a']).total == 15
+    before = leaves()
+    engine.apply([dict(common, key='new', item='new', title='walrus')], merge=False)
+    assert engine.query('walrus', ['post:a']).total == 16
+    after = leaves()
+    assert len(after) == 4
+    assert all(after[seg] is leaf for seg, leaf in before.items())
+    # a deletion in each of the three first segments: their readers are opened
+    # again (the old ones closed); the fourth's is kept
+    engine.apply([], remove_items=['s0-0', 's1-0', 's2-0'], merge=False)
+    found = engine.query('walrus', ['post:a'], pagelen=50)
+    assert found.total == 13 and {'s0-0', 's1-0', 's2-0'}.isdisjoint(h.key for h in found.hits)
+    again = leaves()
+    assert all(again[seg] is not leaf and leaf.is_closed for seg, leaf in before.items())
+    (added,) = set(after) - set(before)
+    assert again[added] is after[added] and not after[added].is_closed
+    engine.close()
