@@ -913,17 +913,19 @@ class WhooshEngine:
         else:
             order = np.lexsort((docnums, -np.concatenate(scores)))
         chosen = docnums[order[(page - 1) * pagelen:page * pagelen]]
-        snippet = self.snippets.for_query(parsed, searcher.reader()) if text_for else None
-        hits = []
-        for docnum in chosen:
-            fields = searcher.stored_fields(int(docnum))
-            hits.append(Hit(
-                key=fields['key'], item=fields['item'], kind=fields['kind'],
-                number=fields.get('number', ''), title=fields.get('title', ''),
-                department=fields.get('department', ''), state=fields.get('state', ''),
-                date=fields.get('date'),
-                snippet=snippet(text_for(fields)) if snippet else ''))
+        hits = self._hits(searcher, parsed, text_for,
+                          (searcher.stored_fields(int(docnum)) for docnum in chosen))
         return Results(total, hits, facets, page, pages)
+
+    def _hits(self, searcher, query, text_for, found):
+        """:class:`Hit`\ s of the stored fields ``found``, with snippets if ``text_for``."""
+        snippet = self.snippets.for_query(query, searcher.reader()) if text_for else None
+        return [Hit(key=fields['key'], item=fields['item'], kind=fields['kind'],
+                    number=fields.get('number', ''), title=fields.get('title', ''),
+                    department=fields.get('department', ''), state=fields.get('state', ''),
+                    date=fields.get('date'),
+                    snippet=snippet(text_for(fields)) if snippet else '')
+                for fields in found]
 
     def _run(self, query, principals, hidden_items, page, pagelen, sort, text_for):
         # (grouping also makes whoosh collect every match, which here is faster
@@ -947,16 +949,8 @@ class WhooshEngine:
         facets = {k: len(v) for k, v in results.results.groups('kind').items()}
         if results.pagenum != page:  # whoosh gives the last page for one past it
             return Results(results.total, [], facets, page, results.pagecount)
-        snippet = self.snippets.for_query(query, searcher.reader()) if text_for else None
-        hits = []
-        for hit in results:
-            fields = hit.fields()  # (from the searcher that found the hit)
-            hits.append(Hit(
-                key=fields['key'], item=fields['item'], kind=fields['kind'],
-                number=fields.get('number', ''), title=fields.get('title', ''),
-                department=fields.get('department', ''), state=fields.get('state', ''),
-                date=fields.get('date'),
-                snippet=snippet(text_for(fields)) if snippet else ''))
+        # (the fields from the searcher that found the hit)
+        hits = self._hits(searcher, query, text_for, (hit.fields() for hit in results))
         return Results(results.total, hits, facets, results.pagenum, results.pagecount)
 
 
