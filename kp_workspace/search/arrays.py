@@ -205,6 +205,10 @@ class Scorer:
         if isinstance(q, wq.AndNot):
             a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
             a.match &= ~b.match
+            # (what the NOT left out scores nothing: in an OR it must not add to a
+            # document that another part matches)
+            a.score[~a.match] = 0.0
+            a.count[~a.match] = 0
             return _Part(a.match, a.score, a.count, a.terms + b.terms)
         if isinstance(q, wq.AndMaybe):
             a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
