@@ -319,3 +319,15 @@ def test_what_andnot_leaves_out_adds_nothing_to_an_or(tmp_path):
     assert keys == sorted(scores, key=lambda key: -scores[key])
     engine.close()
 
+
+def test_words_in_no_document_count_against_the_budget(tmp_path):
+    """Each word searched is kept per segment even when no document has it (no
+    data): such entries must count too, or they are kept for ever."""
+    engine = WhooshEngine(str(tmp_path))
+    engine.postings = arrays.Postings(budget_mb=1)
+    engine.apply([_note('one', 'budget')])
+    for n in range(3000):
+        engine.query(f'absent{n}', ['post:a'])
+    assert engine.postings.used <= engine.postings.budget
+    assert len(engine.postings._kept) < 3000
+    engine.close()
