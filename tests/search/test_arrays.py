@@ -320,6 +320,19 @@ def test_what_andnot_leaves_out_adds_nothing_to_an_or(tmp_path):
     engine.close()
 
 
+def test_an_index_of_no_segments(tmp_path):
+    """A new index, or one just cleared, has no segments: nothing is found (its
+    reader is Whoosh's EmptyReader, of no segment), on either path."""
+    engine = WhooshEngine(str(tmp_path))
+    for text in ('budget', '"audit para"', ''):
+        assert engine.query(text, ['post:a'], filters={'kind': 'file'}).total == 0
+    engine.apply([_note('one', 'budget')])
+    assert engine.query('budget', ['post:a']).total == 1
+    engine.clear()
+    assert engine.query('budget', ['post:a']).total == 0
+    engine.close()
+
+
 def test_words_in_no_document_count_against_the_budget(tmp_path):
     """Each word searched is kept per segment even when no document has it (no
     data): such entries must count too, or they are kept for ever."""
