@@ -40,6 +40,11 @@ LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.floa
 _NO_IDS = np.zeros(0, dtype=np.int32)
 _NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 BUDGET_MB = 128  # arrays kept for all threads (a term in 84,000 documents: 0.7 MB)
+# what an entry costs beside its arrays' data (key, bytes of the term, the dict's node,
+# array headers): a word in no document is an entry with no data at all, and without
+# this every different word anyone searched would be kept for ever
+ENTRY_BYTES = 512
+PRESENT_TERMS = 20_000  # terms a scorer remembers the presence of (then it starts again)
 
 
 class Unsupported(Exception):
@@ -65,15 +70,13 @@ class Postings:
                 self._kept.move_to_end(key)
                 return found
         found = read()
-        size = sum(a.nbytes for a in found) if isinstance(found, tuple) else found.nbytes
         with self._lock:
             if key not in self._kept:
                 self._kept[key] = found
-                self.used += size
+                self.used += _size(found)
                 while self.used > self.budget and len(self._kept) > 1:
                     _key, old = self._kept.popitem(last=False)
-                    self.used -= (sum(a.nbytes for a in old) if isinstance(old, tuple)
-                                  else old.nbytes)
+                    self.used -= _size(old)
         return found
 
     def term(self, leaf, field, btext):
@@ -92,7 +95,8 @@ class Postings:
         """For each document of ``leaf``, the position in ``values`` of its value of
         ``field`` (``len(values)`` for any other value)."""
         def read():
-            found = np.full(leaf.doc_count_all(), len(values), dtype=np.int64)
+            found = np.full(leaf.doc_count_all(), len(values),
+                            dtype=np.uint8 if len(values) < 255 else np.int64)
             to_bytes = leaf.schema[field].to_bytes
             for code, value in enumerate(values):
                 found[self.term(leaf, field, to_bytes(value))[0]] = code
@@ -105,6 +109,11 @@ class Postings:
         return self._get((leaf.segment().segment_id(), 'c', field),
                          lambda: np.fromiter(leaf.column_reader(field, translate=False),
                                              dtype=np.uint64, count=leaf.doc_count_all()))
+
+
+def _size(found):
+    arrays = found if isinstance(found, tuple) else (found,)
+    return ENTRY_BYTES + sum(a.nbytes for a in arrays)
 
 
 def _read_postings(leaf, field, btext):
@@ -196,6 +205,8 @@ class Scorer:
         key = (q.fieldname, q.text)
         found = self._present.get(key)
         if found is None:
+            if len(self._present) >= PRESENT_TERMS:
+                self._present.clear()
             found = self._present[key] = int(self.searcher.doc_frequency(q.fieldname, q.text) > 0)
         return found
 
@@ -205,6 +216,10 @@ class Scorer:
         if isinstance(q, wq.AndNot):
             a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
             a.match &= ~b.match
+            # (what the NOT left out scores nothing: in an OR it must not add to a
+            # document that another part matches)
+            a.score[~a.match] = 0.0
+            a.count[~a.match] = 0
             return _Part(a.match, a.score, a.count, a.terms + b.terms)
         if isinstance(q, wq.AndMaybe):
             a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)

@@ -747,7 +747,8 @@ class WhooshEngine:
         if found is None:
             query = Or([Term('allowed', p) for p in key])
             found = _Allowed([(offset, self._segment_set(leaf, key, query))
-                              for leaf, offset in searcher.reader().leaf_readers()])
+                              for leaf, offset in searcher.reader().leaf_readers()
+                              if leaf.segment() is not None])  # (none: EmptyReader)
             cache[key] = found
             if len(cache) > ALLOWED_SETS:
                 cache.popitem(last=False)
@@ -781,6 +782,7 @@ class WhooshEngine:
         if cached is not None:
             cached[2].close()
             self._local.cached = None
+            self._local.scorer = None
 
     def stamps(self):
         """``{key: stamp}`` of every document (for checking against the database)."""
@@ -830,9 +832,14 @@ class WhooshEngine:
         if not text:  # browsing by filters alone: newest first
             sort = 'date'
         page = max(1, page)
+        args = (parsed, wanted, dates, principals, hidden_items, page, pagelen, sort,
+                text_for if text else None)
         try:
-            return self._run_arrays(parsed, wanted, dates, principals, hidden_items, page,
-                                    pagelen, sort, text_for if text else None)
+            try:
+                return self._run_arrays(*args)
+            except OSError:  # (as below: a searcher on the index as it is now)
+                self.close()
+                return self._run_arrays(*args)
         except Unsupported:
             pass
         # the query has parts only Whoosh evaluates: its own way, a document at a time.
@@ -869,7 +876,9 @@ class WhooshEngine:
         :raises Unsupported: ``parsed`` has parts only Whoosh evaluates.
         """
         searcher = self._searcher()
-        scorer = self._local.scorer
+        scorer = getattr(self._local, 'scorer', None)
+        if scorer is None or scorer.searcher is not searcher:  # (only ever this searcher's)
+            scorer = self._local.scorer = Scorer(self.postings, searcher)
         if parsed is not None:
             scorer.check(parsed)
         first, last = dates
@@ -879,6 +888,8 @@ class WhooshEngine:
         scores, docnums, dated = [], [], []
         counts = np.zeros(len(KINDS) + 1, dtype=np.int64)
         for leaf, offset in searcher.reader().leaf_readers():
+            if leaf.segment() is None:  # (an index of no segments: whoosh's EmptyReader)
+                continue
             found = scorer.live(leaf) & scorer.mask(leaf, 'allowed', principals)
             if hidden_items:
                 found &= ~scorer.mask(leaf, 'item', hidden_items)

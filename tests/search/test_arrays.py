@@ -24,7 +24,7 @@ from whoosh.qparser import MultifieldParser, OrGroup
 
 from whoosh import query as wq
 
-from kp_workspace.search import engine as engine_module
+from kp_workspace.search import arrays, engine as engine_module
 from kp_workspace.search.engine import KINDS, WhooshEngine
 
 WORDS = ('budget', 'pension', 'audit', 'para', 'leave', 'road', 'school', 'پنشن', 'منظوری')
@@ -296,4 +296,51 @@ def test_a_new_searcher_keeps_the_readers_of_unchanged_segments(tmp_path):
     assert all(again[seg] is not leaf and leaf.is_closed for seg, leaf in before.items())
     (added,) = set(after) - set(before)
     assert again[added] is after[added] and not after[added].is_closed
+    engine.close()
+
+
+def _note(key, content):
+    return {'key': key, 'item': key, 'kind': 'file', 'number': f'n{key}', 'title': 'note',
+            'content': content, 'department': 'finance', 'state': 'open',
+            'classification': 'routine', 'allowed': 'post:a', 'stamp': '',
+            'date': datetime.datetime(2026, 3, 1)}
+
+
+def test_what_andnot_leaves_out_adds_nothing_to_an_or(tmp_path):
+    """In ``(a ANDNOT b) OR c`` a document with a, b and c is found for c alone:
+    its score for a must not count (it came first, above one with c alone)."""
+    engine = WhooshEngine(str(tmp_path))
+    engine.apply([_note('abc', 'budget budget budget budget pension road'),
+                  _note('c', 'road'), _note('a', 'budget'), _note('none', 'other words')])
+    text = '(budget ANDNOT pension) OR road'
+    keys = [h.key for h in engine.query(text, ['post:a']).hits]
+    scores = _whoosh_scores(engine, text)
+    assert sorted(keys) == sorted(scores)
+    assert keys == sorted(scores, key=lambda key: -scores[key])
+    engine.close()
+
+
+def test_an_index_of_no_segments(tmp_path):
+    """A new index, or one just cleared, has no segments: nothing is found (its
+    reader is Whoosh's EmptyReader, of no segment), on either path."""
+    engine = WhooshEngine(str(tmp_path))
+    for text in ('budget', '"audit para"', ''):
+        assert engine.query(text, ['post:a'], filters={'kind': 'file'}).total == 0
+    engine.apply([_note('one', 'budget')])
+    assert engine.query('budget', ['post:a']).total == 1
+    engine.clear()
+    assert engine.query('budget', ['post:a']).total == 0
+    engine.close()
+
+
+def test_words_in_no_document_count_against_the_budget(tmp_path):
+    """Each word searched is kept per segment even when no document has it (no
+    data): such entries must count too, or they are kept for ever."""
+    engine = WhooshEngine(str(tmp_path))
+    engine.postings = arrays.Postings(budget_mb=1)
+    engine.apply([_note('one', 'budget')])
+    for n in range(3000):
+        engine.query(f'absent{n}', ['post:a'])
+    assert engine.postings.used <= engine.postings.budget
+    assert len(engine.postings._kept) < 3000
     engine.close()
