@@ -21,9 +21,11 @@ way Whoosh does.
 Scores are Whoosh's BM25F for each term (the same inverse document frequency,
 average field length, length of the field in the document and term weight, so
 the title's boost counts), added up, with Whoosh's coordination bonus for ``OR``
-(documents that have more of the words rank higher).  One thing differs, on
+(documents that have more of the words rank higher).  Two things differ, on
 purpose: the bonus counts the words the index has, not the words one segment
-has, so the order does not change when segments merge.
+has, so the order does not change when segments merge; and an OR of which the
+index has one term only has no bonus (Whoosh's made every score 0 there: a
+word found only in the files' text came out in no order of relevance at all).
 """
 import threading
 from collections import OrderedDict
@@ -249,7 +251,10 @@ class Scorer:
         if both:
             part.score[~part.match] = 0.0
             part.count[~part.match] = 0
-        elif q.scale and part.terms:
+        elif q.scale and part.terms > 1:
+            # (one term has nothing to coordinate: Whoosh's factor (terms - 1) / terms
+            # made every score 0 there, and a word only in the files' text came out
+            # in the order of their document numbers)
             _coordinate(part, q.scale)
         if q.boost != 1.0:
             part.score *= q.boost
@@ -293,8 +298,5 @@ def _coordinate(part, scale):
     them each has (``part.count``)."""
     ids = np.flatnonzero(part.match)
     terms = part.terms
-    if terms == scale:
-        part.score[ids] = 0.0
-        return
     part.score[ids] = ((part.score[ids] + (part.count[ids] - 1) / (terms - scale) ** 2)
                        * ((terms - 1) / terms))

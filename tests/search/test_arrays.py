@@ -344,3 +344,19 @@ def test_words_in_no_document_count_against_the_budget(tmp_path):
     assert engine.postings.used <= engine.postings.budget
     assert len(engine.postings._kept) < 3000
     engine.close()
+
+
+def test_a_word_in_one_field_only_is_ranked_by_its_score(tmp_path):
+    """'pension' only in the text of files (never a title): the documents that say
+    it most come first (Whoosh's coordination made every score 0 there, and left
+    them in the order they were indexed)."""
+    engine = WhooshEngine(str(tmp_path))
+    common = {'kind': 'file', 'department': 'finance', 'state': 'open', 'stamp': '',
+              'classification': 'routine', 'allowed': 'post:a', 'title': 'case',
+              'date': datetime.datetime(2026, 3, 1)}
+    engine.apply([dict(common, key=f'd{n}', item=f'd{n}',
+                       content=' '.join(['pension'] * n + ['road'] * (6 - n)))
+                  for n in range(1, 6)])
+    hits = engine.query('pension', ['post:a']).hits
+    assert [h.key for h in hits] == ['d5', 'd4', 'd3', 'd2', 'd1']
+    engine.close()
