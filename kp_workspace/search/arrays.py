@@ -27,6 +27,7 @@ has, so the order does not change when segments merge; and an OR of which the
 index has one term only has no bonus (Whoosh's made every score 0 there: a
 word found only in the files' text came out in no order of relevance at all).
 """
+import math
 import threading
 from collections import OrderedDict
 
@@ -202,15 +203,25 @@ class Scorer:
     def _btext(self, q):
         return self.schema[q.fieldname].to_bytes(q.text)
 
-    def _in_index(self, q):
-        """1 if the index has term ``q`` (deleted documents counted, as Whoosh does), or 0."""
+    def _frequency(self, q):
+        """How many documents of the index have term ``q``, deleted ones counted (as
+        Whoosh counts them): from the postings kept of each segment, so a searcher
+        after a commit looks up nothing again in the big segments' term tables."""
         key = (q.fieldname, q.text)
         found = self._present.get(key)
         if found is None:
             if len(self._present) >= PRESENT_TERMS:
                 self._present.clear()
-            found = self._present[key] = int(self.searcher.doc_frequency(q.fieldname, q.text) > 0)
+            btext = self._btext(q)
+            found = self._present[key] = sum(
+                len(self.postings.term(leaf, q.fieldname, btext)[0])
+                for leaf, _offset in self.searcher.reader().leaf_readers()
+                if leaf.segment() is not None)
         return found
+
+    def _idf(self, q):
+        """Whoosh's inverse document frequency of term ``q`` (its ``Weighting.idf``)."""
+        return math.log(self.searcher.doc_count_all() / (self._frequency(q) + 1)) + 1
 
     def evaluate(self, q, leaf):
         """``q`` over ``leaf``'s documents, as a :class:`_Part`."""
@@ -262,7 +273,7 @@ class Scorer:
 
     def _add_term(self, q, leaf, part):
         """Add term ``q``'s matches and scores in ``leaf`` to ``part``."""
-        part.terms += self._in_index(q)
+        part.terms += self._frequency(q) > 0
         ids, weights = self.postings.term(leaf, q.fieldname, self._btext(q))
         if not len(ids):
             return
@@ -270,7 +281,7 @@ class Scorer:
         tf = weights.astype(np.float64)
         if field.scorable:
             searcher = self.searcher
-            idf = searcher.idf(q.fieldname, q.text)
+            idf = self._idf(q)
             average = searcher.avg_field_length(q.fieldname) or 1
             lengths = LENGTH_OF_BYTE[self.postings.lengths(leaf, q.fieldname)[ids]]
             values = idf * (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * lengths / average))

@@ -38,6 +38,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.idsets import BitSet, DocIdSet
+from whoosh.index import TOC
 from whoosh.query import And, DateRange, Or, Term
 from whoosh.searching import Searcher
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -688,17 +689,17 @@ class WhooshEngine:
                 self.close()
         # (the marker is read before the searcher opens: a commit in between makes
         # the next query open a searcher again, never keep an old one)
-        searcher = Searcher(self._reader(previous), fromindex=ix)
+        searcher = Searcher(self._reader(previous, marker), fromindex=ix)
         self._local.cached = (ix, marker, searcher)
         self._local.scorer = Scorer(self.postings, searcher)
         self._local.allowed = OrderedDict()  # principals -> documents, for this searcher
         return searcher
 
-    def _reader(self, previous=None):
-        """A reader of the index as last committed, with ``previous``'s readers of
-        the segments it still has with the same deletions; ``previous``'s other
-        readers are closed."""
-        toc = self.ix._read_toc()
+    def _reader(self, previous=None, marker=None):
+        """A reader of the index as last committed (the generation ``marker`` names,
+        if it names one), with ``previous``'s readers of the segments it still has
+        with the same deletions; ``previous``'s other readers are closed."""
+        toc = self._toc(marker)
         kept = {}
         for leaf, _offset in (previous.leaf_readers() if previous is not None else ()):
             if leaf.segment() is not None:
@@ -727,6 +728,17 @@ class WhooshEngine:
         if len(readers) == 1:
             return readers[0]
         return MultiReader(readers, generation=toc.generation)
+
+    def _toc(self, marker):
+        """The table of contents of the generation ``marker`` names: read without
+        listing the directory (as Whoosh finds the latest: a directory listing, which
+        costs milliseconds when a process that ended left replaced files behind)."""
+        ix = self.ix
+        try:
+            generation = int(marker.split()[0])
+            return TOC.read(ix.storage, ix.indexname, gen=generation, schema=ix._schema)
+        except (AttributeError, IndexError, ValueError, OSError):  # (no marker, or its file gone)
+            return ix._read_toc()
 
     def _marker(self):
         """What the writer wrote after its last commit, or None (an index written
