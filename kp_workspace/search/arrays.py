@@ -47,7 +47,7 @@ BUDGET_MB = 128  # arrays kept for all threads (a term in 84,000 documents: 0.7 
 # array headers): a word in no document is an entry with no data at all, and without
 # this every different word anyone searched would be kept for ever
 ENTRY_BYTES = 512
-PRESENT_TERMS = 20_000  # terms a scorer remembers the presence of (then it starts again)
+FREQUENCIES_KEPT = 20_000  # terms a scorer remembers the frequency of (then starts again)
 
 
 class Unsupported(Exception):
@@ -143,12 +143,17 @@ def _read_postings(leaf, field, btext):
     return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
 
 
+def length_bytes(perdoc, field):
+    """The column of ``field``'s lengths of a segment (its per-document reader
+    ``perdoc``): a byte a document, as Whoosh stores a length; empty if it has none."""
+    name = _lenfield(field)
+    return bytes(perdoc.column_reader(name, LENGTHS_COLUMN).load()) \
+        if perdoc.has_column(name) else b''
+
+
 def _read_lengths(leaf, field):
-    perdoc, name = leaf._perdoc, _lenfield(field)
-    if not perdoc.has_column(name):
-        return np.zeros(leaf.doc_count_all(), dtype=np.uint8)
-    return np.frombuffer(bytes(perdoc.column_reader(name, LENGTHS_COLUMN).load()),
-                         dtype=np.uint8)
+    found = np.frombuffer(length_bytes(leaf._perdoc, field), dtype=np.uint8)
+    return found if len(found) else np.zeros(leaf.doc_count_all(), dtype=np.uint8)
 
 
 class _Part:
@@ -160,6 +165,11 @@ class _Part:
     def __init__(self, match, score, count, terms):
         self.match, self.score, self.count, self.terms = match, score, count, terms
 
+    def only_matches(self):
+        """No score and no terms for the documents that do not match."""
+        self.score[~self.match] = 0.0
+        self.count[~self.match] = 0
+
 
 class Scorer:
     """Evaluates queries over the segments of one searcher (kept with it: it
@@ -169,7 +179,7 @@ class Scorer:
         self.postings = postings
         self.searcher = searcher
         self.schema = searcher.schema
-        self._present = {}
+        self._frequencies = {}
         self._live = {}
 
     def live(self, leaf):
@@ -189,8 +199,7 @@ class Scorer:
             if q.fieldname not in self.schema or not self.schema[q.fieldname].indexed:
                 raise Unsupported(q)
         elif isinstance(q, (wq.And, wq.Or)):
-            if isinstance(q, (wq.DisjunctionMax, wq.Otherwise)) or \
-                    getattr(q, 'minmatch', 0) or len(q.subqueries) >= wq.Or.TOO_MANY_CLAUSES:
+            if getattr(q, 'minmatch', 0) or len(q.subqueries) >= wq.Or.TOO_MANY_CLAUSES:
                 raise Unsupported(q)
             for sub in q.subqueries:
                 self.check(sub)
@@ -208,12 +217,12 @@ class Scorer:
         Whoosh counts them): from the postings kept of each segment, so a searcher
         after a commit looks up nothing again in the big segments' term tables."""
         key = (q.fieldname, q.text)
-        found = self._present.get(key)
+        found = self._frequencies.get(key)
         if found is None:
-            if len(self._present) >= PRESENT_TERMS:
-                self._present.clear()
+            if len(self._frequencies) >= FREQUENCIES_KEPT:
+                self._frequencies.clear()
             btext = self._btext(q)
-            found = self._present[key] = sum(
+            found = self._frequencies[key] = sum(
                 len(self.postings.term(leaf, q.fieldname, btext)[0])
                 for leaf, _offset in self.searcher.reader().leaf_readers()
                 if leaf.segment() is not None)
@@ -231,15 +240,16 @@ class Scorer:
             a.match &= ~b.match
             # (what the NOT left out scores nothing: in an OR it must not add to a
             # document that another part matches)
-            a.score[~a.match] = 0.0
-            a.count[~a.match] = 0
-            return _Part(a.match, a.score, a.count, a.terms + b.terms)
+            a.only_matches()
+            a.terms += b.terms
+            return a
         if isinstance(q, wq.AndMaybe):
             a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
             extra = a.match & b.match
             a.score[extra] += b.score[extra]
             a.count[extra] += b.count[extra]
-            return _Part(a.match, a.score, a.count, a.terms + b.terms)
+            a.terms += b.terms
+            return a
         part = _Part(np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=np.int16), 0)
         if isinstance(q, wq.Term):
             self._add_term(q, leaf, part)
@@ -260,8 +270,7 @@ class Scorer:
             part.count += found.count
             part.terms += found.terms
         if both:
-            part.score[~part.match] = 0.0
-            part.count[~part.match] = 0
+            part.only_matches()
         elif q.scale and part.terms > 1:
             # (one term has nothing to coordinate: Whoosh's factor (terms - 1) / terms
             # made every score 0 there, and a word only in the files' text came out

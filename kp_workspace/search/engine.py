@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 import whoosh.util
 from whoosh import sorting
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.columns import RefBytesColumn
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -47,7 +46,7 @@ from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
 from zc.lockfile import LockError, SimpleLockFile
 
 from .analysis import workspace_analyzer
-from .arrays import Postings, Scorer, Unsupported
+from .arrays import Postings, Scorer, Unsupported, length_bytes
 from .snippets import Snippets
 
 # Whoosh names segments and temporary files with the random module, which any code
@@ -244,10 +243,7 @@ class _Lengths:
     def doc_field_length(self, docnum, fieldname):
         column = self._columns.get(fieldname)
         if column is None:
-            name = _lenfield(fieldname)
-            column = self._columns[fieldname] = (
-                self._perdoc.column_reader(name, LENGTHS_COLUMN).load()
-                if self._perdoc.has_column(name) else ())
+            column = self._columns[fieldname] = length_bytes(self._perdoc, fieldname)
         lbyte = column[docnum] if docnum < len(column) else 0
         return byte_to_length(lbyte) if lbyte else 0
 
@@ -691,7 +687,6 @@ class WhooshEngine:
         # the next query open a searcher again, never keep an old one)
         searcher = Searcher(self._reader(previous, marker), fromindex=ix)
         self._local.cached = (ix, marker, searcher)
-        self._local.scorer = Scorer(self.postings, searcher)
         self._local.allowed = OrderedDict()  # principals -> documents, for this searcher
         return searcher
 
@@ -825,11 +820,6 @@ class WhooshEngine:
 
         :raises QueryError: the query text cannot be parsed.
         """
-        # Only what the principals may open: the set of those documents is the
-        # filter.  Building it reads the principals' postings (tens of ms for
-        # 50,000 documents), so it is kept with this thread's searcher and reused
-        # by every search until the index changes; each search then costs what
-        # its own words cost.  The filter takes no part in the ranking.
         wanted = {}
         for name, value in (filters or {}).items():
             if name not in FILTERS:
@@ -844,17 +834,14 @@ class WhooshEngine:
         if not text:  # browsing by filters alone: newest first
             sort = 'date'
         page = max(1, page)
-        args = (parsed, wanted, dates, principals, hidden_items, page, pagelen, sort,
-                text_for if text else None)
+        text_for = text_for if text else None
         try:
-            try:
-                return self._run_arrays(*args)
-            except OSError:  # (as below: a searcher on the index as it is now)
-                self.close()
-                return self._run_arrays(*args)
+            return self._once_more_on_oserror(
+                self._run_arrays, parsed, wanted, dates, principals, hidden_items, page,
+                pagelen, sort, text_for)
         except Unsupported:
             pass
-        # the query has parts only Whoosh evaluates: its own way, a document at a time.
+        # The query has parts only Whoosh evaluates: its own way, a document at a time.
         # Only what the principals may open: the set of those documents is the
         # filter.  Building it reads the principals' postings (tens of ms for
         # 50,000 documents), so it is kept with this thread's searcher and reused
@@ -870,15 +857,17 @@ class WhooshEngine:
                 _day_start(last + ONE_DAY) if last else None, endexcl=True))
         parts = ([parsed] if parsed is not None else []) + restrict
         query = parts[0] if len(parts) == 1 else And(parts)
-        args = (query, principals, hidden_items, page, pagelen, sort,
-                text_for if text else None)
+        return self._once_more_on_oserror(self._run, query, principals, hidden_items, page,
+                                          pagelen, sort, text_for)
+
+    def _once_more_on_oserror(self, run, *args):
+        """``run(*args)``, and once more on a searcher of the index as it is now if an
+        index file was gone.  (Should not happen: replaced files outlive their readers.)"""
         try:
-            return self._run(*args)
+            return run(*args)
         except OSError:
-            # (should not happen: replaced files outlive their readers; if one is
-            # gone all the same, a searcher on the index as it is now will do)
             self.close()
-            return self._run(*args)
+            return run(*args)
 
     def _run_arrays(self, parsed, wanted, dates, principals, hidden_items, page, pagelen,
                     sort, text_for):
@@ -889,7 +878,7 @@ class WhooshEngine:
         """
         searcher = self._searcher()
         scorer = getattr(self._local, 'scorer', None)
-        if scorer is None or scorer.searcher is not searcher:  # (only ever this searcher's)
+        if scorer is None or scorer.searcher is not searcher:  # (a scorer per searcher)
             scorer = self._local.scorer = Scorer(self.postings, searcher)
         if parsed is not None:
             scorer.check(parsed)
@@ -907,10 +896,12 @@ class WhooshEngine:
                 found &= ~scorer.mask(leaf, 'item', hidden_items)
             for name, value in wanted.items():
                 found &= scorer.mask(leaf, name, (value,))
+            dates_needed = low is not None or high is not None or sort == 'date'
+            when = self.postings.column(leaf, 'date') if dates_needed else None
             if low is not None:
-                found &= self.postings.column(leaf, 'date') >= low
+                found &= when >= low
             if high is not None:
-                found &= self.postings.column(leaf, 'date') < high
+                found &= when < high
             if parsed is not None and found.any():
                 part = scorer.evaluate(parsed, leaf)
                 found &= part.match
@@ -919,7 +910,7 @@ class WhooshEngine:
                 continue
             docnums.append(ids + offset)
             if sort == 'date':
-                dated.append(self.postings.column(leaf, 'date')[ids])
+                dated.append(when[ids])
             else:
                 scores.append(part.score[ids])
             counts += np.bincount(self.postings.codes(leaf, 'kind', KINDS)[ids],
@@ -941,7 +932,7 @@ class WhooshEngine:
         return Results(total, hits, facets, page, pages)
 
     def _hits(self, searcher, query, text_for, found):
-        """:class:`Hit`\ s of the stored fields ``found``, with snippets if ``text_for``."""
+        """The hits of the stored fields ``found``, with snippets if ``text_for``."""
         snippet = self.snippets.for_query(query, searcher.reader()) if text_for else None
         return [Hit(key=fields['key'], item=fields['item'], kind=fields['kind'],
                     number=fields.get('number', ''), title=fields.get('title', ''),
