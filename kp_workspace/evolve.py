@@ -165,6 +165,13 @@ def step_13_filed_summaries_in_the_records(site, registry):
             site.index_queue.add(item_id, allowed_principals(item))
 
 
+def step_14_more_audit_shards(site, registry):
+    """The audit log spreads its entries over more trees (64, was 8), each with its
+    chain's head and anchor: with 8, two processes of 8 threads each wrote to
+    every shard at once, and reads of PDFs were refused after every retry."""
+    ensure_audit_log(site._p_jar).add_shards()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -179,6 +186,7 @@ STEPS = (
     (11, step_11_attachment_flags),
     (12, step_12_desk_stays),
     (13, step_13_filed_summaries_in_the_records),
+    (14, step_14_more_audit_shards),
 )
 GENERATION = STEPS[-1][0]
 

@@ -78,19 +78,20 @@ def test_an_older_log_joins_the_shards_and_is_chained_at_the_migration():
     for n in range(10):
         log.append(entry(start + datetime.timedelta(seconds=n), n))
     log.add_shards()  # (evolve step 7)
-    for n in range(10, 200):
+    total = 10 + 30 * SHARDS  # (unchained, each entry goes to a shard at random)
+    for n in range(10, total):
         log.append(entry(start + datetime.timedelta(seconds=n // 20), n))
     used = [len(tree) for tree in log._shards]
-    assert sum(used) == 200 and len([u for u in used if u]) == len(used)
+    assert sum(used) == total and len([u for u in used if u]) == len(used)
     keys = [key for tree in log._shards for key in tree.keys()]
-    assert len(set(keys)) == 200  # unique across shards
-    assert all_pages(log, 30) == [f'thing:{n}' for n in reversed(range(200))]
+    assert len(set(keys)) == total  # unique across shards
+    assert all_pages(log, 30) == [f'thing:{n}' for n in reversed(range(total))]
     log.chain_all(start)  # (evolve step 8)
     assert [h.count for h in log.heads()] == used == [h.migrated for h in log.heads()]
     report = verify(log, AuditAnchors(log.heads()))
-    assert report.valid and report.entries == 200
+    assert report.valid and report.entries == total
     assert 'chained at the migration' in report.notes[0]
-    assert all_pages(log, 30) == [f'thing:{n}' for n in reversed(range(200))]
+    assert all_pages(log, 30) == [f'thing:{n}' for n in reversed(range(total))]
 
 
 def test_a_connection_keeps_to_one_shard_and_connections_take_turns():
@@ -358,6 +359,51 @@ def test_step_8_chains_an_older_log_once_and_it_verifies(var_dir):
         assert sum(h.migrated for h in dbs.log.heads()) == len(before)
     finally:
         dbs.close()
+
+
+def test_step_14_gives_a_log_of_eight_shards_more_and_every_chain_still_verifies(
+        var_dir, monkeypatch):
+    from kp_workspace import evolve
+    from kp_workspace.site import ROOT_KEY as SITE_KEY
+    from tests.conftest import close_app, make_app
+    dbs = Databases(var_dir)
+    dbs.conn.root()[SITE_KEY].generation = 13
+    entries = dbs.log.page(limit=10_000)[0]
+    with monkeypatch.context() as patched:  # as release 13 made it: 8 shards, chained
+        patched.setattr(audit, 'SHARDS', 8)
+        old = dbs.conn.get_connection('audit').root()[AUDIT_KEY] = AuditLog()
+        dbs.conn.get_connection('audit').add(old)
+        audit.ensure_anchors(old)
+        for n, e in enumerate(reversed(entries)):
+            old._v_shard = n % 8  # (as eight connections would have spread them)
+            old.append(e.copy())
+    old_heads = [(h.count, h.digest) for h in old.heads()]
+    before = [(e.at, e.action, e.target) for e in dbs.log.page(limit=10_000)[0]]
+    dbs.commit()
+    dbs.close()
+    app = make_app(var_dir)
+    try:
+        assert app.registry.kpw_generations == (13, evolve.GENERATION)
+    finally:
+        close_app(app)
+    dbs = Databases(var_dir)
+    try:
+        log = dbs.log
+        assert len(log._trees()) == len(log.heads()) == SHARDS == 64
+        assert [(h.count, h.digest) for h in log.heads()[:8]] == old_heads
+        after = [(e.at, e.action, e.target) for e in log.page(limit=10_000)[0]]
+        assert after[-len(before):] == before  # (the evolve's own entries are newer)
+        for n in range(100):  # new entries on old shards and new ones
+            log._v_shard = n % SHARDS
+            Actor('admin', '', log).record('test.after', f'thing:{n}')
+        dbs.commit()
+        assert {n for n, tree in enumerate(log._trees()) if len(tree)} == set(range(SHARDS))
+        keys = [key for tree in log._trees() for key in tree.keys()]
+        assert len(keys) == len(set(keys)) == len(before) + 100
+    finally:
+        dbs.close()
+    status, out = kpw_verify(var_dir)
+    assert status == 0, out
 
 
 def test_concurrent_appends_to_different_shards_commit_and_to_one_shard_conflict(var_dir):

@@ -5,7 +5,7 @@ import ZODB
 import ZODB.FileStorage
 
 from kp_workspace import evolve
-from kp_workspace.audit import Actor, AuditLog
+from kp_workspace.audit import SHARDS, Actor, AuditLog
 from kp_workspace.site import ROOT_KEY, Site
 from tests.conftest import Browser, close_app, make_app, token_getter
 
@@ -124,7 +124,7 @@ def test_step_7_spreads_an_older_audit_log_and_keeps_its_entries(var_dir):
         assert app.registry.kpw_generations == (6, evolve.GENERATION)
         conn = app.registry._zodb_databases['audit'].open()
         log = conn.root()[AUDIT_KEY]
-        assert len(log._shards) == 8 and log._shards[0] is log._entries
+        assert len(log._shards) == SHARDS and log._shards[0] is log._entries
         assert [e.action for e in log.page(limit=1000)[0]] == before
         conn.close()
     finally:

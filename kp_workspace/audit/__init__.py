@@ -12,7 +12,10 @@ scan: paging costs the same with ten entries or ten million.
 
 Every action of every request writes here, so the entries are spread over
 :data:`SHARDS` BTrees.  A key's remainder modulo the number of shards is its
-shard, so keys are unique across shards; pages merge the shards.
+shard, so keys are unique across shards; pages merge the shards.  (A log of an
+older release had one tree, then eight: evolve steps 7 and 14 add the others.
+Its keys had remainders modulo fewer shards, but every key written since is
+newer, so smaller, than every key written before.)
 
 **The chains.**  Each shard is a hash chain of its own: an entry carries its
 shard, its position ``seq`` in the shard (1, 2, ...), the digest of the entry
@@ -24,8 +27,9 @@ head does not merge concurrent changes: two transactions appending to one
 shard at once conflict and one is retried, so a chain never forks.  There is no
 single object every append writes: a connection keeps to one shard (picked in
 turn as connections first write), so the requests of different threads
-write different heads, and only the rare overlap between processes (ZEO)
-conflicts.  Within a shard, keys fall with ``seq`` (an append never takes a key
+write different heads.  Processes (ZEO) each start their turns at random among
+many more shards than a process has threads, so two processes rarely share a
+shard, and a conflict sends the process to another random start.  Within a shard, keys fall with ``seq`` (an append never takes a key
 above its shard's newest), so the key order is the chain order.
 
 **Anchors.**  Each head is copied, in the same transaction, to an anchor in the
@@ -66,7 +70,10 @@ from ..security.client import client_address
 ROOT_KEY = 'kp_workspace.audit_log'
 ANCHORS_KEY = 'kp_workspace.audit_anchors'  # in the root of the main database
 _SPREAD = 1024  # keys per microsecond, so concurrent writers rarely collide
-SHARDS = 8
+# Many more than the threads of a process (8 by default): with 8 shards, two
+# processes of 8 threads each shared every shard, and under load reads of PDFs
+# (audited) were refused after every retry.
+SHARDS = 64
 # The shard a connection writes to, handed out in turn (a hint for spreading
 # writers, not a rule: any shard is correct).  Started at random so that two
 # processes do not hand out the same shards in step.
@@ -78,12 +85,14 @@ _turn = 0
 
 def conflicted(exc):
     """A transaction of this process met ``exc`` (a ConflictError) and will be
-    retried: every connection here takes a new shard at its next append.  A
-    connection keeps its shard, and across processes two connections can hold the
-    same one, so a retry on it would meet the same writer again (seen: reads of PDFs,
-    which are audited, refused after every retry).  Any conflict counts: the one
-    reported may be on a shard's head, its anchor or its tree's buckets."""
-    global _turn
+    retried: every connection here takes a new shard at its next append, in turn
+    from a new random start.  A connection keeps its shard, and across processes two
+    connections can hold the same one, so a retry on it would meet the same writer
+    again; moving on in turn could keep two processes' turns overlapping.  Any
+    conflict counts: the one reported may be on a shard's head, its anchor or its
+    tree's buckets."""
+    global _turn, _next_shard
+    _next_shard = itertools.count(random.randrange(SHARDS))
     _turn += 1
 
 
@@ -156,7 +165,13 @@ class ShardAnchor(Persistent):
 
 class AuditAnchors(Persistent):
     def __init__(self, heads):
-        self.shards = tuple(ShardAnchor(h.shard, h.count, h.digest) for h in heads)
+        self.shards = ()
+        self.extend(heads)
+
+    def extend(self, heads):
+        """Anchor the heads of shards added to the log (evolve step 14)."""
+        self.shards += tuple(ShardAnchor(h.shard, h.count, h.digest)
+                             for h in heads[len(self.shards):])
 
 
 def _key_for(at):
@@ -179,9 +194,17 @@ class AuditLog(Persistent):
 
     def add_shards(self):
         """Spread new entries over :data:`SHARDS` trees (the first is the one an
-        older release wrote to)."""
-        if self._shards is None:
-            self._shards = (self._entries,) + tuple(LOBTree() for _ in range(SHARDS - 1))
+        older release wrote to; evolve step 7), or add trees to a log of fewer
+        shards (step 14): a chained log gets a head and an anchor for each."""
+        trees = self._trees()
+        if len(trees) >= SHARDS:
+            return
+        self._shards = trees + tuple(LOBTree() for _ in range(SHARDS - len(trees)))
+        if self._heads is not None:
+            self._heads += tuple(ShardHead(n) for n in range(len(self._heads), SHARDS))
+            anchors = self.anchors()
+            if anchors is not None:
+                anchors.extend(self._heads)
 
     def _trees(self):
         return self._shards or (self._entries,)
