@@ -12,7 +12,8 @@
 import functools
 import unicodedata
 
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import (CompositeAnalyzer, Filter, LowercaseFilter, RegexTokenizer,
+                             StemFilter, StopFilter, Token)
 from whoosh.lang.porter import stem as porter_stem
 
 WORD = r'[\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06DC\u06DF-\u06E8\u06EA-\u06ED]+'
@@ -77,6 +78,90 @@ class LatinOnly(Filter):
                 yield t
 
 
+class WorkspaceAnalyzer(CompositeAnalyzer):
+    """The chain of :func:`workspace_analyzer`, run as one loop for the calls that
+    indexing and snippets (stop words kept) make: the same tokens, without a generator per filter
+    (a third of the time of a rebuild went to analysis).  Any other call, or a chain
+    that is not exactly this one, goes through the filters one by one."""
+
+    _PLAIN = frozenset(('positions', 'chars', 'boosts', 'mode', 'start_pos', 'start_char',
+                        'removestops'))
+
+    def __call__(self, value, no_morph=False, **kwargs):
+        if no_morph or not kwargs.keys() <= self._PLAIN or not isinstance(value, str):
+            return super().__call__(value, no_morph=no_morph, **kwargs)
+        parts = self._parts()
+        if parts is None:
+            return super().__call__(value, **kwargs)
+        return self._tokens(value, *parts, **kwargs)
+
+    def _parts(self):
+        """``(tokenizer, stop filter, stemmer)`` when the chain is the usual one."""
+        items = self.items
+        if len(items) != 5 or [type(i) for i in items] != [
+                RegexTokenizer, UrduFold, LowercaseFilter, StopFilter, LatinOnly]:
+            return None
+        tokenizer, _fold, _lower, stop, latin = items
+        stem = latin.inner
+        if (tokenizer.gaps or type(stem) is not StemFilter or stem.lang
+                or stem.stemfn is not porter_stem):
+            return None
+        return tokenizer, stop, stem
+
+    def positions(self, value):
+        """``{word: [position, ...]}`` of ``value`` as indexed (what whoosh's
+        positions format gathers from the tokens), or None when the chain is not
+        the usual one."""
+        parts = self._parts()
+        if parts is None or not isinstance(value, str):
+            return None
+        found = {}
+        for text, pos, _match, _stopped in self._words(value, *parts):
+            poslist = found.get(text)
+            if poslist is None:
+                found[text] = [pos]
+            else:
+                poslist.append(pos)
+        return found
+
+    @classmethod
+    def _tokens(cls, value, tokenizer, stop, stem, positions=False, chars=False, start_pos=0,
+                start_char=0, removestops=True, **kwargs):
+        t = Token(positions, chars, removestops=removestops, **kwargs)
+        for text, pos, match, stopped in cls._words(value, tokenizer, stop, stem, removestops):
+            t.text, t.boost, t.stopped = text, 1.0, stopped
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar = start_char + match.start()
+                t.endchar = start_char + match.end()
+            yield t
+
+    @staticmethod
+    def _words(value, tokenizer, stop, stem, removestops=True):
+        """``(word, position, match, stopped)`` of each word kept, numbered as the
+        stop filter numbers them; stop words too (not stemmed, in their place) unless
+        ``removestops``."""
+        stops, shortest, longest, ignore = stop.stops, stop.min, stop.max, stem.ignore
+        renumber, kept = stop.renumber, None  # (words kept are numbered on from the first)
+        for pos, match in enumerate(tokenizer.expression.finditer(value)):
+            text = match.group(0)
+            if not text.isascii():
+                text = _fold_word(text)
+                if not text:
+                    continue
+            text = text.lower()
+            if (len(text) < shortest or (longest is not None and len(text) > longest)
+                    or text in stops):
+                if not removestops:
+                    yield text, pos, match, True
+                continue
+            if text.isascii() and text not in ignore:
+                text = cached_porter_stem(text)
+            kept = kept + 1 if renumber and kept is not None else pos
+            yield text, kept, match, False
+
+
 def workspace_analyzer():
-    return (RegexTokenizer(WORD) | UrduFold() | LowercaseFilter()
-            | StopFilter(minsize=1) | LatinOnly(StemFilter()))
+    return WorkspaceAnalyzer(RegexTokenizer(WORD), UrduFold(), LowercaseFilter(),
+                             StopFilter(minsize=1), LatinOnly(StemFilter()))

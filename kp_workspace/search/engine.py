@@ -34,6 +34,7 @@ import whoosh.util
 from whoosh import sorting
 from whoosh.columns import RefBytesColumn
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Positions
 from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.idsets import BitSet, DocIdSet
@@ -413,6 +414,30 @@ class SegmentBuilder:
             writer.cancel()
 
 
+class WordPositions(Positions):
+    """Whoosh's positions format, the same postings, gathered from the analyzer's
+    word positions in one pass (:meth:`~.analysis.WorkspaceAnalyzer.positions`)
+    instead of a token at a time."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        positions = getattr(analyzer, 'positions', None)
+        found = positions(value) if positions is not None and kwargs.keys() <= {'mode'} \
+            else None
+        if found is None:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for word, poslist in found.items():
+            yield word, len(poslist), float(len(poslist)) * boost, self.encode(poslist)
+
+
+def _text(**options):
+    """A TEXT field whose postings are gathered by :class:`WordPositions`."""
+    field = TEXT(**options)
+    field.format = WordPositions(field_boost=field.format.field_boost)
+    return field
+
+
 def make_schema():
     analyzer = workspace_analyzer()
     return Schema(
@@ -425,8 +450,8 @@ def make_schema():
         # segment on every query: a cost that grows with the archive.)
         kind=ID(stored=True, sortable=RefBytesColumn()),
         number=ID(stored=True),
-        title=TEXT(stored=True, analyzer=analyzer, field_boost=2.0),
-        content=TEXT(analyzer=analyzer),
+        title=_text(stored=True, analyzer=analyzer, field_boost=2.0),
+        content=_text(analyzer=analyzer),
         department=ID(stored=True, sortable=RefBytesColumn()),
         state=ID(stored=True, sortable=RefBytesColumn()),
         classification=ID(sortable=RefBytesColumn()),

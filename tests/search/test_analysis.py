@@ -1,5 +1,7 @@
 """The analyzer: English stems, Urdu words with diacritics and keyboard variants."""
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from kp_workspace.search.analysis import fold_text, workspace_analyzer
 
@@ -44,7 +46,10 @@ SAMPLES = ['The procurements of Vehicles, FD/2026/0001 and A03970', 'running run
 
 
 def _tokens(analyzer, text, **kw):
-    return [(t.text, t.pos, t.stopped) for t in analyzer(text, positions=True, **kw)]
+    kw.setdefault('positions', True)
+    return [(t.text, t.pos, t.stopped, t.boost) + ((t.startchar, t.endchar) if kw.get('chars')
+                                                   else ())
+            for t in analyzer(text, **kw)]
 
 
 def test_the_fast_paths_give_what_the_general_ones_give():
@@ -61,6 +66,50 @@ def test_the_fast_paths_give_what_the_general_ones_give():
     for text in SAMPLES:
         for word in text.split():
             assert fold_text(word) == _fold_word(word), word
-        for kw in ({}, {'removestops': False}, {'mode': 'query'}):
+        for kw in KWARGS:
             assert _tokens(fast, text, **kw) == _tokens(general, text, **kw), (text, kw)
     assert words('procuring vehicle') == ['procur', 'vehicl']
+
+
+# How whoosh calls the analyzer to index a field, to highlight, to parse a query
+KWARGS = ({}, {'removestops': False}, {'mode': 'query'}, {'tokenize': False},
+          {'positions': True, 'boosts': True, 'mode': 'index'},
+          {'positions': True, 'chars': True, 'boosts': True, 'mode': 'index'},
+          {'chars': True, 'mode': 'index', 'start_pos': 3, 'start_char': 10},
+          {'positions': True, 'chars': True, 'no_morph': True},
+          {'chars': True, 'mode': 'index', 'removestops': False},  # (highlighting)
+          {'positions': True, 'chars': True, 'removestops': False, 'start_pos': 2})
+
+
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@hypothesis.given(st.lists(st.one_of(st.sampled_from(
+    ['the', 'of', 'Files', 'filing', 'a', 'x', 'ﻧﻮﭦ', 'مُحَکَّمہ', 'محكمه', 'ـــ', 'İ', 'ﬁ', 'K', '۱۲',
+     'FD/2026', ' ', '\n', ', ', '\u064b', '\u0640']), st.text(max_size=6)), max_size=30))
+def test_the_one_loop_gives_the_tokens_of_the_chain_of_filters(parts):
+    """Indexing runs the analyzer's chain as one loop: every token, position, stop
+    mark and character offset is what the filters one by one give."""
+    from whoosh.analysis import CompositeAnalyzer
+    fast = workspace_analyzer()
+    general = CompositeAnalyzer(*fast.items)
+    text = ''.join(parts)
+    for kw in KWARGS:
+        assert _tokens(fast, text, **dict(kw)) == _tokens(general, text, **dict(kw)), kw
+
+
+
+@hypothesis.settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@hypothesis.given(st.lists(st.one_of(st.sampled_from(
+    ['the', 'Files', 'filing', 'file', 'x', 'ﻧﻮﭦ', 'محكمه', 'İ', 'FD/2026', ' ', ', ']),
+    st.text(max_size=6)), max_size=40))
+def test_indexing_gathers_the_postings_whoosh_would(parts):
+    """The title and content fields gather each word's positions in one pass: the
+    same words, frequencies, weights and position bytes as whoosh's own format."""
+    from whoosh.fields import TEXT
+    from kp_workspace.search.engine import make_schema
+    text = ''.join(parts)
+    for name in ('title', 'content'):
+        ours = make_schema()[name]
+        plain = TEXT(analyzer=ours.analyzer, field_boost=ours.format.field_boost)
+        assert type(ours.format) is not type(plain.format)
+        assert list(ours.index(text)) == list(plain.index(text))
+        assert list(ours.index(['a', 'list'])) == list(plain.index(['a', 'list']))
