@@ -362,7 +362,7 @@ class SegmentBuilder:
     def __init__(self, path, limitmb=128, max_docs=None, started=None):
         self.storage = _IndexStorage(path)
         self.storage.temp_tag = f'-build{id(self)}'  # (its own, beside this thread's writer)
-        self.ix = self.storage.open_index()
+        self.ix = self.storage.open_index(schema=make_schema())  # (a rebuild: the code's)
         self.limit = limitmb * 1024 * 1024
         self.max_docs = max_docs or MAX_SEGMENT_DOCS
         self.started = started
@@ -506,12 +506,10 @@ class WhooshEngine:
         self.storage = _IndexStorage(path)
         os.makedirs(path, exist_ok=True)
         if self.storage.index_exists():
-            self.ix = self.storage.open_index()
+            self._open()
         else:
             self.ix = self.storage.create_index(self.schema)
-        # False when the index on disk was built with an older schema (kpw reindex):
-        # the indexer then leaves the queue alone
-        self.schema_current = _describe(self.ix.schema) == _describe(self.schema)
+            self.schema_current = True
 
     # writing -----------------------------------------------------------------
     def _writer(self):
@@ -653,8 +651,17 @@ class WhooshEngine:
         """Read the index afresh: another process may have rebuilt it meanwhile
         (in a newer layout)."""
         with self.write_lock:
-            self.ix = self.storage.open_index()
-            self.schema_current = _describe(self.ix.schema) == _describe(self.schema)
+            self._open()
+
+    def _open(self):
+        self.ix = self.storage.open_index()
+        # False when the index on disk was built with an older schema (kpw reindex):
+        # the indexer then leaves the queue alone
+        self.schema_current = _describe(self.ix.schema) == _describe(self.schema)
+        if self.schema_current:
+            # The same fields: read and write with the code's analyzer and formats
+            # (the schema kept in the index is the one of the release that made it)
+            self.ix = self.storage.open_index(schema=self.schema)
 
     def indexer_lock(self):
         """The lock whose holder is this index's only writer (:class:`IndexerLockFile`)."""

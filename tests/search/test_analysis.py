@@ -113,3 +113,35 @@ def test_indexing_gathers_the_postings_whoosh_would(parts):
         assert type(ours.format) is not type(plain.format)
         assert list(ours.index(text)) == list(plain.index(text))
         assert list(ours.index(['a', 'list'])) == list(plain.index(['a', 'list']))
+
+
+def test_an_index_made_by_an_older_release_is_read_and_written_with_the_codes_analyzer(
+        tmp_path):
+    """Same fields, older classes (a plain chain of filters, whoosh's positions): the
+    engine uses the code's one-pass analyzer and format, and its next commit keeps
+    them in the index; what was indexed before is still found."""
+    from whoosh.analysis import CompositeAnalyzer
+    from whoosh.fields import TEXT
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+    from kp_workspace.search.engine import WhooshEngine, WordPositions, make_schema
+    old = make_schema()
+    for name in ('title', 'content'):
+        field = old[name]
+        old._fields[name] = TEXT(analyzer=CompositeAnalyzer(*field.analyzer.items),
+                                 stored=field.stored, field_boost=field.format.field_boost)
+    path = str(tmp_path / 'ix')
+    ix = FileStorage(path).create().create_index(old)
+    with ix.writer() as writer:
+        writer.add_document(key='a', item='a', kind='file', title='Vehicles', content='procured',
+                            allowed='post:x')
+    engine = WhooshEngine(path)
+    assert engine.schema_current
+    assert type(engine.ix.schema['content'].format) is WordPositions
+    engine.apply([{'key': 'b', 'item': 'b', 'kind': 'file', 'title': 'Vehicle',
+                   'content': 'procurement', 'allowed': 'post:x'}])
+    stored = TOC.read(engine.storage, engine.ix.indexname).schema
+    assert type(stored['content'].format) is WordPositions
+    assert type(stored['title'].analyzer).__name__ == 'WorkspaceAnalyzer'
+    assert {h.key for h in engine.query('vehicle procure', ['post:x']).hits} == {'a', 'b'}
+    engine.close()
