@@ -42,7 +42,7 @@ from whoosh.index import TOC
 from whoosh.query import And, DateRange, Or, Term
 from whoosh.searching import Searcher
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, to_sortable
 from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
 from zc.lockfile import LockError, SimpleLockFile
 
@@ -414,10 +414,19 @@ class SegmentBuilder:
             writer.cancel()
 
 
+# The postings of a word found once, at each of the first positions (as whoosh encodes them)
+_ONE_POSITION = tuple(Positions().encode([pos]) for pos in range(4096))
+
+
 class WordPositions(Positions):
     """Whoosh's positions format, the same postings, gathered from the analyzer's
     word positions in one pass (:meth:`~.analysis.WorkspaceAnalyzer.positions`)
     instead of a token at a time."""
+
+    def encode(self, poslist):
+        if len(poslist) == 1 and poslist[0] < len(_ONE_POSITION):  # (most words of a text)
+            return _ONE_POSITION[poslist[0]]
+        return super().encode(poslist)
 
     def word_values(self, value, analyzer, **kwargs):
         positions = getattr(analyzer, 'positions', None)
@@ -429,6 +438,20 @@ class WordPositions(Positions):
         boost = self.field_boost
         for word, poslist in found.items():
             yield word, len(poslist), float(len(poslist)) * boost, self.encode(poslist)
+
+
+class _Date(DATETIME):
+    """Whoosh's DATETIME, the same terms, with the date made a number once for all
+    its precision terms (whoosh made it once for each of the eight)."""
+
+    def index(self, num, **kwargs):
+        if not isinstance(num, datetime.datetime) or not self.shift_step:
+            yield from super().index(num, **kwargs)
+            return
+        number = to_sortable(self.numtype, self.bits, self.signed,
+                             self.prepare_number(self.prepare_datetime(num)))
+        for shift in range(0, self.bits, self.shift_step):
+            yield self.sortable_to_bytes(number, shift), 1, 1.0, b''
 
 
 def _text(**options):
@@ -456,7 +479,7 @@ def make_schema():
         state=ID(stored=True, sortable=RefBytesColumn()),
         classification=ID(sortable=RefBytesColumn()),
         allowed=KEYWORD(),
-        date=DATETIME(stored=True, sortable=True),
+        date=_Date(stored=True, sortable=True),
         stamp=STORED(),                     # what the document was built from, for --check
     )
 
