@@ -9,6 +9,7 @@
   goal (U+06C1), teh marbuta (U+0629) to teh marbuta goal (U+06C3).
 - Latin words are lower-cased, English stop words dropped and stemmed (Porter).
 """
+import copyreg
 import functools
 import unicodedata
 
@@ -78,7 +79,22 @@ class LatinOnly(Filter):
                 yield t
 
 
-class WorkspaceAnalyzer(CompositeAnalyzer):
+def whoosh_class(obj):
+    """The whoosh class that ``obj``'s class refines (or is)."""
+    return next(c for c in type(obj).__mro__ if c.__module__.startswith('whoosh.'))
+
+
+class PickledAsWhoosh:
+    """Pickled as the whoosh class it refines, with the same state.  An index keeps
+    its schema pickled in its table of contents: written this way, any release (an
+    older one still running, or one rolled back to) reads it; the engine reads and
+    writes with the code's own classes (:meth:`~.engine.WhooshEngine._open`)."""
+
+    def __reduce_ex__(self, protocol):
+        return copyreg._reconstructor, (whoosh_class(self), object, None), self.__getstate__()
+
+
+class WorkspaceAnalyzer(PickledAsWhoosh, CompositeAnalyzer):
     """The chain of :func:`workspace_analyzer`, run as one loop for the calls that
     indexing and snippets (stop words kept) make: the same tokens, without a generator per filter
     (a third of the time of a rebuild went to analysis).  Any other call, or a chain

@@ -46,7 +46,7 @@ from whoosh.util.numeric import byte_to_length, to_sortable
 from whoosh.writing import CLEAR, NO_MERGE, SegmentWriter
 from zc.lockfile import LockError, SimpleLockFile
 
-from .analysis import workspace_analyzer
+from .analysis import PickledAsWhoosh, whoosh_class, workspace_analyzer
 from .arrays import Postings, Scorer, Unsupported, length_bytes
 from .snippets import Snippets
 
@@ -418,7 +418,7 @@ class SegmentBuilder:
 _ONE_POSITION = tuple(Positions().encode([pos]) for pos in range(4096))
 
 
-class WordPositions(Positions):
+class WordPositions(PickledAsWhoosh, Positions):
     """Whoosh's positions format, the same postings, gathered from the analyzer's
     word positions in one pass (:meth:`~.analysis.WorkspaceAnalyzer.positions`)
     instead of a token at a time."""
@@ -440,7 +440,7 @@ class WordPositions(Positions):
             yield word, len(poslist), float(len(poslist)) * boost, self.encode(poslist)
 
 
-class _Date(DATETIME):
+class _Date(PickledAsWhoosh, DATETIME):
     """Whoosh's DATETIME, the same terms, with the date made a number once for all
     its precision terms (whoosh made it once for each of the eight)."""
 
@@ -1101,6 +1101,8 @@ def _day_start(day):
 
 
 def _describe(schema):
-    """What a schema's fields are, to compare the one on disk with the code's."""
-    return {name: (type(field).__name__, field.stored, type(field.column_type).__name__)
+    """What a schema's fields are, to compare the one on disk with the code's (by
+    whoosh's classes: the code's refinements of them are kept in the index as them)."""
+    return {name: (whoosh_class(field).__name__, field.stored,
+                   type(field.column_type).__name__)
             for name, field in schema.items()}

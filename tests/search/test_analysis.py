@@ -1,4 +1,6 @@
 """The analyzer: English stems, Urdu words with diacritics and keyboard variants."""
+import datetime
+
 import hypothesis
 import pytest
 from hypothesis import strategies as st
@@ -117,11 +119,12 @@ def test_indexing_gathers_the_postings_whoosh_would(parts):
 
 def test_an_index_made_by_an_older_release_is_read_and_written_with_the_codes_analyzer(
         tmp_path):
-    """Same fields, older classes (a plain chain of filters, whoosh's positions): the
-    engine uses the code's one-pass analyzer and format, and its next commit keeps
-    them in the index; what was indexed before is still found."""
+    """Same fields, whoosh's own classes (as an older release made them): the engine
+    indexes with the code's one-pass analyzer, formats and date field, and what it
+    writes in the index's table of contents is still whoosh's classes, which any
+    release can read; what was indexed before is still found."""
     from whoosh.analysis import CompositeAnalyzer
-    from whoosh.fields import TEXT
+    from whoosh.fields import DATETIME, TEXT
     from whoosh.filedb.filestore import FileStorage
     from whoosh.index import TOC
     from kp_workspace.search.engine import WhooshEngine, WordPositions, make_schema
@@ -130,21 +133,28 @@ def test_an_index_made_by_an_older_release_is_read_and_written_with_the_codes_an
         field = old[name]
         old._fields[name] = TEXT(analyzer=CompositeAnalyzer(*field.analyzer.items),
                                  stored=field.stored, field_boost=field.format.field_boost)
+    old._fields['date'] = DATETIME(stored=True, sortable=True)
     path = str(tmp_path / 'ix')
     ix = FileStorage(path).create().create_index(old)
     with ix.writer() as writer:
         writer.add_document(key='a', item='a', kind='file', title='Vehicles', content='procured',
-                            allowed='post:x')
+                            allowed='post:x', date=datetime.datetime(2026, 1, 5))
     engine = WhooshEngine(path)
-    assert engine.schema_current
+    assert engine.schema_current  # (else the indexer would wait for kpw reindex)
     assert type(engine.ix.schema['content'].format) is WordPositions
+    assert type(engine.ix.schema['date']).__name__ == '_Date'
     engine.apply([{'key': 'b', 'item': 'b', 'kind': 'file', 'title': 'Vehicle',
-                   'content': 'procurement', 'allowed': 'post:x'}])
+                   'content': 'procurement', 'allowed': 'post:x',
+                   'date': datetime.datetime(2026, 1, 6)}])
     stored = TOC.read(engine.storage, engine.ix.indexname).schema
-    assert type(stored['content'].format) is WordPositions
-    assert type(stored['title'].analyzer).__name__ == 'WorkspaceAnalyzer'
+    assert [type(stored[name]) for name in ('title', 'content', 'date')] == [TEXT, TEXT, DATETIME]
+    assert type(stored['content'].format).__name__ == 'Positions'
+    assert type(stored['title'].analyzer) is CompositeAnalyzer
     assert {h.key for h in engine.query('vehicle procure', ['post:x']).hits} == {'a', 'b'}
+    assert [h.key for h in engine.query('vehicle', ['post:x'], dates=(
+        datetime.date(2026, 1, 6), None)).hits] == ['b']
     engine.close()
+    assert WhooshEngine(path).schema_current  # (and the next process too)
 
 
 @hypothesis.settings(max_examples=100, deadline=None, derandomize=True, database=None)
