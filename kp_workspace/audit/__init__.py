@@ -14,8 +14,9 @@ Every action of every request writes here, so the entries are spread over
 :data:`SHARDS` BTrees.  A key's remainder modulo the number of shards is its
 shard, so keys are unique across shards; pages merge the shards.  (A log of an
 older release had one tree, then eight: evolve steps 7 and 14 add the others.
-Its keys had remainders modulo fewer shards, but every key written since is
-newer, so smaller, than every key written before.)
+Its keys had remainders modulo fewer shards; a key written since is of a later
+time, so smaller, unless a clock went back, and then it would still have to
+draw the same one of 1,024 keys of that microsecond.)
 
 **The chains.**  Each shard is a hash chain of its own: an entry carries its
 shard, its position ``seq`` in the shard (1, 2, ...), the digest of the entry
@@ -197,13 +198,16 @@ class AuditLog(Persistent):
         older release wrote to; evolve step 7), or add trees to a log of fewer
         shards (step 14): a chained log gets a head and an anchor for each."""
         trees = self._trees()
-        if len(trees) >= SHARDS:
-            return
-        self._shards = trees + tuple(LOBTree() for _ in range(SHARDS - len(trees)))
+        if len(trees) < SHARDS:
+            self._shards = trees + tuple(LOBTree() for _ in range(SHARDS - len(trees)))
         if self._heads is not None:
-            self._heads += tuple(ShardHead(n) for n in range(len(self._heads), SHARDS))
+            if len(self._heads) < len(self._shards):
+                self._heads += tuple(ShardHead(n)
+                                     for n in range(len(self._heads), len(self._shards)))
+            # (also when the trees were there already: a main database restored from
+            # before this step holds fewer anchors than the audit one has heads)
             anchors = self.anchors()
-            if anchors is not None:
+            if anchors is not None and len(anchors.shards) < len(self._heads):
                 anchors.extend(self._heads)
 
     def _trees(self):
@@ -256,6 +260,8 @@ class AuditLog(Persistent):
             head.count, head.digest, head.key = entry.seq, entry.digest, key
             anchors = self.anchors()
             if anchors is not None:
+                if shard >= len(anchors.shards):  # (see add_shards)
+                    anchors.extend(self._heads)
                 anchor = anchors.shards[shard]
                 anchor.count, anchor.digest = head.count, head.digest
         tree[key] = entry

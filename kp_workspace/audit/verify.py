@@ -65,7 +65,12 @@ def verify(log, anchors=None):
         report.problems.append(Problem(0, 0, 'anchor', 'the main database holds no anchors '
                                        'for this log'))
     for shard, (tree, head) in enumerate(zip(log._trees(), log.heads())):
-        anchor = anchors.shards[shard] if anchors is not None else None
+        anchor = None
+        if anchors is not None and shard < len(anchors.shards):
+            anchor = anchors.shards[shard]
+        elif anchors is not None and head.count:
+            report.problems.append(Problem(shard, head.count, 'anchor', 'the main database '
+                                           'holds no anchor for this shard'))
         problems = _verify_shard(shard, tree, head, anchor, report)
         if problems:
             report.problems.append(min(problems))
