@@ -28,7 +28,7 @@ def test_pdfs_made_in_many_threads_at_once_are_all_whole():
     made, failed = {}, []
 
     def worker(first):
-        for n in range(first, first + 12):
+        for n in range(first, first + 5):  # (8 threads at once: the race showed with 2)
             try:
                 made[n] = official_pdf.render_file(a_file(n), [])
             except Exception as e:  # (collected: a thread's exception would be lost)
@@ -43,7 +43,7 @@ def test_pdfs_made_in_many_threads_at_once_are_all_whole():
             thread.join()
     finally:
         sys.setswitchinterval(interval)
-    assert failed == [] and len(made) == 96
+    assert failed == [] and len(made) == 40
     for n, data in made.items():
         text = ''.join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
         assert f'FD/2026/{n:04d}' in text and f'word{39 * n}' in text
