@@ -30,8 +30,9 @@ single object every append writes: a connection keeps to one shard (picked in
 turn as connections first write), so the requests of different threads
 write different heads.  Processes (ZEO) each start their turns at random among
 many more shards than a process has threads, so two processes rarely share a
-shard, and a conflict sends the process to another random start.  Within a shard, keys fall with ``seq`` (an append never takes a key
-above its shard's newest), so the key order is the chain order.
+shard, and a conflict sends the process to another random start.  Within a
+shard, keys fall with ``seq`` (an append never takes a key above its shard's
+newest), so the key order is the chain order.
 
 **Anchors.**  Each head is copied, in the same transaction, to an anchor in the
 *main* database (``kp_workspace.audit_anchors`` in its root).  Whoever removes
