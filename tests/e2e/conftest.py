@@ -74,6 +74,9 @@ def chromium():
         pytest.fail('Chromium is not installed: run the suite through `make test`, '
                     'which installs Debian\'s chromium package.')
     from playwright.sync_api import sync_playwright
+    # (for every test, whichever runs first in its worker: a test that made its own
+    # context waited 5 s, playwright's default, for an upload under load)
+    expect.set_options(timeout=TIMEOUT)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS,
                                     timeout=120_000)
@@ -85,7 +88,6 @@ def new_page(chromium, viewport=DESK, **options):
     """A page in a fresh browser context (its own cookies), with the suite's timeout."""
     context = chromium.new_context(viewport=viewport, **options)
     context.set_default_timeout(TIMEOUT)
-    expect.set_options(timeout=TIMEOUT)
     return context.new_page()
 
 
