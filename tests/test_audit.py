@@ -134,6 +134,18 @@ class Databases:
             db.close()
 
 
+def started_from(var_dir, generation):
+    """Start the app on ``var_dir``, whose databases are at ``generation``, and stop
+    it: starting evolves them to the newest."""
+    from kp_workspace import evolve
+    from tests.conftest import close_app, make_app
+    app = make_app(var_dir)
+    try:
+        assert app.registry.kpw_generations == (generation, evolve.GENERATION)
+    finally:
+        close_app(app)
+
+
 def kpw_verify(var_dir):
     from kp_workspace.scripts import kpw
     out = io.StringIO()
@@ -330,9 +342,7 @@ def test_the_first_break_in_chain_order_is_named(damage, kind, seq):
 
 
 def test_step_8_chains_an_older_log_once_and_it_verifies(var_dir):
-    from kp_workspace import evolve
     from kp_workspace.site import ROOT_KEY as SITE_KEY
-    from tests.conftest import close_app, make_app
     dbs = Databases(var_dir)
     dbs.conn.root()[SITE_KEY].generation = 7
     del dbs.conn.root()['kp_workspace.audit_anchors']
@@ -345,11 +355,7 @@ def test_step_8_chains_an_older_log_once_and_it_verifies(var_dir):
     dbs.commit()
     dbs.close()
     assert kpw_verify(var_dir)[0] == 3  # (not chained yet)
-    app = make_app(var_dir)
-    try:
-        assert app.registry.kpw_generations == (7, evolve.GENERATION)
-    finally:
-        close_app(app)
+    started_from(var_dir, 7)  # (evolved as it starts)
     status, out = kpw_verify(var_dir)
     assert status == 0, out
     assert 'chained at the migration' in out
@@ -363,9 +369,7 @@ def test_step_8_chains_an_older_log_once_and_it_verifies(var_dir):
 
 def test_step_14_gives_a_log_of_eight_shards_more_and_every_chain_still_verifies(
         var_dir, monkeypatch):
-    from kp_workspace import evolve
     from kp_workspace.site import ROOT_KEY as SITE_KEY
-    from tests.conftest import close_app, make_app
     dbs = Databases(var_dir)
     dbs.conn.root()[SITE_KEY].generation = 13
     entries = dbs.log.page(limit=10_000)[0]
@@ -381,11 +385,7 @@ def test_step_14_gives_a_log_of_eight_shards_more_and_every_chain_still_verifies
     before = [(e.at, e.action, e.target) for e in dbs.log.page(limit=10_000)[0]]
     dbs.commit()
     dbs.close()
-    app = make_app(var_dir)
-    try:
-        assert app.registry.kpw_generations == (13, evolve.GENERATION)
-    finally:
-        close_app(app)
+    started_from(var_dir, 13)  # (evolved as it starts)
     dbs = Databases(var_dir)
     try:
         log = dbs.log
@@ -410,20 +410,14 @@ def test_a_main_database_restored_from_before_step_14_gets_its_anchors_again(var
     """The audit database has 64 shards, the main one (restored from a backup taken
     before step 14) anchors 8: the step, run again, anchors the rest, appends to any
     shard work, and the log verifies."""
-    from kp_workspace import evolve
     from kp_workspace.site import ROOT_KEY as SITE_KEY
-    from tests.conftest import close_app, make_app
     dbs = Databases(var_dir)
     dbs.conn.root()[SITE_KEY].generation = 13
     anchors = dbs.conn.root()[audit.ANCHORS_KEY]
     anchors.shards = anchors.shards[:8]
     dbs.commit()
     dbs.close()
-    app = make_app(var_dir)
-    try:
-        assert app.registry.kpw_generations == (13, evolve.GENERATION)
-    finally:
-        close_app(app)
+    started_from(var_dir, 13)  # (evolved as it starts)
     dbs = Databases(var_dir)
     try:
         assert len(dbs.conn.root()[audit.ANCHORS_KEY].shards) == SHARDS
