@@ -96,9 +96,10 @@ class PickledAsWhoosh:
 
 class WorkspaceAnalyzer(PickledAsWhoosh, CompositeAnalyzer):
     """The chain of :func:`workspace_analyzer`, run as one loop for the calls that
-    indexing and snippets (stop words kept) make: the same tokens, without a generator per filter
-    (a third of the time of a rebuild went to analysis).  Any other call, or a chain
-    that is not exactly this one, goes through the filters one by one."""
+    indexing and snippets (stop words kept) make: the same tokens, without a
+    generator per filter (a third of the time of a rebuild went to analysis).  Any
+    other call, or a chain that is not exactly this one, goes through the filters
+    one by one."""
 
     _PLAIN = frozenset(('positions', 'chars', 'boosts', 'mode', 'start_pos', 'start_char',
                         'removestops'))
