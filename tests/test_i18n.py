@@ -1,6 +1,8 @@
 """Dates and names in the request's language (kp_workspace/i18n.py)."""
 import datetime
 
+import hypothesis
+from hypothesis import strategies as st
 from pyramid import testing
 
 
@@ -39,3 +41,18 @@ def test_display_title_prefers_urdu_on_urdu_pages_only():
     assert display_title(post, _request('en')) == 'Section Officer X'
     assert display_title(old, _request('ur')) == 'Section Officer Y'
     assert 'title_ur' not in old.__dict__  # the class default: nothing stored
+
+
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@hypothesis.given(st.datetimes(min_value=datetime.datetime(1, 1, 1),
+                               timezones=st.one_of(st.none(), st.timezones())),
+                  st.sampled_from(('en', 'ur')), st.booleans())
+def test_format_when_writes_what_babel_writes(at, locale, time):
+    """Dates are put together from Babel's month names: the text is Babel's own
+    format_datetime / format_date with the same patterns, in the value's time zone."""
+    from babel.dates import format_date, format_datetime
+    from kp_workspace.i18n import DATE, DATE_TIME, format_when
+    expected = format_datetime(at, DATE_TIME if time else DATE,
+                               tzinfo=at.tzinfo or datetime.timezone.utc, locale=locale)
+    assert format_when(_request(locale), at, time=time) == expected
+    assert format_when(_request(locale), at.date()) == format_date(at.date(), DATE, locale=locale)
