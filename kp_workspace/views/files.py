@@ -227,7 +227,12 @@ def post_choices(request, site, accepts):
     options = directory.derived('options', lambda d: {
         e.post_id: f'<option value="{escape(e.post_id)}">{escape(e.title, quote=False)}</option>'
         for _title, entries in d.groups for e in entries})
-    return [(title, '\n'.join(options[e.post_id] for e in taken))
+    # (a department whose posts are all taken, as most are, is one string made once)
+    whole = directory.derived('groups', lambda d: {
+        title: (len(entries), '\n'.join(options[e.post_id] for e in entries))
+        for title, entries in d.groups})
+    return [(title, whole[title][1] if len(taken) == whole[title][0]
+             else '\n'.join(options[e.post_id] for e in taken))
             for title, taken in directory.choices(accepts)]
 
 

@@ -1,5 +1,6 @@
 """The post directory: the same choices as walking every post, kept while the posts and
 departments stay as they were, made again after a change committed by any connection."""
+from html import escape
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +12,7 @@ from kp_workspace.i18n import title_in
 from kp_workspace.security.directory import post_directory
 from kp_workspace.security.principals import Post
 from kp_workspace.site import ROOT_KEY
+from kp_workspace.views.files import post_choices
 from kp_workspace.workflows.casefile import another_post
 from kp_workspace.workflows.summary import a_secretary, the_chief_minister
 
@@ -109,6 +111,13 @@ def test_the_choices_are_those_of_walking_every_post(connect):
                 expected = offered_before(site, locale, lambda p: rule(item, officer, p))
                 assert offered(directory, lambda e: rule(item, officer, e)) == expected, \
                     (locale, name, item)
+                # the picker's HTML: each department's options, whole or with some left out
+                assert post_choices(SimpleNamespace(locale_name=locale), site,
+                                    lambda e: rule(item, officer, e)) == [
+                    (title, '\n'.join(f'<option value="{escape(post_id)}">'
+                                      f'{escape(post_title, quote=False)}</option>'
+                                      for post_id, post_title in posts))
+                    for title, posts in expected], (locale, name, item)
     urdu = titles(c.directory('ur'))
     assert urdu['extra-3'] == 'اسسٹنٹ 3' and urdu['extra-1'] == 'Assistant 1, ' + names[1]
     assert ('Post of a department gone' in titles(c.directory('en')).values()
