@@ -232,11 +232,15 @@ class Scorer:
         """Whoosh's inverse document frequency of term ``q`` (its ``Weighting.idf``)."""
         return math.log(self.searcher.doc_count_all() / (self._frequency(q) + 1)) + 1
 
-    def evaluate(self, q, leaf):
-        """``q`` over ``leaf``'s documents, as a :class:`_Part`."""
+    def evaluate(self, q, leaf, within=None):
+        """``q`` over ``leaf``'s documents, as a :class:`_Part`; with ``within`` (a
+        mask of the segment's documents), over those only: a word's postings outside
+        it are left out before they are scored (an officer may open a few thousand
+        of the tens of thousands of documents a common word is in), and what the
+        part says of the other documents is that they do not match."""
         n = leaf.doc_count_all()
         if isinstance(q, wq.AndNot):
-            a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
+            a, b = self.evaluate(q.a, leaf, within), self.evaluate(q.b, leaf, within)
             a.match &= ~b.match
             # (what the NOT left out scores nothing: in an OR it must not add to a
             # document that another part matches)
@@ -244,7 +248,7 @@ class Scorer:
             a.terms += b.terms
             return a
         if isinstance(q, wq.AndMaybe):
-            a, b = self.evaluate(q.a, leaf), self.evaluate(q.b, leaf)
+            a, b = self.evaluate(q.a, leaf, within), self.evaluate(q.b, leaf, within)
             extra = a.match & b.match
             a.score[extra] += b.score[extra]
             a.count[extra] += b.count[extra]
@@ -252,16 +256,16 @@ class Scorer:
             return a
         part = _Part(np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=np.int16), 0)
         if isinstance(q, wq.Term):
-            self._add_term(q, leaf, part)
+            self._add_term(q, leaf, part, within)
             return part
         if q is wq.NullQuery:
             return part
         both = isinstance(q, wq.And)
         for number, sub in enumerate(q.subqueries):
             if isinstance(sub, wq.Term) and not both:  # (most words: added in place)
-                self._add_term(sub, leaf, part)
+                self._add_term(sub, leaf, part, within)
                 continue
-            found = self.evaluate(sub, leaf)
+            found = self.evaluate(sub, leaf, within)
             if both and number:
                 part.match &= found.match
             else:
@@ -280,10 +284,14 @@ class Scorer:
             part.score *= q.boost
         return part
 
-    def _add_term(self, q, leaf, part):
-        """Add term ``q``'s matches and scores in ``leaf`` to ``part``."""
+    def _add_term(self, q, leaf, part, within=None):
+        """Add term ``q``'s matches and scores in ``leaf`` (of the documents of
+        ``within``, if given) to ``part``."""
         part.terms += self._frequency(q) > 0
         ids, weights = self.postings.term(leaf, q.fieldname, self._btext(q))
+        if within is not None and len(ids):
+            kept = within[ids]
+            ids, weights = ids[kept], weights[kept]
         if not len(ids):
             return
         field = self.schema[q.fieldname]

@@ -958,7 +958,7 @@ class WhooshEngine:
             if high is not None:
                 found &= when < high
             if parsed is not None and found.any():
-                part = scorer.evaluate(parsed, leaf)
+                part = scorer.evaluate(parsed, leaf, within=found)
                 found &= part.match
             ids = np.flatnonzero(found)
             if not len(ids):
