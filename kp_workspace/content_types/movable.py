@@ -74,6 +74,47 @@ class Movement:
         self.activity = activity  # the item's activity count right after this move
 
 
+class _Lines(IOBTree):
+    """Lines by number, in buckets of at most 16 (a line is written once and its
+    bucket stored again with each line after it, until the bucket splits)."""
+    max_leaf_size = 16
+
+
+class Movements(Persistent):
+    """A movement register: its lines in order, kept in a BTree by number, so that
+    writing a line stores a bucket of at most 16 lines, not the whole register (a
+    file that had moved 800 times stored 100 kB of history again with every move).
+    Reads as a sequence: ``len``, iteration in order, ``[-1]`` and slices."""
+
+    def __init__(self, lines=()):
+        super().__init__()
+        self._lines = _Lines()
+        self._count = 0
+        for line in lines:
+            self.append(line)
+
+    def append(self, line):
+        self._count += 1
+        self._lines[self._count] = line
+
+    def __len__(self):
+        return self._count
+
+    def __bool__(self):
+        return self._count > 0
+
+    def __iter__(self):
+        return iter(self._lines.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        number = index + 1 if index >= 0 else self._count + index + 1
+        if not 1 <= number <= self._count:
+            raise IndexError(index)
+        return self._lines[number]
+
+
 class Movable(Persistent):
     """Base of :class:`CaseFile` and :class:`Summary`."""
 
@@ -92,7 +133,7 @@ class Movable(Persistent):
         self.holder = holder
         self.received_at = at.timestamp()
         self.chain = (holder,)
-        self.movements = PersistentList()
+        self.movements = Movements()
         self.notes = IOBTree()
         self.frozen_through = 0     # notes numbered up to this are frozen
         self.activity = 0           # bumped by every note, attachment, draft and move
@@ -122,6 +163,17 @@ class Movable(Persistent):
 
     def last_movement(self):
         return self.movements[-1] if self.movements else None
+
+    def add_movement(self, at, action, from_post, from_title, to_post, to_title, remarks,
+                     officer):
+        """Write the next line of the movement register (numbered, with the item's
+        activity count as it is now).  An item made before :class:`Movements` has a
+        list: it becomes a register, the same lines in the same order, with this line."""
+        if isinstance(self.movements, PersistentList):
+            self.movements = Movements(self.movements)
+        self.movements.append(Movement(
+            len(self.movements) + 1, at, action, from_post, from_title, to_post, to_title,
+            remarks, officer.login, officer.user.name, self.activity))
 
     def previous_sender(self):
         """The post that sent the item to its holder, or None."""
@@ -281,9 +333,8 @@ def move(item, officer, action, to_post, remarks='', alert='arrived'):
         item.chain = item.chain + (to_post,)
     item.freeze_notes()
     touch(item)
-    item.movements.append(Movement(
-        len(item.movements) + 1, at, action, from_post, post_title(site, from_post), to_post,
-        post_title(site, to_post), remarks, officer.login, officer.user.name, item.activity))
+    item.add_movement(at, action, from_post, post_title(site, from_post), to_post,
+                      post_title(site, to_post), remarks, officer)
     officer.actor.record(f'{item.kind}.{action}', f'{item.kind}:{item.id}',
                          **{'from': from_post, 'to': to_post})
     if alert:
@@ -298,9 +349,8 @@ def put_away(item, officer, action, place, remarks=''):
     at = now()
     site.desk.lift(item, item.holder, item.received_at, at.timestamp())
     touch(item)
-    item.movements.append(Movement(
-        len(item.movements) + 1, at, action, item.holder, post_title(site, item.holder), '',
-        place, remarks, officer.login, officer.user.name, item.activity))
+    item.add_movement(at, action, item.holder, post_title(site, item.holder), '', place,
+                      remarks, officer)
     return at
 
 

@@ -1,8 +1,8 @@
 """The life of a case file, as data: open <-> closed, moving between posts while open."""
 from pyramid.i18n import TranslationStringFactory
 
-from ..content_types.movable import (Movement, change_state, check_change, move, now,
-                                      put_away, touch)
+from ..content_types.movable import (change_state, check_change, move, now, put_away,
+                                      touch)
 from ..errors import DomainError
 from ..security.roles import FORWARD, OPEN_FILE
 from . import PostName, Refused, Transition, Workflow, check
@@ -130,9 +130,8 @@ def reopen(item, officer, params):
     # what was written before it was closed stays as it was, even by its authors
     item.freeze_notes()
     touch(item)
-    item.movements.append(Movement(
-        len(item.movements) + 1, at, 'reopen', '', str(RECORD_ROOM), post.post_id, post.title,
-        params.get('remarks', ''), officer.login, officer.user.name, item.activity))
+    item.add_movement(at, 'reopen', '', str(RECORD_ROOM), post.post_id, post.title,
+                      params.get('remarks', ''), officer)
     officer.actor.record('file.reopen', f'file:{item.id}', post=post.post_id)
 
 
