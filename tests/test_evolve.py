@@ -6,6 +6,7 @@ import ZODB.FileStorage
 
 from kp_workspace import evolve
 from kp_workspace.audit import SHARDS, Actor, AuditLog
+from kp_workspace.content_types.movable import Movements
 from kp_workspace.site import ROOT_KEY, Site
 from tests.conftest import Browser, close_app, make_app, token_getter
 
@@ -287,9 +288,10 @@ def test_step_12_fills_the_desk_stays_from_the_movement_registers(var_dir):
         now = item.movements[-1].at
         item.created_at = now - 20 * day
         at = [now - 15 * day, now - 2 * day, now - 2 * day + day / 24]
-        for m, when in zip(item.movements, at):
+        lines = list(item.movements)
+        for m, when in zip(lines, at):
             m.at = when
-        item.movements._p_changed = True   # (its lines are plain objects)
+        item.movements = Movements(lines)   # (its lines are plain objects: stored anew)
         site.generation = 11
         del site.desk._stays      # as release 11 left it: no stays kept
     main_db.close()
