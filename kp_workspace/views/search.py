@@ -74,6 +74,11 @@ def api_search(request):
             'facets': results.facets, 'index_lag_seconds': round(results.lag, 1)}
 
 
+def _total_text(translate, total):
+    return translate(_('1 result you may open.') if total == 1
+                     else _('${n} results you may open.', mapping={'n': total}))
+
+
 @view_config(route_name='search', permission=VIEW, renderer='kp_workspace:templates/search.pt')
 def search_page(request):
     args = _params(request)
@@ -107,6 +112,7 @@ def search_page(request):
                               mapping={'seconds': int(lag + 0.5)})) if lag >= BEHIND else None,
         'searched': bool(args['text'].strip() or any(filters.values()) or first or last),
         'total': results.total if results else 0,
+        'total_text': _total_text(translate, results.total if results else 0),
         'hits': [{'title': h.title, 'number': h.number, 'kind': translate(KIND_TITLES[h.kind]),
                   'snippet': h.snippet, 'url': _url(request, h),
                   'department': display_title(departments[h.department], request)

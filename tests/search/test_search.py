@@ -211,9 +211,15 @@ def test_search_page(app, tokens):
     app.login('so.finance')
     assert 'Results never include anything you may not open' in app.get('/search').text
     page = app.get('/search', params={'q': 'roof'})
-    assert '1 results you may open.' in page.text
+    assert '1 result you may open.' in page.text
     assert '<script>alert(1)</script>' not in page.text
     assert '&lt;script&gt;' in page.text
+    app.set_cookie('kpw_locale', 'ur')
+    assert '1 نتیجہ جو آپ کھول سکتے ہیں۔' in app.get('/search', params={'q': 'roof'}).text
+    app.set_cookie('kpw_locale', 'en')
+    open_api_file(app, tokens, 'A second roof')
+    app.indexed()
+    assert '2 results you may open.' in app.get('/search', params={'q': 'roof'}).text
     page = app.get('/search', params={'q': 'nothingatall'})
     assert 'Nothing found among the files you may open.' in page.text
     app.get('/search', params={'q': 'roof', 'state': 'bogus'}, status=400)
