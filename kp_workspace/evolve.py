@@ -172,6 +172,14 @@ def step_14_more_audit_shards(site, registry):
     ensure_audit_log(site._p_jar).add_shards()
 
 
+def step_15_movement_registers(site, registry):
+    """Nothing to change: a file's movement register becomes a
+    :class:`~kp_workspace.content_types.movable.Movements` at its next move (its list
+    reads the same until then).  The generation says so, so that an older release,
+    which cannot read a register, refuses the database instead of failing on every
+    file moved since."""
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -187,6 +195,7 @@ STEPS = (
     (12, step_12_desk_stays),
     (13, step_13_filed_summaries_in_the_records),
     (14, step_14_more_audit_shards),
+    (15, step_15_movement_registers),
 )
 GENERATION = STEPS[-1][0]
 
