@@ -2,7 +2,7 @@
 from pyramid.config import Configurator
 
 from .settings import read_settings
-from .site import prepare_database, root_factory
+from .site import close_databases, prepare_database, root_factory
 from .wsgi import UploadLimit
 
 
@@ -35,8 +35,12 @@ def main(global_config, **settings):
         config.include('.content_types')       # Department, CaseFile, Summary, ...
         config.include('.search')              # Whoosh index, its queue and indexer
         config.include('.views')               # browser pages, JSON API, static files
-    config.registry.kpw_generations = prepare_database(
-        config.registry, evolve=kpw_settings.evolve_on_start)
+    try:
+        config.registry.kpw_generations = prepare_database(
+            config.registry, evolve=kpw_settings.evolve_on_start)
+    except BaseException:  # (a database it refuses is left unlocked, for the right release)
+        close_databases(config.registry)
+        raise
     if kpw_settings.indexer == 'thread':
         config.registry.kpw_indexer.start()
     return UploadLimit(config.make_wsgi_app(), kpw_settings.upload_limit)

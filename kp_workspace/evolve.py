@@ -208,17 +208,24 @@ def pending(site, steps=STEPS):
     return [(gen, step) for gen, step in steps if gen > site.generation]
 
 
+def refuse_newer(site, steps=STEPS):
+    """:raises EvolveError: ``site`` is at a generation newer than ``steps`` know (a
+    newer release wrote it: this one may not read what it stored, e.g. a movement
+    register, and must not change it)."""
+    newest = steps[-1][0] if steps else 0
+    if site.generation > newest:
+        raise EvolveError(
+            f'The database is at generation {site.generation}, newer than this release '
+            f'({newest}); upgrade the software before opening it.')
+
+
 def evolve_site(site, registry, steps=STEPS):
     """Run the pending steps in order, recording the generation after each.
 
     :returns: the generation reached.
     :raises EvolveError: the database is at a generation this code does not know.
     """
-    newest = steps[-1][0] if steps else 0
-    if site.generation > newest:
-        raise EvolveError(
-            f'The database is at generation {site.generation}, newer than this release '
-            f'({newest}); upgrade the software before opening it.')
+    refuse_newer(site, steps)
     for gen, step in pending(site, steps):
         step(site, registry)
         site.generation = gen

@@ -11,7 +11,7 @@ from pyramid_zodbconn import get_connection
 
 from .audit import ensure_audit_log
 from .container import Folder
-from .evolve import evolve_site
+from .evolve import evolve_site, refuse_newer
 from .security.roles import site_acl
 
 ROOT_KEY = 'kp_workspace'
@@ -83,6 +83,7 @@ def prepare_database(registry, evolve=True):
                 conn.add(site)  # (evolve steps reach the audit database through it)
             ensure_audit_log(conn)
             before = site.generation
+            refuse_newer(site)  # (with or without evolving: production starts without)
             after = evolve_site(site, registry) if evolve else before
         return before, after
     finally:

@@ -44,7 +44,7 @@ from ..databases import resolve_uri
 from . import serve as serving
 from .. import main as make_app
 from ..errors import DomainError
-from ..evolve import GENERATION, pending
+from ..evolve import GENERATION, EvolveError, pending
 from ..populate import load_demo
 from ..search import reindex as search_reindex
 from ..security.roles import ALL_ROLE_NAMES
@@ -565,6 +565,9 @@ def main(argv=None, out=None, err=None):
     except LockError:
         print('kpw: the database is in use by a running server. Stop it first, or serve the '
               'database through ZEO so that kpw can work alongside.', file=err)
+        return 1
+    except EvolveError as e:  # (a database a newer release wrote)
+        print(f'kpw: {e}', file=err)
         return 1
     try:
         if args.command == 'evolve' and not args.check:

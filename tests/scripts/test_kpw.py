@@ -41,6 +41,23 @@ def test_init_on_a_new_directory_without_demo(tmp_path):
     assert 'Demo data loaded (0 objects added)' in out
 
 
+def test_a_database_of_a_newer_release_is_refused_with_a_message(tmp_path):
+    import ZODB
+    import ZODB.FileStorage
+    from kp_workspace.site import ROOT_KEY
+    ini = write_ini(tmp_path, tmp_path / 'fresh', **{'kp_workspace.evolve_on_start': 'false'})
+    assert run(ini, 'init')[0] == 0
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(tmp_path / 'fresh' / 'Data.fs')))
+    with db.transaction() as conn:
+        conn.root()[ROOT_KEY].generation = GENERATION + 1
+    db.close()
+    for command in (('evolve',), ('evolve', '--check'), ('reindex',)):
+        status, out, err = run(ini, *command)
+        assert status == 1 and out == '', command
+        assert err == (f'kpw: The database is at generation {GENERATION + 1}, newer than this '
+                       f'release ({GENERATION}); upgrade the software before opening it.\n')
+
+
 def test_init_builds_a_new_database_where_start_up_does_not_evolve(tmp_path):
     ini = write_ini(tmp_path, tmp_path / 'fresh', **{'kp_workspace.evolve_on_start': 'false'})
     status, out, err = run(ini, 'init')  # (as production.ini and postgresql.ini set it)
