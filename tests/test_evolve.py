@@ -3,10 +3,10 @@ import pytest
 import transaction
 import ZODB
 import ZODB.FileStorage
+from persistent.list import PersistentList
 
 from kp_workspace import evolve
 from kp_workspace.audit import SHARDS, Actor, AuditLog
-from kp_workspace.content_types.movable import Movements
 from kp_workspace.site import ROOT_KEY, Site
 from tests.conftest import Browser, close_app, make_app, token_getter
 
@@ -97,6 +97,20 @@ def test_newer_database_is_refused():
     site.generation = evolve.GENERATION + 1
     with pytest.raises(evolve.EvolveError, match='newer than this release'):
         evolve.evolve_site(site, None)
+
+
+def test_a_newer_database_is_refused_at_start_up_even_without_evolving(tmp_path):
+    """Production starts without evolving (evolve_on_start = false): an older release
+    must still refuse a database a newer one wrote (it may not read its files)."""
+    var = tmp_path / 'var'
+    make_generation_1_database(var)
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var / 'Data.fs')))
+    with db.transaction() as conn:
+        conn.root()[ROOT_KEY].generation = evolve.GENERATION + 1
+    db.close()
+    for evolving in ('false', 'true'):
+        with pytest.raises(evolve.EvolveError, match='newer than this release'):
+            make_app(var, **{'kp_workspace.evolve_on_start': evolving})
 
 
 def test_steps_are_numbered_upwards_and_documented():
@@ -291,7 +305,7 @@ def test_step_12_fills_the_desk_stays_from_the_movement_registers(var_dir):
         lines = list(item.movements)
         for m, when in zip(lines, at):
             m.at = when
-        item.movements = Movements(lines)   # (its lines are plain objects: stored anew)
+        item.movements = PersistentList(lines)   # (as release 11 kept them: a list)
         site.generation = 11
         del site.desk._stays      # as release 11 left it: no stays kept
     main_db.close()

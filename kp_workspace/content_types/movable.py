@@ -75,8 +75,9 @@ class Movement:
 
 
 class _Lines(IOBTree):
-    """Lines by number, in buckets of at most 16 (a line is written once and its
-    bucket stored again with each line after it, until the bucket splits)."""
+    """Lines by number, in buckets of at most 16: a line is stored with the 8 to 15
+    before it in its bucket (lines come in order, and a full bucket splits in two).
+    (``BTrees.check`` does not know subclasses; ``_check()`` does.)"""
     max_leaf_size = 16
 
 
