@@ -90,19 +90,19 @@ class Movements(Persistent):
     def __init__(self, lines=()):
         super().__init__()
         self._lines = _Lines()
-        self._count = 0
         for line in lines:
             self.append(line)
 
     def append(self, line):
-        self._count += 1
-        self._lines[self._count] = line
+        self._lines[len(self) + 1] = line
 
     def __len__(self):
-        return self._count
+        # (lines are numbered from 1 without gaps: the last number is the count, found
+        # in one path down the tree, where len() of a BTree walks every bucket)
+        return self._lines.maxKey() if self._lines else 0
 
     def __bool__(self):
-        return self._count > 0
+        return bool(self._lines)
 
     def __iter__(self):
         return iter(self._lines.values())
@@ -110,8 +110,9 @@ class Movements(Persistent):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return list(self)[index]
-        number = index + 1 if index >= 0 else self._count + index + 1
-        if not 1 <= number <= self._count:
+        count = len(self)
+        number = index + 1 if index >= 0 else count + index + 1
+        if not 1 <= number <= count:
             raise IndexError(index)
         return self._lines[number]
 
