@@ -141,6 +141,16 @@ class WorkspaceAnalyzer(PickledAsWhoosh, CompositeAnalyzer):
                 poslist.append(pos)
         return found
 
+    def spans(self, value):
+        """``(word, position, match, stopped)`` of every word of ``value`` as
+        highlighting reads them (stop words kept, in their place, not stemmed;
+        ``match`` the regular expression's, for the word's place in ``value``), or
+        None when the chain is not the usual one."""
+        parts = self._parts()
+        if parts is None or not isinstance(value, str):
+            return None
+        return self._words(value, *parts, removestops=False)
+
     @classmethod
     def _tokens(cls, value, tokenizer, stop, stem, positions=False, chars=False, start_pos=0,
                 start_char=0, removestops=True, **kwargs):

@@ -66,10 +66,9 @@ def _pattern(term):
 class Snippets:
     def __init__(self, analyzer):
         self.analyzer = analyzer
-        parts = analyzer._parts() if hasattr(analyzer, '_parts') else None
-        # the window's words, stop words kept: (word, position, match, stopped)
-        self._words = None if parts is None else (
-            lambda text: analyzer._words(text, *parts, removestops=False))
+        # the window's words in one loop (WorkspaceAnalyzer.spans), if it can
+        spans = getattr(analyzer, 'spans', None)
+        self._words = spans if spans is not None and spans('') is not None else None
 
     def for_query(self, query, reader):
         """A function ``text -> HTML snippet`` (``''`` when nothing matches) for ``query``."""
