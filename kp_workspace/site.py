@@ -83,8 +83,11 @@ def prepare_database(registry, evolve=True):
                 conn.add(site)  # (evolve steps reach the audit database through it)
             ensure_audit_log(conn)
             before = site.generation
-            refuse_newer(site)  # (with or without evolving: production starts without)
-            after = evolve_site(site, registry) if evolve else before
+            if evolve:
+                after = evolve_site(site, registry)  # (which refuses a newer database)
+            else:  # (production starts without evolving: a newer database is refused too)
+                refuse_newer(site)
+                after = before
         return before, after
     finally:
         conn.close()
