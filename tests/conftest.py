@@ -27,6 +27,8 @@ import sys
 import pytest
 import transaction
 import webtest
+import ZODB
+import ZODB.FileStorage
 
 from kp_workspace import main
 from kp_workspace.populate import DEMO_PASSWORD
@@ -134,6 +136,18 @@ def copy_demo(template, target):
 def close_app(wsgi_app):
     from kp_workspace.site import close_databases
     close_databases(wsgi_app.registry)
+
+
+def set_generation(var_dir, generation):
+    """Put the main database (a FileStorage) of ``var_dir`` at ``generation``, as if
+    another release had left it there."""
+    from kp_workspace.site import ROOT_KEY
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(pathlib.Path(var_dir) / 'Data.fs')))
+    try:
+        with db.transaction() as conn:
+            conn.root()[ROOT_KEY].generation = generation
+    finally:
+        db.close()
 
 
 def make_app(var_dir, **settings):

@@ -8,7 +8,7 @@ from persistent.list import PersistentList
 from kp_workspace import evolve
 from kp_workspace.audit import SHARDS, Actor, AuditLog
 from kp_workspace.site import ROOT_KEY, Site
-from tests.conftest import Browser, close_app, make_app, token_getter
+from tests.conftest import Browser, close_app, make_app, set_generation, token_getter
 
 
 def make_generation_1_database(var_dir):
@@ -104,10 +104,7 @@ def test_a_newer_database_is_refused_at_start_up_even_without_evolving(tmp_path)
     must still refuse a database a newer one wrote (it may not read its files)."""
     var = tmp_path / 'var'
     make_generation_1_database(var)
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var / 'Data.fs')))
-    with db.transaction() as conn:
-        conn.root()[ROOT_KEY].generation = evolve.GENERATION + 1
-    db.close()
+    set_generation(var, evolve.GENERATION + 1)
     for evolving in ('false', 'true'):
         with pytest.raises(evolve.EvolveError, match='newer than this release'):
             make_app(var, **{'kp_workspace.evolve_on_start': evolving})

@@ -5,7 +5,7 @@ import pytest
 
 from kp_workspace.evolve import GENERATION
 from kp_workspace.scripts import kpw
-from tests.conftest import Browser, close_app, make_app, write_ini
+from tests.conftest import Browser, close_app, make_app, set_generation, write_ini
 
 pytestmark = pytest.mark.storages
 
@@ -42,15 +42,9 @@ def test_init_on_a_new_directory_without_demo(tmp_path):
 
 
 def test_a_database_of_a_newer_release_is_refused_with_a_message(tmp_path):
-    import ZODB
-    import ZODB.FileStorage
-    from kp_workspace.site import ROOT_KEY
     ini = write_ini(tmp_path, tmp_path / 'fresh', **{'kp_workspace.evolve_on_start': 'false'})
     assert run(ini, 'init')[0] == 0
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(tmp_path / 'fresh' / 'Data.fs')))
-    with db.transaction() as conn:
-        conn.root()[ROOT_KEY].generation = GENERATION + 1
-    db.close()
+    set_generation(tmp_path / 'fresh', GENERATION + 1)
     for command in (('evolve',), ('evolve', '--check'), ('reindex',)):
         status, out, err = run(ini, *command)
         assert status == 1 and out == '', command

@@ -1,6 +1,7 @@
 """The movement register: a move stores one line, however long the file's history."""
 import os
 
+import pytest
 from persistent.list import PersistentList
 
 from kp_workspace.content_types.movable import Movements
@@ -70,11 +71,7 @@ def test_the_register_reads_as_a_sequence():
     assert register[0] == 'a' and register[-1] == 'c' and register[-3] == 'a'
     assert register[1:] == ['b', 'c'] and register[:-1] == ['a', 'b']
     for wrong in (3, -4):
-        try:
+        with pytest.raises(IndexError):
             register[wrong]
-        except IndexError:
-            pass
-        else:
-            raise AssertionError(wrong)
     empty = Movements()
     assert not empty and len(empty) == 0 and list(empty) == []
