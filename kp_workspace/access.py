@@ -7,7 +7,8 @@ questions from the same facts for views, the API and search alike:
 
 - **see**: a post the user holds is in the item's movement chain; or the item is
   put away (a closed file, a filed summary), routine, and the user is a records clerk
-  of its department.
+  of its department; or the item is a receipt and the user keeps the diary of its
+  department (its register is theirs).
   Administrators get nothing from their role here.
 - **act**: the permission must come from the user's global roles, the roles of
   the post holding the item (when the user holds it), or the user's roles in the
@@ -19,7 +20,7 @@ questions from the same facts for views, the API and search alike:
 """
 from pyramid.decorator import reify
 
-from .security.roles import READ_ARCHIVE, permissions_of
+from .security.roles import READ_ARCHIVE, REGISTER_RECEIPT, permissions_of
 
 ROUTINE = 'routine'
 # Put away in the department's records: a closed file (the record room), a filed summary.
@@ -102,5 +103,13 @@ class Officer:
     def can_view(self, item):
         if any(p in item.chain for p in self.post_ids):
             return True
+        if item.kind == 'receipt':
+            return self.keeps_diary(item.department)
         return (in_the_records(item)
                 and READ_ARCHIVE in permissions_of(self.department_roles.get(item.department, ())))
+
+    def keeps_diary(self, department):
+        """Whether the user keeps ``department``'s diary (``REGISTER_RECEIPT`` granted
+        there, to them or to a post they hold): its register, and every receipt in it,
+        are theirs to read."""
+        return REGISTER_RECEIPT in permissions_of(self.department_roles.get(department, ()))

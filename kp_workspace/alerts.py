@@ -18,6 +18,7 @@ KINDS = {
     'arrived': 'A file reached you',
     'returned': 'A file you sent came back',
     'decided': 'A summary was decided',
+    'receipt': 'A letter was marked to you',
 }
 
 

@@ -48,6 +48,8 @@ class Desk(Persistent):
                                          # (stays of LONG_STAY or more: the overdue trend's)
         self._counts = OOBTree()         # (department, kind, state) -> Length
         self._numbers = OOBTree()        # (department, series, year) -> Counter
+        self._receipts = OOBTree()       # (post id, priority) -> OOTreeSet((received ts, id))
+        self._diary = OOBTree()          # department -> OOTreeSet((registered ts, id))
 
     # ids and numbers -------------------------------------------------------
     def new_id(self):
@@ -89,15 +91,28 @@ class Desk(Persistent):
             found = tree[key] = OOTreeSet()
         return found
 
+    def _shelf(self, item=None, receipts=False):
+        """Where what a post holds is kept: files and summaries (its inbox), or receipts
+        (its Receipts list, apart: letters are not files, and their time with a post
+        counts in no desk time)."""
+        if not receipts and (item is None or item.kind != 'receipt'):
+            return self._held
+        tree = getattr(self, '_receipts', None)
+        if tree is None:   # a desk from before generation 16 (evolve step 16 adds it)
+            tree = self._receipts = OOBTree()
+        return tree
+
     def place(self, item, post_id, at):
         """``item`` now waits with ``post_id`` since ``at`` (a timestamp)."""
-        self._set(self._held, (post_id, item.priority)).add((at, item.id))
+        self._set(self._shelf(item), (post_id, item.priority)).add((at, item.id))
 
     def lift(self, item, post_id, since, now):
         """``item`` leaves ``post_id``, where it had waited since ``since``."""
-        held = self._held.get((post_id, item.priority))
+        held = self._shelf(item).get((post_id, item.priority))
         if held is not None:
             held.discard((since, item.id))
+        if item.kind == 'receipt':
+            return
         for tree, amount in ((self._desk_seconds, int(max(0, now - since))),
                              (self._desk_stays, 1)):
             length = tree.get(post_id)
@@ -117,12 +132,28 @@ class Desk(Persistent):
 
     def unplace(self, item, post_id, since):
         """Take ``item`` off ``post_id`` without counting a stay (closing a file)."""
-        held = self._held.get((post_id, item.priority))
+        held = self._shelf(item).get((post_id, item.priority))
         if held is not None:
             held.discard((since, item.id))
 
     def sent(self, item, post_id, at):
-        self._set(self._sent, post_id).add((-at, item.id))
+        if item.kind != 'receipt':   # (the diary register says where each letter went)
+            self._set(self._sent, post_id).add((-at, item.id))
+
+    def enter_in_diary(self, receipt):
+        """Enter ``receipt`` in its department's diary register."""
+        tree = getattr(self, '_diary', None)
+        if tree is None:   # a desk from before generation 16
+            tree = self._diary = OOBTree()
+        self._set(tree, receipt.department).add((receipt.created_at.timestamp(), receipt.id))
+
+    def diary(self, department, since=None, before=None):
+        """Iterate ``(registered ts, id)`` of ``department``'s diary, newest first,
+        registered in ``[since, before)`` if given."""
+        entries = (getattr(self, '_diary', None) or {}).get(department)
+        if not entries:
+            return iter(())
+        return reversed(entries.keys(**self._bounds(before, since)))
 
     # reading ---------------------------------------------------------------
     @staticmethod
@@ -135,17 +166,19 @@ class Desk(Persistent):
         return bounds
 
     def held(self, post_ids, oldest_first=False, priorities=PRIORITIES, before=None,
-             since=None):
+             since=None, receipts=False):
         """Iterate ``(received ts, id)`` held by ``post_ids``, newest first (or oldest).
 
         ``before``: only items received before this timestamp; ``since``: only those
-        received at or after it.
+        received at or after it; ``receipts``: the receipts they hold, not the files
+        and summaries.
         """
         streams = []
         bounds = self._bounds(before, since)
+        shelf = self._shelf(receipts=receipts)
         for post_id in post_ids:
             for priority in priorities:
-                held = self._held.get((post_id, priority))
+                held = shelf.get((post_id, priority))
                 if not held:
                     continue
                 keys = held.keys(**bounds)
@@ -155,14 +188,16 @@ class Desk(Persistent):
             return heapq.merge(*streams)
         return heapq.merge(*streams, reverse=True)
 
-    def held_count(self, post_ids, priorities=PRIORITIES, before=None, since=None):
+    def held_count(self, post_ids, priorities=PRIORITIES, before=None, since=None,
+                   receipts=False):
         """How many items ``post_ids`` hold (received in ``[since, before)`` if given).
         Counted by the BTrees' own range lengths (bucket by bucket), not item by item."""
+        shelf = self._shelf(receipts=receipts)
         if before is None and since is None:
-            return sum(len(self._held.get((p, pr), ())) for p in post_ids for pr in priorities)
+            return sum(len(shelf.get((p, pr), ())) for p in post_ids for pr in priorities)
         bounds = self._bounds(before, since)
         return sum(len(held.keys(**bounds)) for p in post_ids for pr in priorities
-                   for held in (self._held.get((p, pr)),) if held)
+                   for held in (shelf.get((p, pr)),) if held)
 
     def sent_by(self, post_ids):
         """Iterate ``(-sent ts, id)`` sent by ``post_ids``, newest first."""

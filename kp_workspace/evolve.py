@@ -8,6 +8,8 @@ generation before it; steps are never edited once released, only added.
 import os
 import re
 
+from BTrees.OOBTree import OOBTree
+
 from .alerts import AlertStore
 from .charts import stays
 from .audit import ensure_anchors, ensure_audit_log, now
@@ -180,6 +182,15 @@ def step_15_movement_registers(site, registry):
     file moved since."""
 
 
+def step_16_dak(site, registry):
+    """The dak: the receipts each post holds, and each department's diary register."""
+    desk = site.desk
+    if getattr(desk, '_receipts', None) is None:
+        desk._receipts = OOBTree()
+    if getattr(desk, '_diary', None) is None:
+        desk._diary = OOBTree()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -196,6 +207,7 @@ STEPS = (
     (13, step_13_filed_summaries_in_the_records),
     (14, step_14_more_audit_shards),
     (15, step_15_movement_registers),
+    (16, step_16_dak),
 )
 GENERATION = STEPS[-1][0]
 

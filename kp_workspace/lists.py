@@ -44,6 +44,13 @@ def inbox(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
     return _rows(desk, keys, now_ts, _limits(overdue_days)), desk.held_count(post_ids), more
 
 
+def receipts(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+    """The receipts (letters in the dak) marked to the posts, newest first."""
+    keys, more = page(desk.held(post_ids, receipts=True), offset, limit)
+    return (_rows(desk, keys, now_ts, _limits(overdue_days)),
+            desk.held_count(post_ids, receipts=True), more)
+
+
 def pending(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
     """What the posts hold, oldest (longest waiting) first."""
     keys, more = page(desk.held(post_ids, oldest_first=True), offset, limit)

@@ -4,8 +4,11 @@ For demonstration only: every demo login has the password :data:`DEMO_PASSWORD`;
 ``secretary.finance``, ``cs`` and ``cm`` hold signing certificates whose PIN is
 :data:`DEMO_PIN`.  One file, held by the Secretary Finance, carries a
 notification drafted by ``so.finance`` and put up for approval, ready to be
-approved, signed and issued.
+approved, signed and issued.  The Finance diary (``diary.finance``) has letters
+waiting to be marked, and ``so.finance`` has letters marked to them in Receipts.
 """
+import io
+
 from .content_types.department import add_department
 
 DEMO_PASSWORD = 'kp-demo-2026'
@@ -100,8 +103,56 @@ def load_demo(site, actor, secret=None):
         added += _demo_signers(site, actor, secret)
     if len(site.desk.items) == 0:
         _demo_notification(site, actor)
-        added += 1
+        _demo_dak(site, actor)
+        added += 1 + len(DEMO_LETTERS)
     return added
+
+
+DEMO_LETTERS = (
+    # sender, their reference, subject, mode, marked to (None: waits with the diary)
+    ('Accountant General, Khyber Pakhtunkhwa', 'AG/PEN/2026/114',
+     'Pension arrears of retired teachers of District Swat', 'post', 'so-budget-finance'),
+    ('Planning & Development Department', 'P&D/ADP/2026-27/88',
+     'Release of funds for the Annual Development Programme, second quarter', 'email',
+     'so-budget-finance'),
+    ('Deputy Commissioner, Peshawar', 'DC/PSH/GEN/5521',
+     'Flood relief: request for additional grant', 'hand', None),
+    ('Auditor General of Pakistan', 'AGP/KP/AUD/2026/17',
+     'Audit para 14: excess payment of allowances', 'courier', None),
+)
+
+
+def letter_pdf(sender, reference, subject):
+    """A one-page letter (a stand-in for a scan), with text that search can read."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf, pagesize=A4)
+    lines = [sender, f'No. {reference}', '', 'To: The Secretary to Government of Khyber '
+             'Pakhtunkhwa, Finance Department, Peshawar', '', f'Subject: {subject}', '',
+             'I am directed to refer to the subject noted above and to request that the',
+             'matter may be examined and the necessary orders issued at the earliest.']
+    y = 780
+    for line in lines:
+        page.drawString(72, y, line)
+        y -= 18
+    page.showPage()
+    page.save()
+    return buf.getvalue()
+
+
+def _demo_dak(site, actor):
+    """The Finance diary registers the demo letters; some are marked to so.finance."""
+    from .access import Officer
+    from .content_types.receipt import register_receipt
+    from .workflows.receipt import RECEIPT
+    diary = Officer(site['principals'].users['diary.finance'], site, actor)
+    for sender, reference, subject, mode, to_post in DEMO_LETTERS:
+        receipt = register_receipt(site['departments']['finance'], diary, sender, subject, mode,
+                                   io.BytesIO(letter_pdf(sender, reference, subject)),
+                                   'letter.pdf', reference=reference)
+        if to_post:
+            RECEIPT.run(receipt, 'mark', diary, to_post=to_post, remarks='Please examine.')
 
 
 def _demo_signers(site, actor, secret):

@@ -352,3 +352,16 @@ def test_step_13_queues_filed_summaries_for_their_records_clerks(var_dir):
         conn.close()
     finally:
         close_app(app)
+
+
+def test_step_16_gives_an_older_desk_the_dak_registers_and_keeps_them_after():
+    import types
+    from kp_workspace.desk import Desk
+    desk = Desk()
+    del desk._receipts, desk._diary   # as release 15 left it
+    site = types.SimpleNamespace(desk=desk)
+    evolve.step_16_dak(site, None)
+    assert len(desk._receipts) == 0 and len(desk._diary) == 0
+    desk._diary['finance'] = 'kept'
+    evolve.step_16_dak(site, None)   # (a step may run again: nothing it made is lost)
+    assert desk._diary['finance'] == 'kept'

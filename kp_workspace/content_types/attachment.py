@@ -133,9 +133,47 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
         receipt (403), the officer does not hold it (409).
     """
     post_id = check_change(item, officer, REGISTER_RECEIPT if receipt else ATTACH)
-    if tmp_dir is None and getattr(item, '_p_jar', None) is not None:
+    att = receive(officer, stream, filename, title, post_id, limit, tmp_dir, item)
+    if receipt:
+        att.diary_number = diary_number(officer.site, item.department)
+    add_to_file(item, officer, att)
+    return att
+
+
+def diary_number(site, department):
+    """The next diary number of ``department``: ``CODE/D/YEAR/NNNN``."""
+    year = now().year
+    serial = site.desk.next_number(department, 'diary', year)
+    return f'{site["departments"][department].code}/D/{year}/{serial:04d}'
+
+
+def add_to_file(casefile, officer, att, **record):
+    """Put ``att`` (received, not yet in any file) into ``casefile``'s correspondence
+    under the next flag, and record it."""
+    att_id = f'a{len(casefile.attachments) + 1}'
+    while att_id in casefile.attachments:
+        att_id += 'x'
+    att.id = att_id
+    att.seq = next_seq(casefile)
+    casefile.attachments.add(att_id, att)
+    touch(casefile)
+    if att.diary_number:
+        record['diary'] = att.diary_number
+    officer.actor.record('attachment.added', f'file:{casefile.id}', attachment=att_id,
+                         type=att.content_type, size=att.size, **record)
+
+
+def receive(officer, stream, filename, title, post_id, limit=DEFAULT_LIMIT, tmp_dir=None,
+            near=None):
+    """An :class:`Attachment` (in no file yet) holding the bytes of ``stream``, checked.
+
+    :param near: a stored object: the upload is spooled in its database's blob
+        directory (then moved into the blob, not copied).
+    :raises UploadRefused: too large (413), empty, of a type not accepted (415), broken PDF.
+    """
+    if tmp_dir is None and getattr(near, '_p_jar', None) is not None:
         # the blob directory's own temporary directory: consumeFile then renames, not copies
-        tmp_dir = item._p_jar.db().storage.temporaryDirectory()
+        tmp_dir = near._p_jar.db().storage.temporaryDirectory()
     filename = os.path.basename((filename or '').replace('\\', '/'))[:200] or 'attachment'
     filename = check_name(filename, 'file', 200)
     title = check_name(title or filename, 'title', 200)
@@ -155,26 +193,12 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
                                   mapping={'kinds': ACCEPTED}), field='file', status=415)
         content_type, _ext = found
         pages = check_pdf(path) if content_type == 'application/pdf' else None
-        site = officer.site
-        diary = None
-        if receipt:
-            dept = site['departments'][item.department]
-            year = now().year
-            diary = f'{dept.code}/D/{year}/{site.desk.next_number(item.department, "diary", year):04d}'
-        att_id = f'a{len(item.attachments) + 1}'
-        while att_id in item.attachments:
-            att_id += 'x'
-        att = Attachment(att_id, title, filename, content_type, size, officer.login, post_id,
-                         now(), diary_number=diary, pages=pages)
-        att.seq = next_seq(item)
+        att = Attachment(None, title, filename, content_type, size, officer.login, post_id,
+                         now(), pages=pages)
         att.text = scrub(extract_text(path, content_type))
         # consumeFile moves the temporary file into the blob directory (no copy in memory)
         att.blob.consumeFile(path)
         path = None
-        item.attachments.add(att_id, att)
-        touch(item)
-        officer.actor.record('attachment.added', f'file:{item.id}', attachment=att_id,
-                             type=content_type, size=size, **({'diary': diary} if diary else {}))
         return att
     finally:
         if path is not None and os.path.exists(path):

@@ -2,20 +2,23 @@
 
 ``allowed`` follows :meth:`kp_workspace.access.Officer.can_view` exactly: the
 posts of the movement chain, plus the department's archive readers when the
-item is put away in the records and routine (:func:`kp_workspace.access.in_the_records`).  :func:`principals_for` is the officer's side of
-the same rule.
+item is put away in the records and routine (:func:`kp_workspace.access.in_the_records`),
+or the department's diary when the item is a receipt.  :func:`principals_for` is
+the officer's side of the same rule.
 """
 import datetime
 
 from ..access import in_the_records
-from ..security.roles import READ_ARCHIVE, permissions_of
+from ..security.roles import READ_ARCHIVE, REGISTER_RECEIPT, permissions_of
 
 MAX_TEXT = 200_000
 
 
 def allowed_principals(item):
     allowed = [f'post:{p}' for p in item.chain]
-    if in_the_records(item):
+    if item.kind == 'receipt':
+        allowed.append(f'diary:{item.department}')
+    elif in_the_records(item):
         allowed.append(f'archive:{item.department}')
     return ' '.join(allowed)
 
@@ -24,8 +27,11 @@ def principals_for(officer):
     """What an officer matches in ``allowed``."""
     found = [f'post:{p}' for p in officer.post_ids]
     for dept, roles in officer.department_roles.items():
-        if READ_ARCHIVE in permissions_of(roles):
+        granted = permissions_of(roles)
+        if READ_ARCHIVE in granted:
             found.append(f'archive:{dept}')
+        if REGISTER_RECEIPT in granted:
+            found.append(f'diary:{dept}')
     return found
 
 
@@ -35,6 +41,10 @@ def item_text(item):
     if item.kind == 'summary':
         parts.extend((item.background, item.proposal, item.financial_implications,
                       item.decision_sought, item.decision_remarks or ''))
+    elif item.kind == 'receipt':
+        parts[1:1] = [item.sender, item.reference]
+        if item.letter is not None:
+            parts.append(item.letter.text or '')
     return '\n'.join(p for p in parts if p)[:MAX_TEXT]
 
 

@@ -56,7 +56,7 @@ from .snippets import Snippets
 # operating system's randomness instead, which no one can seed.
 whoosh.util.random = random.SystemRandom()
 
-KINDS = ('file', 'summary', 'attachment', 'draft')
+KINDS = ('file', 'summary', 'attachment', 'draft', 'receipt')
 FILTERS = ('kind', 'department', 'state', 'classification')
 # Segments are written as separate files, not one compound file: whoosh-reloaded
 # copies a compound segment's term and posting files into memory every time a

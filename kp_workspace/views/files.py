@@ -34,8 +34,8 @@ from .confirm import ask, confirmed
 from .forms import CSRFSchema, run_form
 from .layout import flash
 from .params import note_number, whole_number
-from .work import (WORKFLOWS, attachment_response, department_for, desk_row, item_for, now_ts,
-                   officer_for, run_action, run_draft_action)
+from .work import (WORKFLOWS, attachment_response, department_for, desk_row, item_for,
+                   item_url, now_ts, officer_for, run_action, run_draft_action)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -134,7 +134,8 @@ def desk_list(request):
         'label_where': translate(_('Where it is now')), 'label_days': translate(_('Days')),
         'total': total, 'has_posts': bool(officer.post_ids),
         'tabs': [(name, translate(t), request.route_url(name), name == which)
-                 for name, (_f, t, _i) in LISTS.items()],
+                 for name, (_f, t, _i) in LISTS.items()]
+        + [('receipts', translate(_('Receipts')), request.route_url('receipts'), False)],
         'next_url': request.route_url(which, _query={'offset': offset + PAGE}) if more else None,
         'prev_url': request.route_url(which, _query={'offset': max(0, offset - PAGE)})
         if offset else None,
@@ -262,6 +263,16 @@ def _mark_primary(*lists):
     return lists[best[1]]
 
 
+def movement_rows(request, site, item):
+    """The movement register of ``item`` as its page shows it."""
+    translate = request.localizer.translate
+    return [{'at': format_when(request, m.at), 'action': translate(movement_title(m.action)),
+             'sender': _post_name(request, site, m.from_post, m.from_title),
+             'receiver': _post_name(request, site, m.to_post, m.to_title),
+             'remarks': m.remarks, 'by': m.by_name}
+            for m in item.movements]
+
+
 def _page(request, item):
     """Everything a file or summary page shows, ready for the template."""
     officer = officer_for(request)
@@ -289,12 +300,7 @@ def _page(request, item):
                    'editable': n.author == officer.login and not item.is_frozen(n) and holds,
                    'edit_url': request.route_url('file_note_edit', id=item.id, n=n.n)}
                   for n in item.notes.values()],
-        'movements': [{'at': format_when(request, m.at),
-                       'action': translate(movement_title(m.action)),
-                       'sender': _post_name(request, site, m.from_post, m.from_title),
-                       'receiver': _post_name(request, site, m.to_post, m.to_title),
-                       'remarks': m.remarks, 'by': m.by_name}
-                      for m in item.movements],
+        'movements': movement_rows(request, site, item),
         'timeline': timeline(request, item,
                              lambda post_id, stored: _post_name(
                                  request, site, post_id, stored or post_title(site, post_id))),
@@ -345,8 +351,7 @@ def _linked(request, officer, item_id):
     other = officer.site.desk.items.get(item_id)
     if other is None:
         return None
-    url = (request.route_url('file' if other.kind == 'file' else 'summary', id=other.id)
-           if officer.can_view(other) else None)
+    url = item_url(request, other.kind, other.id) if officer.can_view(other) else None
     return {'number': other.number, 'url': url}
 
 
@@ -365,8 +370,7 @@ class ItemPages:
     def _back(self, item, message=None):
         if message:
             flash(self.request, message)
-        route = 'file' if item.kind == 'file' else 'summary'
-        return HTTPSeeOther(self.request.route_url(route, id=item.id))
+        return HTTPSeeOther(item_url(self.request, item.kind, item.id))
 
     def _template(self, item):
         return f'kp_workspace:templates/{item.kind}.pt'
@@ -478,10 +482,9 @@ class ItemPages:
         if t.confirm is None:
             return None
         item = getattr(obj, 'casefile', obj)
-        route = 'file' if item.kind == 'file' else 'summary'
         question = workflow.message(t, 'confirm', obj, get_site(request),
                                     request.localizer.translate, params, request.locale_name)
-        return ask(request, question, t.confirm_button, request.route_url(route, id=item.id),
+        return ask(request, question, t.confirm_button, item_url(request, item.kind, item.id),
                    ask_pin='pin' in t.needs)
 
     def _done(self, workflow, t, obj):
@@ -535,8 +538,7 @@ def alerts_page(request):
     items = box.newest(100) if box is not None else []
     desk = officer.site.desk
     return {'items': [{'at': format_when(request, a.at), 'text': a.text, 'unread': unread,
-                       'url': request.route_url('file' if desk.items.get(a.item_id) is None or
-                                                desk.items[a.item_id].kind == 'file'
-                                                else 'summary', id=a.item_id)}
+                       'url': item_url(request, getattr(desk.items.get(a.item_id), 'kind',
+                                                        'file'), a.item_id)}
                       for a, unread in items],
             'unread': box.unread() if box is not None else 0}

@@ -49,6 +49,11 @@ def home(request):
         if officer.posts_with(DRAFT, name):
             links.append((translate(_('Draft a summary')),
                           request.route_url('department_new_summary', name=name)))
+        if officer.keeps_diary(name):
+            links.append((translate(_('Register a letter')),
+                          request.route_url('department_diary_new', name=name)))
+            links.append((translate(_('Diary register')),
+                          request.route_url('department_diary', name=name)))
         if officer.may_in_department(APPROVE, name):
             links.append((translate(_('Dashboard')), request.route_url('department', name=name)))
         if links:
@@ -96,6 +101,8 @@ def _desk(request, officer):
                   ('pending', _('Pending'), str(glance['held'])),
                   ('overdue', _('Overdue'), shown(glance['overdue'])),
                   ('sent', _('Sent'), shown(glance['sent'])),
+                  ('receipts', _('Receipts'),
+                   str(officer.site.desk.held_count(officer.post_ids, receipts=True))),
                   ('alerts', _('Unread alerts'), str(box.unread() if box is not None else 0)))]
     posts = officer.site['principals'].posts
     longest = []

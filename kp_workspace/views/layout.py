@@ -9,7 +9,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..i18n import LANGUAGES, text_direction
 from ..security.roles import (MANAGE_DEPARTMENTS, MANAGE_POSTS, MANAGE_ROLES, MANAGE_USERS,
-                              VIEW_AUDIT)
+                              REGISTER_RECEIPT, VIEW_AUDIT, permissions_of)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -56,6 +56,14 @@ class Chrome:
         return self.request.session.get_csrf_token()
 
     @reify
+    def diary_department(self):
+        """The department whose diary the user keeps (the first by name), or None."""
+        from .work import officer_for
+        found = sorted(name for name, roles in officer_for(self.request).department_roles.items()
+                       if REGISTER_RECEIPT in permissions_of(roles))
+        return found[0] if found else None
+
+    @reify
     def nav(self):
         """``[(title, url, current)]`` for the main navigation."""
         if self.identity is None:
@@ -65,7 +73,11 @@ class Chrome:
         items = [(_('Home'), request.route_url('home'), route == 'home')]
         if self.identity.user.post_ids:
             items.append((_('Inbox'), request.route_url('inbox'),
-                          route in ('inbox', 'sent', 'pending', 'overdue')))
+                          route in ('inbox', 'sent', 'pending', 'overdue', 'receipts')))
+        diary = self.diary_department
+        if diary is not None:
+            items.append((_('Diary'), request.route_url('department_diary', name=diary),
+                          route.startswith('department_diary')))
         items.append((_('Search'), request.route_url('search'), route == 'search'))
         unread = self.unread_alerts
         items.append((_('Alerts (${n})', mapping={'n': unread}) if unread else _('Alerts'),

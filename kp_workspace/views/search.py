@@ -14,21 +14,23 @@ from ..text_rules import check_text
 from .api import api_config
 from .errors import error_response
 from .params import day, page_number
-from .work import WORKFLOWS, officer_for
+from .work import WORKFLOWS, item_url, officer_for
 
 _ = TranslationStringFactory('kp_workspace')
 BEHIND = 3  # seconds of index lag after which the page says results may be behind
-STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided', 'filed')
+STATES = ('open', 'closed', 'draft', 'submitted', 'with_cm', 'decided', 'filed', 'diary',
+          'marked', 'in_file')
 
 
 def _state_title(state):
     """A state's title from the workflow it belongs to (files, then summaries)."""
-    for kind in ('file', 'summary'):
+    for kind in ('file', 'summary', 'receipt'):
         if state in WORKFLOWS[kind].states:
             return WORKFLOWS[kind].states[state]
     return state
 KIND_TITLES = {'file': _('Case files'), 'summary': _('Summaries'),
-               'attachment': _('Correspondence'), 'draft': _('Drafts')}
+               'attachment': _('Correspondence'), 'draft': _('Drafts'),
+               'receipt': _('Receipts (dak)')}
 
 
 def _params(request):
@@ -51,8 +53,7 @@ def _params(request):
 
 
 def _url(request, hit):
-    route = 'summary' if hit.kind == 'summary' else 'file'
-    return request.route_url(route, id=hit.item)
+    return item_url(request, hit.kind, hit.item)
 
 
 def _run(request, args, pagelen):

@@ -20,10 +20,19 @@ from ..signing import context_from_settings
 from ..site import get_site
 from ..workflows.casefile import CASEFILE
 from ..workflows.draft import DRAFT_WORKFLOW
+from ..workflows.receipt import RECEIPT
 from ..workflows.summary import SUMMARY
 
 _ = TranslationStringFactory('kp_workspace')
-WORKFLOWS = {'file': CASEFILE, 'summary': SUMMARY}
+WORKFLOWS = {'file': CASEFILE, 'summary': SUMMARY, 'receipt': RECEIPT}
+# the page of each kind of item (a route taking its id)
+PAGES = {'file': 'file', 'summary': 'summary', 'receipt': 'receipt'}
+
+
+def item_url(request, kind, item_id):
+    """The address of the page of item ``item_id`` of ``kind`` (a file's for an unknown
+    kind: its page says what there is)."""
+    return request.route_url(PAGES.get(kind, 'file'), id=item_id)
 
 
 def officer_for(request):
@@ -41,7 +50,8 @@ def item_for(request, kind=None, key='id'):
     """The file or summary the route names, if the user may see it (404 alike when it
     does not exist, may not be seen, or is of the other kind than the route's)."""
     if kind is None:  # a route shared by both kinds: its name says which
-        kind = 'summary' if 'summar' in request.matched_route.name else 'file'
+        kind = next(k for k in ('summary', 'receipt', 'file')
+                    if k in request.matched_route.name or k == 'file')
     return find_item(get_site(request), officer_for(request), request.matchdict[key], kind)
 
 
@@ -59,7 +69,7 @@ def department_for(request, permission):
 def desk_row(request, r):
     """Add to a list row what pages show: its address and its labels in words."""
     translate = request.localizer.translate
-    r['url'] = request.route_url('file' if r['kind'] == 'file' else 'summary', id=r['id'])
+    r['url'] = item_url(request, r['kind'], r['id'])
     r['priority_title'] = translate(PRIORITY_TITLES[r['priority']])
     r['priority_label'] = translate(_('Priority: ${priority}',
                                       mapping={'priority': r['priority_title']}))
@@ -172,10 +182,16 @@ def attachment_response(request, item, att_id, inline=False):
     inline = inline and att.reading is not None
     officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id,
                                       **({'inline': True} if inline else {}))
+    return document_response(att, f'{att.id}-{att.filename}', inline)
+
+
+def document_response(att, filename, inline):
+    """The bytes of ``att`` (an attachment, or a receipt's letter) as ``filename``: shown
+    by the browser when ``inline`` (the caller has checked it may be), else downloaded."""
     response = Response(content_type=att.served_type, app_iter=FileIter(att.open()))
     response.content_length = att.size
     kind = 'inline' if inline else 'attachment'
-    response.content_disposition = f'{kind}; filename="{att.id}-{_ascii(att.filename)}"'
+    response.content_disposition = f'{kind}; filename="{_ascii(filename)}"'
     response.headers['X-Content-Type-Options'] = 'nosniff'
     response.headers['Cache-Control'] = 'no-store'
     if inline and att.reading == 'pdf':

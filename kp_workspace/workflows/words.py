@@ -19,6 +19,8 @@ MOVEMENT_TITLES = {
     'decision': _('Decision of the Chief Minister'),
     'filed': _('Decision received and filed'),
     'implementing_file': _('Filed; implementing file opened'),
+    'mark': _('Marked by the diary'),
+    'file': _('Put in a file'),
 }
 
 

@@ -134,9 +134,40 @@ def test_a_file_leaves_results_when_its_reader_loses_the_right(app, tokens):
     assert search(app, tokens, 'so.sit', 'stationery')['total'] == 1
 
 
+def population_of_letters(app, tokens, rng, n):
+    """``n`` letters registered by the Finance diary, each left with the diary, marked to
+    the officer (and on to the Secretary), sent back, or put into a new file: their ids."""
+    from tests.views.test_api_attachments import pdf_bytes
+    ids = []
+    for k in range(n):
+        rid = api(app, tokens, 'diary.finance', 'post', '/api/v1/departments/finance/receipts',
+                  201, params={'sender': 'Food Department', 'subject': f'Granary letter {k}',
+                               'mode': 'post', 'classification': rng.choice(
+                                   ['routine', 'confidential', 'secret'])},
+                  upload_files=[('file', 'letter.pdf', pdf_bytes())]).json['id']
+        ids.append(rid)
+        fate = rng.choice(['diary', 'marked', 'marked-on', 'returned', 'in-file'])
+        path = f'/api/v1/receipts/{rid}/actions'
+        if fate == 'diary':
+            continue
+        api(app, tokens, 'diary.finance', 'post_json', f'{path}/mark',
+            params={'to_post': 'so-budget-finance'})
+        if fate == 'marked-on':
+            api(app, tokens, 'so.finance', 'post_json', f'{path}/forward',
+                params={'to_post': 'secretary-finance'})
+        elif fate == 'returned':
+            api(app, tokens, 'so.finance', 'post_json', f'{path}/return',
+                params={'remarks': 'Not ours'})
+        elif fate == 'in-file':
+            api(app, tokens, 'so.finance', 'post_json', f'{path}/open_file',
+                params={'subject': f'Opened on letter {k}'})
+    return ids
+
+
 def test_every_role_finds_exactly_what_it_may_open(app, tokens):
-    """Over a generated population: for each demo user, the search results (across all
-    pages) are exactly the items the API lets that user open."""
+    """Over a generated population of files and letters in the dak: for each demo user,
+    the search results (across all pages) are exactly the items the API lets that user
+    open."""
     rng = random.Random(20261123)
     senders = [('so.finance', 'finance', 'so-budget-finance'),
                ('so.hed', 'higher-education', 'so-general-hed'),
@@ -163,20 +194,22 @@ def test_every_role_finds_exactly_what_it_may_open(app, tokens):
                 second = rng.choice([t for t in targets if t != first])
                 api(app, tokens, holders[first], 'post_json', f'{path}/forward',
                     params={'to_post': second})
+    letters = population_of_letters(app, tokens, rng, 10)
     for login in LOGINS:
-        may_open = {i for i in ids
-                    if api(app, tokens, login, 'get', f'/api/v1/files/{i}', '*').status_int == 200}
-        found, page = set(), 1
-        while True:
-            res = search(app, tokens, login, 'granary', page=page, type='file')
-            found |= {i['id'] for i in res['items']}
-            if page >= res['pages']:
-                break
-            page += 1
-        assert found == may_open, login
-        assert search(app, tokens, login, 'granary', type='file')['total'] == len(may_open)
         facets = search(app, tokens, login, 'granary')['facets']
-        assert facets.get('file', 0) == len(may_open)
+        for kind, made in (('file', ids), ('receipt', letters)):
+            may_open = {i for i in made if api(app, tokens, login, 'get',
+                                               f'/api/v1/{kind}s/{i}', '*').status_int == 200}
+            found, page = set(), 1
+            while True:
+                res = search(app, tokens, login, 'granary', page=page, type=kind)
+                found |= {i['id'] for i in res['items']}
+                if page >= res['pages']:
+                    break
+                page += 1
+            assert found == may_open, (login, kind)
+            assert search(app, tokens, login, 'granary', type=kind)['total'] == len(may_open)
+            assert facets.get(kind, 0) == len(may_open), (login, kind)
 
 
 def test_filters_sorting_and_pages(app, tokens):
@@ -290,7 +323,7 @@ def test_reindex_check_finds_a_damaged_index_and_reindex_repairs_it(app, wsgi_ap
     assert f'missing: {f["id"]}' in out.getvalue() and '1 missing, 0 extra, 0 stale' in out.getvalue()
     out = _io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--batch', '1'], out=out) == 0
-    assert 'Reindexed 3 items' in out.getvalue()  # and the demo file
+    assert 'Reindexed 7 items' in out.getvalue()  # and the demo file and letters
     out = _io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
     assert 'The index matches the database.' in out.getvalue()

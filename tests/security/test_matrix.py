@@ -89,6 +89,15 @@ SUMMARY_STATES = {
     'other_department': (set(), None, False, False),
     'missing': (set(), None, False, False),
 }
+# receipts (letters in the dak): the diary of their department sees them all
+RECEIPT_STATES = {
+    'at_diary': ({'diary_clerk'}, 'diary_clerk', False, False),
+    'marked': ({'diary_clerk', 'officer'}, 'officer', False, False),
+    # put into a file: final
+    'in_file': ({'diary_clerk', 'officer'}, None, True, False),
+    'other_department': (set(), None, False, False),
+    'missing': (set(), None, False, False),
+}
 DEPARTMENT_STATES = ('own', 'other_department', 'missing')
 
 LOGIN = 'login'  # expected: a browser sent to the login page (303)
@@ -206,7 +215,10 @@ class Probe:
         return f'{self.method} {self.path}{" " + self.name if self.name else ""}'
 
 
-F, S, D = FILE_STATES, SUMMARY_STATES, DEPARTMENT_STATES
+F, S, D, R = FILE_STATES, SUMMARY_STATES, DEPARTMENT_STATES, RECEIPT_STATES
+DIARY = {'diary_clerk'}
+LETTER = {'sender': 'The matrix', 'subject': 'A letter to the diary', 'mode': 'post'}
+MARK_ON = {'to_post': 'secretary-finance', 'remarks': 'For orders.'}
 NOTE = {'text': 'A note from the authorization matrix.'}
 DRAFT = {'kind': 'letter', 'subject': 'A letter from the matrix', 'body': 'Body of the letter.'}
 FORWARD = {'to_post': 'chief-secretary', 'remarks': 'For orders.'}
@@ -261,6 +273,26 @@ MATRIX = {
     'pending': [Probe('GET', '/pending', everyone(200))],
     'overdue': [Probe('GET', '/overdue', everyone(200))],
     'alerts': [Probe('GET', '/alerts', everyone(200))],
+    # the dak
+    'receipts': [Probe('GET', '/receipts', everyone(200))],
+    'receipt': [Probe('GET', '/receipts/{receipt}', read(), states=R)],
+    'receipt_letter': [Probe('GET', '/receipts/{receipt}/letter', read(), states=R)],
+    'receipt_letter_inline': [Probe('GET', '/receipts/{receipt}/letter/inline', read(),
+                                    states=R)],
+    # (with the diary, marking it on is not a step there is: 409, and the diary's role
+    # may not mark on anyway: 403)
+    'receipt_action': [Probe('POST', '/receipts/{receipt}/actions/forward',
+                             in_state(write('forward', 303), at_diary={'diary_clerk': {403, 409}}),
+                             states=R, form=MARK_ON, moves=True)],
+    'department_diary': [Probe('GET', '/departments/{department}/diary',
+                               in_department(DIARY, 200), states=D)],
+    'department_diary_csv': [Probe('GET', '/departments/{department}/diary.csv',
+                                   in_department(DIARY, 200), states=D)],
+    'department_diary_new': [
+        Probe('GET', '/departments/{department}/diary/new', in_department(DIARY, 200),
+              states=D),
+        Probe('POST', '/departments/{department}/diary/new', in_department(DIARY, 400),
+              states=D, form={})],
     # public pages: no sign-in
     'verify': [Probe('GET', '/verify', everyone(200, anonymous=200)),
                Probe('POST', '/verify', everyone(400, anonymous=400), form={})],
@@ -368,6 +400,24 @@ MATRIX = {
         states=S, json={'to_post': 'secretary-finance'}, moves=True)],
     'api_summary_pdf': [Probe('GET', '/api/v1/summaries/{summary}/pdf', read(), states=S)],
     'api_inbox': [Probe('GET', '/api/v1/inbox', everyone(200))],
+    'api_department_receipts': [
+        Probe('GET', '/api/v1/departments/{department}/receipts', in_department(DIARY, 200),
+              states=D),
+        Probe('POST', '/api/v1/departments/{department}/receipts', in_department(DIARY, 201),
+              states=D, form=LETTER, upload=True)],
+    'api_receipts': [Probe('GET', '/api/v1/receipts', everyone(200))],
+    'api_receipt': [Probe('GET', '/api/v1/receipts/{receipt}', read(), states=R)],
+    'api_receipt_letter': [Probe('GET', '/api/v1/receipts/{receipt}/letter', read(),
+                                 states=R)],
+    'api_receipt_action': [
+        Probe('POST', '/api/v1/receipts/{receipt}/actions/forward',
+              in_state(write('forward', 200), at_diary={'diary_clerk': {403, 409}}),
+              states=R, json=MARK_ON, moves=True),
+        # only the diary marks: the officer holding a marked letter may not (403; and
+        # it is no longer with the diary: 409)
+        Probe('POST', '/api/v1/receipts/{receipt}/actions/mark',
+              in_state(write('register_receipt', 200), marked={'officer': {403, 409}}),
+              states=R, json=MARK_ON, moves=True, name='(the diary marks)')],
     'api_alerts': [Probe('GET', '/api/v1/alerts', everyone(200))],
     'api_alerts_read': [Probe('POST', '/api/v1/alerts/read', everyone(200), json={})],
     'api_search': [Probe('GET', '/api/v1/search?q=matrix', everyone(200))],
@@ -389,6 +439,11 @@ def _add_other_officer(site, conn):
                                'Section Officer (Admin), Finance', 'finance', ('officer',))
     user = principals.add_user(actor, 'so2.finance', 'Zara Khan', DEMO_PASSWORD)
     principals.assign(actor, post, user)
+    # a diary in the Sports Department, whose letters no Finance user sees
+    post = principals.add_post(actor, site['departments'], 'diary-sports',
+                               'Diary Clerk, Sports', 'sports', ('diary_clerk',))
+    principals.assign(actor, post, principals.add_user(actor, 'diary.sports', 'Zahid Gul',
+                                                       DEMO_PASSWORD))
 
     def officer(login):
         return Officer(principals.users[login], site, actor)
@@ -400,8 +455,8 @@ class Objects:
 
     def __init__(self, wsgi):
         self.wsgi = wsgi
-        self.files, self.summaries = {}, {}
-        self.fresh_files, self.fresh_summaries = {}, {}
+        self.files, self.summaries, self.receipts = {}, {}, {}
+        self.fresh_files, self.fresh_summaries, self.fresh_receipts = {}, {}, {}
 
     def _run(self, fn):
         from kp_workspace.site import ROOT_KEY
@@ -414,7 +469,7 @@ class Objects:
         finally:
             conn.close()
 
-    def build(self, fresh_files, fresh_summaries):
+    def build(self, fresh_files, fresh_summaries, fresh_receipts):
         """One object per state, plus ``fresh_*`` ({state: count}) spare copies."""
         from kp_workspace.signing import context_from_settings
         context = context_from_settings(self.wsgi.registry.kpw_settings)
@@ -432,15 +487,24 @@ class Objects:
                     self.fresh_summaries[state] = [
                         _summary(site, officer, state, context)
                         for _ in range(fresh_summaries.get(state, 0))]
+            for state in RECEIPT_STATES:
+                if state != 'missing':
+                    self.receipts[state] = _receipt(site, officer, state)
+                    self.fresh_receipts[state] = [
+                        _receipt(site, officer, state)
+                        for _ in range(fresh_receipts.get(state, 0))]
         self._run(make)
+        self.receipts['missing'] = {'receipt': 'nosuchreceipt'}
         self.files['missing'] = {'file': 'nosuchfile', 'attachment': 'nosuchatt',
                                  'local_draft': 'd1', 'draft': 'nosuchfile-d1'}
         self.summaries['missing'] = {'summary': 'nosuchsummary'}
 
     def fill(self, probe, state, fresh):
-        if probe.states in (FILE_STATES, SUMMARY_STATES):
-            shared, pools = ((self.files, self.fresh_files) if probe.states is FILE_STATES
-                             else (self.summaries, self.fresh_summaries))
+        if probe.states in (FILE_STATES, SUMMARY_STATES, RECEIPT_STATES):
+            shared, pools = {id(FILE_STATES): (self.files, self.fresh_files),
+                             id(SUMMARY_STATES): (self.summaries, self.fresh_summaries),
+                             id(RECEIPT_STATES): (self.receipts, self.fresh_receipts)
+                             }[id(probe.states)]
             return probe.path.format(**(pools[state].pop() if fresh else shared[state]))
         if probe.states is DEPARTMENT_STATES:
             name = {'own': 'finance', 'other_department': 'sports',
@@ -511,6 +575,25 @@ def _summary(site, officer, state, signing_context=None):
     return {'summary': summary.id}
 
 
+def _receipt(site, officer, state):
+    """A letter registered by the Finance diary (by a Sports diary for
+    ``other_department``), marked to the officer, or put into a file of theirs."""
+    from kp_workspace.content_types.casefile import open_file
+    from kp_workspace.content_types.receipt import register_receipt
+    from kp_workspace.workflows.receipt import RECEIPT
+    dept = 'sports' if state == 'other_department' else 'finance'
+    diary = officer('diary.sports' if state == 'other_department' else 'diary.finance')
+    receipt = register_receipt(site['departments'][dept], diary, 'A sender',
+                               f'Matrix letter ({state})', 'post', io.BytesIO(PNG), 'scan.png')
+    if state in ('marked', 'in_file'):
+        RECEIPT.run(receipt, 'mark', diary, to_post='so-budget-finance')
+    if state == 'in_file':
+        who = officer('so.finance')
+        casefile = open_file(site['departments']['finance'], who, 'Matrix file for a letter')
+        RECEIPT.run(receipt, 'file', who, file=casefile.id)
+    return {'receipt': receipt.id}
+
+
 # --- the clients ------------------------------------------------------------------------
 
 class Client:
@@ -576,14 +659,15 @@ def world(tmp_path_factory, demo_template):
     wsgi = make_app(var, **{'kp_workspace.indexer': 'off', 'kp_workspace.login_delay_ms': '1',
                             'kp_workspace.login_max_delay_ms': '2'})
     objects = Objects(wsgi)
-    fresh_files, fresh_summaries = {}, {}
+    fresh_files, fresh_summaries, fresh_receipts = {}, {}, {}
     for probes in MATRIX.values():
         for probe in probes:
             for who, state in _cells(probe):
                 if _needs_fresh(probe, who, state):
-                    pool = fresh_files if probe.states is FILE_STATES else fresh_summaries
+                    pool = {id(FILE_STATES): fresh_files, id(SUMMARY_STATES): fresh_summaries,
+                            id(RECEIPT_STATES): fresh_receipts}[id(probe.states)]
                     pool[state] = pool.get(state, 0) + 1
-    objects.build(fresh_files, fresh_summaries)
+    objects.build(fresh_files, fresh_summaries, fresh_receipts)
     clients = {who: Client(wsgi, who, n) for n, who in enumerate(WHO)}
     yield wsgi, objects, clients
     transaction.abort()

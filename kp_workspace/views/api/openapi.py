@@ -10,11 +10,14 @@ from pyramid.view import view_config
 
 from ...content_types.movable import CLASSIFICATIONS, PRIORITIES
 from ...content_types.outgoing import KINDS as DRAFT_KINDS
+from ...content_types.receipt import MODES
 from ...content_types.summary import DECISIONS
 from ...search.engine import KINDS as SEARCH_KINDS
 from ...workflows.casefile import CASEFILE
 from ...workflows.draft import DRAFT_WORKFLOW
+from ...workflows.receipt import RECEIPT
 from ...workflows.summary import SUMMARY
+from ..search import STATES as SEARCH_STATES
 from . import api_config
 
 STRING = {'type': 'string'}
@@ -158,7 +161,7 @@ SCHEMAS = {
                         'diary_number': MAYBE_STRING}),
     'DraftOpened': closed({'id': STRING, 'state': {'enum': list(DRAFT_WORKFLOW.states)}}),
     'InboxItem': closed({
-        'id': STRING, 'kind': {'enum': ['file', 'summary']}, 'number': STRING,
+        'id': STRING, 'kind': {'enum': ['file', 'summary', 'receipt']}, 'number': STRING,
         'subject': STRING, 'priority': {'enum': list(PRIORITIES)},
         'classification': {'enum': list(CLASSIFICATIONS)}, 'state': STRING,
         'holder': STRING, 'received_at': TIME, 'age_days': INTEGER, 'overdue': BOOLEAN,
@@ -167,6 +170,22 @@ SCHEMAS = {
     # "total" is null for the overdue and sent views (counting them would walk them all)
     'Inbox': closed({'items': array(ref('InboxItem')), 'total': {'type': ['integer', 'null']},
                      'more': BOOLEAN}),
+    'Receipt': closed({
+        'id': STRING, 'kind': {'const': 'receipt'}, 'number': STRING, 'subject': STRING,
+        'sender': STRING, 'reference': STRING,
+        'letter_date': {'type': ['string', 'null'], 'format': 'date'},
+        'mode': {'enum': list(MODES)}, 'state': {'enum': list(RECEIPT.states)},
+        'classification': {'enum': list(CLASSIFICATIONS)},
+        'priority': {'enum': list(PRIORITIES)}, 'department': STRING,
+        'registered_at': TIME, 'holder': ref('PostRef'),
+        # the file it was put into (null until then, or when you may not open that file)
+        'file_id': MAYBE_STRING,
+        'letter': {'oneOf': [{'type': 'null'}, closed({
+            'filename': STRING, 'content_type': STRING, 'size': INTEGER,
+            'pages': {'type': ['integer', 'null']}})]},
+        'movements': array(ref('Movement')),
+        'actions': array({'enum': actions_of(RECEIPT)})}),
+    'Register': closed({'items': array(ref('Receipt')), 'more': BOOLEAN}),
     'Alert': closed({'at': TIME, 'kind': STRING, 'text': STRING, 'item_id': MAYBE_STRING,
                      'unread': BOOLEAN}),
     'Alerts': closed({'items': array(ref('Alert')), 'unread': INTEGER}),
@@ -333,6 +352,64 @@ PATHS = {
              'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
             {'name': 'limit', 'in': 'query', 'required': False,
              'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}}])},
+    '/api/v1/departments/{department_id}/receipts': {
+        'get': op(
+            'The diary register of the department, newest first (for those who keep its '
+            'diary). "from" and "to" (YYYY-MM-DD, UTC, inclusive) bound the day registered; '
+            '"q" looks in the number, sender, reference and subject. The newest 5,000 entries '
+            'past "offset" are looked through: give dates to look further back.',
+            'A page of the register', ref('Register'), (400, 401, 403, 404),
+            params=path_params('department_id') + [
+                {'name': n, 'in': 'query', 'required': False, 'schema': s} for n, s in (
+                    ('q', text(200, line=True, blank=True)),
+                    ('state', {'enum': list(RECEIPT.states)}), ('mode', {'enum': list(MODES)}),
+                    ('from', {'type': 'string', 'format': 'date'}),
+                    ('to', {'type': 'string', 'format': 'date'}),
+                    ('offset', {'type': 'integer', 'minimum': 0, 'maximum': 1000000}),
+                    ('limit', {'type': 'integer', 'minimum': 1, 'maximum': 200}))]),
+        'post': op(
+            'Register an inward letter in the diary (multipart: "file" the scan, "sender", '
+            '"subject", "mode"; optional "reference", "letter_date" YYYY-MM-DD, '
+            '"classification", "priority"). It gets the next diary number and waits with '
+            'the diary.', 'The receipt', ref('Receipt'),
+            (400, 401, 403, 404, 413, 415, *WRITE), status='201',
+            params=path_params('department_id'),
+            body={'required': True, 'content': {'multipart/form-data': {'schema': {
+                'type': 'object', 'required': ['file', 'sender', 'subject', 'mode'],
+                'properties': {'file': {'type': 'string', 'format': 'binary'},
+                               'sender': text(200, minimum=2, line=True),
+                               'subject': text(300, minimum=3, line=True),
+                               'mode': {'enum': list(MODES)},
+                               'reference': text(100, line=True, blank=True),
+                               'letter_date': {'type': 'string', 'format': 'date'},
+                               'classification': {'enum': list(CLASSIFICATIONS)},
+                               'priority': {'enum': list(PRIORITIES)}}}}}})},
+    '/api/v1/receipts': {'get': op(
+        'The letters marked to your posts (your Receipts), newest first', 'A page of them',
+        ref('Inbox'), (400, 401), params=[
+            {'name': 'offset', 'in': 'query', 'required': False,
+             'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
+            {'name': 'limit', 'in': 'query', 'required': False,
+             'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}}])},
+    '/api/v1/receipts/{id}': {'get': op('A receipt (a letter in the dak) and its movements',
+                                        'The receipt', ref('Receipt'), (401, 404, *WRITE),
+                                        params=ID)},
+    '/api/v1/receipts/{id}/actions/{action}': {'post': op(
+        f'Run a step on a receipt: {", ".join(actions_of(RECEIPT))}. mark (the diary) and '
+        f'forward take "to_post", a post of its department; return (to the diary) needs '
+        f'"remarks"; file takes "file", the id of an open file you hold; open_file takes '
+        f'an optional "subject" (the letter\'s by default).', 'The receipt after the step',
+        ref('Receipt'), (401, 403, 404, 409, *WRITE),
+        body={'required': False, 'content': json_content({
+            'type': 'object', 'additionalProperties': False, 'properties': {
+                'to_post': STRING, 'remarks': text(2000, blank=True), 'file': STRING,
+                'subject': text(300, minimum=3, line=True)}})},
+        params=path_params('id', 'action', action={'enum': actions_of(RECEIPT)}))},
+    '/api/v1/receipts/{id}/letter': {'get': {
+        'summary': 'The scan of the letter, of the type it was stored with',
+        'parameters': ID,
+        'responses': {'200': {'description': 'The file', 'content': {'*/*': {'schema': {
+            'type': 'string', 'format': 'binary'}}}}, **errors(400, 401, 404, *WRITE)}}},
     '/api/v1/alerts': {'get': op('Your newest 50 alerts and how many are unread',
                                  'The alerts', ref('Alerts'), (401,))},
     '/api/v1/alerts/read': {'post': op('Mark every alert as read', 'Marked', ref('Unread'),
@@ -346,8 +423,7 @@ PATHS = {
             {'name': n, 'in': 'query', 'required': False, 'schema': s} for n, s in (
                 ('q', {'type': 'string', 'maxLength': 500}),
                 ('type', {'enum': list(SEARCH_KINDS)}), ('department', STRING),
-                ('state', {'enum': ['open', 'closed', 'draft', 'submitted', 'with_cm',
-                                    'decided', 'filed']}),
+                ('state', {'enum': list(SEARCH_STATES)}),
                 ('classification', {'enum': list(CLASSIFICATIONS)}),
                 ('from', {'type': 'string', 'format': 'date'}),
                 ('to', {'type': 'string', 'format': 'date'}),
