@@ -20,6 +20,7 @@ questions from the same facts for views, the API and search alike:
 """
 from pyramid.decorator import reify
 
+from .security.charges import charges_of
 from .security.roles import READ_ARCHIVE, REGISTER_RECEIPT, permissions_of
 
 ROUTINE = 'routine'
@@ -39,7 +40,18 @@ class Officer:
         self.site = site
         self.actor = actor
         self.mailer = mailer
-        self.post_ids = tuple(user.post_ids)
+        # the posts held acting today (an acting charge in force): held for every purpose
+        # here, as the user's own are; the charge ends by itself when its days are over
+        charges = charges_of(site)
+        own = tuple(user.post_ids)
+        self.acting_post_ids = tuple(p for p in (charges.posts_in_charge(user.login)
+                                                 if charges is not None else ())
+                                     if p not in own)
+        self.post_ids = own + self.acting_post_ids
+
+    def acts_for(self, post_id):
+        """Whether the user holds ``post_id`` only acting (an acting charge)."""
+        return post_id in self.acting_post_ids
 
     @property
     def login(self):
@@ -47,7 +59,7 @@ class Officer:
 
     @reify
     def _principals(self):
-        return frozenset(self.user.principals())
+        return frozenset(self.user.principals()) | {f'post:{p}' for p in self.acting_post_ids}
 
     @reify
     def department_roles(self):

@@ -124,7 +124,12 @@ def notify_post(site, post_id, kind, text, item, mailer=None, sender=None):
         return 0
     now = datetime.datetime.now(datetime.timezone.utc)
     sent = 0
-    for user in principals.holders(post):
+    holders = list(principals.holders(post))
+    charges = getattr(site, 'charges', None)
+    if charges is not None:   # and whoever holds its charge today
+        holders.extend(principals.users[login] for login in charges.acting(post_id)
+                       if login in principals.users)
+    for user in holders:
         if user.login == sender or not user.active:
             continue
         site.alerts.box(user.login, create=True).add(Alert(now, kind, text, item.id))

@@ -17,6 +17,7 @@ from .container import Folder
 from .content_types.extract import DocumentRefused, check_pdf
 from .content_types.outgoing import PublishedNotices
 from .desk import LONG_STAY, Desk
+from .security.charges import Charges
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle, SignInThrottle
@@ -191,6 +192,12 @@ def step_16_dak(site, registry):
         desk._diary = OOBTree()
 
 
+def step_17_acting_charges(site, registry):
+    """The acting charges of posts (none yet)."""
+    if getattr(site, 'charges', None) is None:
+        site.charges = Charges()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -208,6 +215,7 @@ STEPS = (
     (14, step_14_more_audit_shards),
     (15, step_15_movement_registers),
     (16, step_16_dak),
+    (17, step_17_acting_charges),
 )
 GENERATION = STEPS[-1][0]
 

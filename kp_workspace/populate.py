@@ -6,6 +6,8 @@ For demonstration only: every demo login has the password :data:`DEMO_PASSWORD`;
 notification drafted by ``so.finance`` and put up for approval, ready to be
 approved, signed and issued.  The Finance diary (``diary.finance``) has letters
 waiting to be marked, and ``so.finance`` has letters marked to them in Receipts.
+``secretary.hed`` holds the charge of the Section Officer (General), Higher
+Education, for thirty days from the day the demo is made.
 """
 import io
 
@@ -104,7 +106,8 @@ def load_demo(site, actor, secret=None):
     if len(site.desk.items) == 0:
         _demo_notification(site, actor)
         _demo_dak(site, actor)
-        added += 1 + len(DEMO_LETTERS)
+        _demo_charge(site, actor)
+        added += 2 + len(DEMO_LETTERS)
     return added
 
 
@@ -139,6 +142,17 @@ def letter_pdf(sender, reference, subject):
     page.showPage()
     page.save()
     return buf.getvalue()
+
+
+def _demo_charge(site, actor):
+    """The Secretary Higher Education holds the charge of the Section Officer (General),
+    on leave, for thirty days from the day the demo is made."""
+    import datetime
+    from .access import Officer
+    from .security.charges import give_charge, today
+    admin = Officer(site['principals'].users['admin'], site, actor)
+    give_charge(admin, 'so-general-hed', 'secretary.hed', today(),
+                today() + datetime.timedelta(days=29), 'Earned leave of the Section Officer')
 
 
 def _demo_dak(site, actor):

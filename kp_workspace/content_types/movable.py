@@ -53,6 +53,8 @@ def now():
 class Note(Persistent):
     """One numbered paragraph of the noting sheet."""
 
+    acting = False   # written for the post by someone holding its charge (acting)
+
     def __init__(self, n, text, author, author_name, post_id, post_title, at):
         super().__init__()
         self.n, self.text = n, text
@@ -64,6 +66,8 @@ class Note(Persistent):
 
 class Movement:
     """One line of the movement register (immutable once written)."""
+
+    acting = False   # moved for the post by someone holding its charge (acting)
 
     def __init__(self, n, at, action, from_post, from_title, to_post, to_title, remarks, by,
                  by_name, activity):
@@ -173,9 +177,11 @@ class Movable(Persistent):
         list: it becomes a register, the same lines in the same order, with this line."""
         if isinstance(self.movements, PersistentList):
             self.movements = Movements(self.movements)
-        self.movements.append(Movement(
-            len(self.movements) + 1, at, action, from_post, from_title, to_post, to_title,
-            remarks, officer.login, officer.user.name, self.activity))
+        line = Movement(len(self.movements) + 1, at, action, from_post, from_title, to_post,
+                        to_title, remarks, officer.login, officer.user.name, self.activity)
+        if officer.acts_for(from_post):
+            line.acting = True
+        self.movements.append(line)
 
     def previous_sender(self):
         """The post that sent the item to its holder, or None."""
@@ -278,9 +284,12 @@ def write_note(item, officer, text):
     n = item.last_note_number() + 1
     post = officer.site['principals'].posts[post_id]
     note = Note(n, text, officer.login, officer.user.name, post_id, post.title, now())
+    acting = acting_details(officer, post_id)
+    if acting:
+        note.acting = True
     item.notes[n] = note
     touch(item)
-    officer.actor.record('note.written', f'{item.kind}:{item.id}', n=n, post=post_id)
+    officer.actor.record('note.written', f'{item.kind}:{item.id}', n=n, post=post_id, **acting)
     return note
 
 
@@ -302,6 +311,11 @@ def edit_note(item, officer, n, text):
     touch(item)
     officer.actor.record('note.edited', f'{item.kind}:{item.id}', n=n)
     return note
+
+
+def acting_details(officer, post_id):
+    """What an audit record adds when ``officer`` acts for ``post_id`` on its charge."""
+    return {'acting': True} if officer.acts_for(post_id) else {}
 
 
 def post_title(site, post_id):
@@ -338,7 +352,8 @@ def move(item, officer, action, to_post, remarks='', alert='arrived'):
     item.add_movement(at, action, from_post, post_title(site, from_post), to_post,
                       post_title(site, to_post), remarks, officer)
     officer.actor.record(f'{item.kind}.{action}', f'{item.kind}:{item.id}',
-                         **{'from': from_post, 'to': to_post})
+                         **{'from': from_post, 'to': to_post},
+                         **acting_details(officer, from_post))
     if alert:
         text = f'{item.number} — {item.subject} (from {post_title(site, from_post)})'
         notify_post(site, to_post, alert, text, item, officer.mailer, sender=officer.login)

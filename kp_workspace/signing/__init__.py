@@ -53,8 +53,11 @@ def unlock(officer, post_id, context, pin):
         raise
     post = officer.site['principals'].posts.get(post_id)
     chain = [load_pem(p) for p in record.chain_pems]
-    return WorkspaceKeySigner(key, record.certificate, chain, record.name,
-                              post.title if post is not None else '')
+    title = post.title if post is not None else ''
+    if title and officer.acts_for(post_id):
+        # the delegate's own certificate and name, for the post they hold acting
+        title = f'for {title} (acting)'
+    return WorkspaceKeySigner(key, record.certificate, chain, record.name, title)
 
 
 def sign(data, signer, reason, context):

@@ -266,11 +266,21 @@ def _mark_primary(*lists):
 def movement_rows(request, site, item):
     """The movement register of ``item`` as its page shows it."""
     translate = request.localizer.translate
-    return [{'at': format_when(request, m.at), 'action': translate(movement_title(m.action)),
-             'sender': _post_name(request, site, m.from_post, m.from_title),
-             'receiver': _post_name(request, site, m.to_post, m.to_title),
-             'remarks': m.remarks, 'by': m.by_name}
-            for m in item.movements]
+    rows = []
+    for m in item.movements:
+        sender = _post_name(request, site, m.from_post, m.from_title)
+        rows.append({'at': format_when(request, m.at),
+                     'action': translate(movement_title(m.action)), 'sender': sender,
+                     'receiver': _post_name(request, site, m.to_post, m.to_title),
+                     'remarks': m.remarks,
+                     'by': acting_by(request, sender, m.by_name) if m.acting else m.by_name})
+    return rows
+
+
+def acting_by(request, post, name):
+    """Who wrote a note or moved a file for ``post`` on its charge, in words."""
+    return request.localizer.translate(_('for ${post}, by ${name} (acting)',
+                                         mapping={'post': post, 'name': name}))
 
 
 def _page(request, item):
@@ -293,8 +303,12 @@ def _page(request, item):
         'classification': translate(CLASSIFICATION_TITLES[item.classification]),
         'priority': translate(_('Priority: ${priority}', mapping={
             'priority': translate(PRIORITY_TITLES[item.priority])})),
-        'notes': [{'n': n.n, 'text': n.text, 'author': n.author_name,
-                   'post': _post_name(request, site, n.post_id, n.post_title),
+        'notes': [{'n': n.n, 'text': n.text,
+                   'author': acting_by(request, _post_name(request, site, n.post_id,
+                                                           n.post_title), n.author_name)
+                   if n.acting else n.author_name,
+                   'post': '' if n.acting else _post_name(request, site, n.post_id,
+                                                          n.post_title),
                    'at': format_when(request, n.at),
                    'edited': format_when(request, n.edited_at) if n.edited_at else '',
                    'editable': n.author == officer.login and not item.is_frozen(n) and holds,

@@ -31,15 +31,18 @@ def home(request):
     site = get_site(request)
     principals, departments = site['principals'], site['departments']
     rows = []
-    for post_id in identity.user.post_ids:
+    translate = request.localizer.translate
+    officer = officer_for(request)
+    for post_id in officer.post_ids:
         post = principals.posts.get(post_id)
         if post is None:
             continue
         dept = departments.get(post.department)
-        rows.append(PostRow(display_title(post, request), display_title(dept, request) if dept else post.department,
+        title = display_title(post, request)
+        if officer.acts_for(post_id):
+            title = translate(_('${post} (acting charge)', mapping={'post': title}))
+        rows.append(PostRow(title, display_title(dept, request) if dept else post.department,
                             role_titles(request, dept.roles_of(post.principal) if dept else ())))
-    translate = request.localizer.translate
-    officer = officer_for(request)
     work = []
     for name, dept in departments.items():
         links = []
@@ -62,7 +65,7 @@ def home(request):
         'desk': _desk(request, officer),
         'work': work,
         'name': identity.user.name,
-        'posts': rows,
+        'posts': rows, 'charges_url': request.route_url('charges'),
         'global_roles': role_titles(request, identity.user.roles),
         'admin_sections': [(translate(title), request.route_url(route))
                            for route, title in admin_sections(request)],

@@ -21,6 +21,7 @@ ADMIN_SECTIONS = (
     ('admin_roles', _('Roles'), MANAGE_ROLES),
     ('admin_audit', _('Audit log'), VIEW_AUDIT),
     ('admin_signing', _('Signing certificates'), MANAGE_USERS),
+    ('charges', _('Acting charges'), MANAGE_POSTS),
 )
 
 
@@ -71,7 +72,8 @@ class Chrome:
         request = self.request
         route = request.matched_route.name if request.matched_route else ''
         items = [(_('Home'), request.route_url('home'), route == 'home')]
-        if self.identity.user.post_ids:
+        from .work import officer_for
+        if officer_for(request).post_ids:   # (posts held acting too)
             items.append((_('Inbox'), request.route_url('inbox'),
                           route in ('inbox', 'sent', 'pending', 'overdue', 'receipts')))
         diary = self.diary_department

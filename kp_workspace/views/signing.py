@@ -94,9 +94,12 @@ def file_export(casefile, site):
     fields = {
         'department_title': dept.title if dept is not None else casefile.department,
         'number': casefile.number, 'subject': casefile.subject,
-        'notes': [(n.n, n.author_name, n.post_title, n.at, n.text)
+        'notes': [(n.n, f'{n.author_name} (acting)' if n.acting else n.author_name,
+                   f'for {n.post_title}' if n.acting else n.post_title, n.at, n.text)
                   for n in casefile.notes.values()],
-        'movements': [(m.at, m.action, m.from_title, m.to_title, m.by_name, m.remarks)
+        'movements': [(m.at, m.action, m.from_title, m.to_title,
+                       f'for {m.from_title}, by {m.by_name} (acting)' if m.acting
+                       else m.by_name, m.remarks)
                       for m in casefile.movements]}
     attachments = []
     for att in casefile.attachments.values():

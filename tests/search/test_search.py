@@ -134,6 +134,10 @@ def test_a_file_leaves_results_when_its_reader_loses_the_right(app, tokens):
     assert search(app, tokens, 'so.sit', 'stationery')['total'] == 1
 
 
+def utc_today():
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
 def population_of_letters(app, tokens, rng, n):
     """``n`` letters registered by the Finance diary, each left with the diary, marked to
     the officer (and on to the Secretary), sent back, or put into a new file: their ids."""
@@ -195,6 +199,11 @@ def test_every_role_finds_exactly_what_it_may_open(app, tokens):
                 api(app, tokens, holders[first], 'post_json', f'{path}/forward',
                     params={'to_post': second})
     letters = population_of_letters(app, tokens, rng, 10)
+    # and an acting charge: the Sports officer holds the Secretary Finance's post today
+    api(app, tokens, 'admin', 'post_json', '/api/v1/charges', 201,
+        params={'post': 'secretary-finance', 'login': 'so.sports', 'reason': 'Leave',
+                'start': utc_today().isoformat(),
+                'end': (utc_today() + datetime.timedelta(days=3)).isoformat()})
     for login in LOGINS:
         facets = search(app, tokens, login, 'granary')['facets']
         for kind, made in (('file', ids), ('receipt', letters)):

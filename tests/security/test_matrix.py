@@ -273,6 +273,15 @@ MATRIX = {
     'pending': [Probe('GET', '/pending', everyone(200))],
     'overdue': [Probe('GET', '/overdue', everyone(200))],
     'alerts': [Probe('GET', '/alerts', everyone(200))],
+    # acting charges: anyone may ask (a form with no post is refused: 400); a charge
+    # nobody may see answers 404 like one that does not exist
+    'charges': [Probe('GET', '/charges', everyone(200)),
+                Probe('POST', '/charges', everyone(400), form={})],
+    'charge_action': [Probe('POST', '/charges/nosuchcharge/approve', everyone(404), form={})],
+    'api_charges': [Probe('GET', '/api/v1/charges', everyone(200)),
+                    Probe('POST', '/api/v1/charges', everyone(400), json={})],
+    'api_charge_action': [Probe('POST', '/api/v1/charges/nosuchcharge/actions/revoke',
+                                everyone(404), json={})],
     # the dak
     'receipts': [Probe('GET', '/receipts', everyone(200))],
     'receipt': [Probe('GET', '/receipts/{receipt}', read(), states=R)],

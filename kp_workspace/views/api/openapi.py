@@ -11,6 +11,7 @@ from pyramid.view import view_config
 from ...content_types.movable import CLASSIFICATIONS, PRIORITIES
 from ...content_types.outgoing import KINDS as DRAFT_KINDS
 from ...content_types.receipt import MODES
+from ...security.charges import STATES as CHARGE_STATES
 from ...content_types.summary import DECISIONS
 from ...search.engine import KINDS as SEARCH_KINDS
 from ...workflows.casefile import CASEFILE
@@ -185,6 +186,15 @@ SCHEMAS = {
             'pages': {'type': ['integer', 'null']}})]},
         'movements': array(ref('Movement')),
         'actions': array({'enum': actions_of(RECEIPT)})}),
+    'Charge': closed({
+        'id': STRING, 'post': STRING, 'post_title': STRING, 'login': STRING, 'name': STRING,
+        'start': {'type': 'string', 'format': 'date'}, 'end': {'type': 'string', 'format': 'date'},
+        'reason': STRING, 'state': {'enum': list(CHARGE_STATES)},
+        'status': {'enum': ['requested', 'due', 'in_force', 'ended', 'revoked']},
+        'given_by': STRING, 'approved_by': MAYBE_STRING, 'revoked_by': MAYBE_STRING}),
+    'Charges': closed({'items': array(ref('Charge')),
+                       # the posts you hold acting today
+                       'acting': array(STRING)}),
     'Register': closed({'items': array(ref('Receipt')), 'more': BOOLEAN}),
     'Alert': closed({'at': TIME, 'kind': STRING, 'text': STRING, 'item_id': MAYBE_STRING,
                      'unread': BOOLEAN}),
@@ -352,6 +362,24 @@ PATHS = {
              'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
             {'name': 'limit', 'in': 'query', 'required': False,
              'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}}])},
+    '/api/v1/charges': {
+        'get': op('The acting charges you may see (all, for an administrator) and the posts '
+                  'you hold acting today', 'The charges', ref('Charges'), (401,)),
+        'post': op(
+            "Give a post's charge for days (YYYY-MM-DD, inclusive, at most 180): an "
+            'administrator, in force at once; the post\'s holder, once an approver of the '
+            'department approves it', 'The charge', ref('Charge'),
+            (400, 401, 403, 409, *WRITE), status='201',
+            body=json_body({'post': STRING, 'login': STRING,
+                            'start': {'type': 'string', 'format': 'date'},
+                            'end': {'type': 'string', 'format': 'date'},
+                            'reason': text(500, line=True)},
+                           ['post', 'login', 'start', 'end', 'reason']))},
+    '/api/v1/charges/{id}/actions/{action}': {'post': op(
+        'approve (an approver of the department, not the giver nor the delegate) or revoke '
+        '(end it now: an administrator, the giver, the post\'s holder or the delegate)',
+        'The charge', ref('Charge'), (401, 403, 404, 409, *WRITE),
+        params=path_params('id', 'action', action={'enum': ['approve', 'revoke']}))},
     '/api/v1/departments/{department_id}/receipts': {
         'get': op(
             'The diary register of the department, newest first (for those who keep its '
