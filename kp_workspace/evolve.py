@@ -15,6 +15,7 @@ from .container import Folder
 from .content_types.extract import DocumentRefused, check_pdf
 from .content_types.outgoing import PublishedNotices
 from .desk import LONG_STAY, Desk
+from .dispatch import DispatchBook, note_issued
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle, SignInThrottle
@@ -180,6 +181,30 @@ def step_15_movement_registers(site, registry):
     file moved since."""
 
 
+# placeholder: replaced when merged (the diary and receipts branch owns step 16)
+def step_16_placeholder(site, registry):
+    """Placeholder for step 16 (another branch's): does nothing."""
+
+
+# placeholder: replaced when merged (the follow-ups branch owns step 17)
+def step_17_placeholder(site, registry):
+    """Placeholder for step 17 (another branch's): does nothing."""
+
+
+def step_18_dispatch_registers(site, registry):
+    """The departments' dispatch registers (``site.dispatch``); every document issued
+    before them awaits dispatch in its department's register."""
+    if getattr(site, 'dispatch', None) is not None:
+        return
+    site.dispatch = DispatchBook()
+    for item in site.desk.items.values():
+        if getattr(item, 'kind', None) != 'file':
+            continue
+        for draft in item.drafts.values():
+            if draft.state == 'issued' and draft.issued_at is not None:
+                note_issued(site, item, draft)
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -196,6 +221,9 @@ STEPS = (
     (13, step_13_filed_summaries_in_the_records),
     (14, step_14_more_audit_shards),
     (15, step_15_movement_registers),
+    (16, step_16_placeholder),   # placeholder: replaced when merged
+    (17, step_17_placeholder),   # placeholder: replaced when merged
+    (18, step_18_dispatch_registers),
 )
 GENERATION = STEPS[-1][0]
 
