@@ -18,6 +18,7 @@ from .content_types.extract import DocumentRefused, check_pdf
 from .content_types.outgoing import PublishedNotices
 from .desk import LONG_STAY, Desk
 from .security.charges import Charges
+from .dispatch import DispatchBook, note_issued
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle, SignInThrottle
@@ -198,6 +199,20 @@ def step_17_acting_charges(site, registry):
         site.charges = Charges()
 
 
+def step_18_dispatch_registers(site, registry):
+    """The departments' dispatch registers (``site.dispatch``); every document issued
+    before them awaits dispatch in its department's register."""
+    if getattr(site, 'dispatch', None) is not None:
+        return
+    site.dispatch = DispatchBook()
+    for item in site.desk.items.values():
+        if getattr(item, 'kind', None) != 'file':
+            continue
+        for draft in item.drafts.values():
+            if draft.state == 'issued' and draft.issued_at is not None:
+                note_issued(site, item, draft)
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -216,6 +231,7 @@ STEPS = (
     (15, step_15_movement_registers),
     (16, step_16_dak),
     (17, step_17_acting_charges),
+    (18, step_18_dispatch_registers),
 )
 GENERATION = STEPS[-1][0]
 

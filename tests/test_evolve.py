@@ -365,3 +365,41 @@ def test_step_16_gives_an_older_desk_the_dak_registers_and_keeps_them_after():
     desk._diary['finance'] = 'kept'
     evolve.step_16_dak(site, None)   # (a step may run again: nothing it made is lost)
     assert desk._diary['finance'] == 'kept'
+
+
+def test_step_17_gives_an_older_site_its_acting_charges_and_keeps_them_after():
+    import types
+    from kp_workspace.security.charges import Charges
+    site = types.SimpleNamespace()
+    evolve.step_17_acting_charges(site, None)
+    assert isinstance(site.charges, Charges) and site.charges.newest() == []
+    kept = site.charges
+    evolve.step_17_acting_charges(site, None)
+    assert site.charges is kept
+
+
+def test_step_18_makes_the_dispatch_registers_with_what_was_issued_before(var_dir):
+    from tests.dispatch.test_dispatch import issued_letter
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        browser = Browser(app)
+        fid, draft = issued_letter(browser, token_getter(browser), subject='Issued before 18')
+    finally:
+        close_app(app)
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                                   blob_dir=str(var_dir / 'blobs')))
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        site.generation = 15        # as release 15 left it: no registers
+        del site.dispatch
+    main_db.close()
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (15, evolve.GENERATION) and evolve.GENERATION >= 18
+        browser = Browser(app)
+        token = browser.token('diary.finance')
+        listed = browser.api('get', '/api/v1/departments/finance/dispatch', token).json
+        assert [a['draft'] for a in listed['awaiting']] == [draft] and listed['items'] == []
+    finally:
+        close_app(app)
+

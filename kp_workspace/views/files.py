@@ -16,6 +16,7 @@ from ..content_types.casefile import (CLASSIFICATION_TITLES, PRIORITY_TITLES, Ca
                                       open_file)
 from ..content_types.movable import edit_note, post_title, write_note
 from ..content_types.outgoing import KIND_TITLES, add_draft, edit_draft
+from ..dispatch.pages import draft_panel
 from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_summary
 from ..errors import DomainError
 from ..i18n import display_title, format_when
@@ -334,6 +335,7 @@ def _page(request, item):
              'signed': ', '.join(f'{name} ({post})' for _l, name, post, _a in d.signatures),
              'pdf_url': request.route_url('file_draft_pdf', id=item.id, draft=d.id),
              'pdf_label': translate(_('Signed PDF') if d.pdf is not None else _('Preview PDF')),
+             'dispatch': draft_panel(request, officer, item, d),
              'actions': _actions(request, d, DRAFT_WORKFLOW, officer,
                                  lambda name, d=d: request.route_url(
                                      'file_draft_action', id=item.id, draft=d.id, action=name))}

@@ -10,6 +10,7 @@ from pyramid.i18n import TranslationStringFactory
 from .. import official_pdf, signing
 from ..content_types.movable import acting_post, check_change, now, touch
 from ..content_types.outgoing import KIND_TITLES, number_draft, pdf_fields
+from ..dispatch import note_issued
 from ..security.roles import APPROVE, DRAFT, SIGN
 from . import Transition, Workflow, check
 
@@ -56,6 +57,7 @@ def issue_draft(draft, officer, params):
     draft.issued_at = now()
     if draft.kind == 'notification':
         officer.site.notices.add(f'{casefile.id}-{draft.id}', draft.issued_at)
+    note_issued(officer.site, casefile, draft)   # it now awaits dispatch
     touch(casefile)
     officer.actor.record('draft.issued', f'file:{casefile.id}', draft=draft.id,
                          number=draft.number)

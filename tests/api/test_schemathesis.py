@@ -164,9 +164,24 @@ def upload_example(site, operation):
 
 # For an operation whose random examples may all be refused (each example's file may
 # be closed or moved on by earlier tests, its login not the holder's, its upload a
-# plain field or its title refused), one example that must succeed, sent after them:
+# plain field or its title refused; each example's summary may have been decided), one
+# example that must succeed, sent after them:
 # the operation must answer 2xx on every run, and still fails the test if it is broken.
-EXPLICIT = {'POST /api/v1/files/{id}/attachments': upload_example}
+def summary_note_example(site, operation):
+    """A note on a summary just drafted by its officer (the random examples' summaries may
+    all have been decided, and so be final, by the actions tried before): ``(case, login)``."""
+    summary_id = site.browser.api(
+        'post_json', '/api/v1/departments/finance/summaries', site.token('so.finance'),
+        params={'subject': 'An explicit summary', 'background': 'Why.', 'proposal': 'What.',
+                'decision_sought': 'Approve.'}, status=201).json['id']
+    case = operation.make_case(path_parameters={'id': summary_id},
+                               body={'text': 'An explicit comment.'},
+                               media_type='application/json')
+    return case, 'so.finance'
+
+
+EXPLICIT = {'POST /api/v1/files/{id}/attachments': upload_example,
+            'POST /api/v1/summaries/{id}/notes': summary_note_example}
 
 
 @pytest.fixture(scope='module')

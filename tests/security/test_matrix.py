@@ -190,6 +190,9 @@ def in_department(allowed, status):
 ADMIN = {'administrator'}
 APPROVERS = {'approver'}
 OPENERS = {'officer', 'other_officer', 'approver'}
+# who may open a department's dispatch register: its file workers and its diary
+# (what each sees in it is filtered entry by entry: tests/dispatch)
+REGISTER_KEEPERS = OPENERS | {'diary_clerk'}
 
 
 class Probe:
@@ -355,6 +358,20 @@ MATRIX = {
     'file_draft_pdf': [Probe('GET', '/files/{file}/drafts/{local_draft}/pdf', read(),
                              states=F)],
     'file_pdf': [Probe('GET', '/files/{file}/pdf', read(), states=F)],
+    # dispatch: every object's draft is awaiting approval, so whoever may see it is told
+    # it is not issued (409); the roles on issued documents are in tests/dispatch
+    'file_draft_dispatch': [Probe('POST', '/files/{file}/drafts/{local_draft}/dispatch',
+                                  read(409), states=F,
+                                  form={'mode': 'by_hand', 'recipients': 'Someone'})],
+    'department_dispatch': [
+        Probe('GET', '/departments/{department}/dispatch', in_department(REGISTER_KEEPERS, 200),
+              states=D),
+        Probe('GET', '/departments/{department}/dispatch?format=csv',
+              in_department(REGISTER_KEEPERS, 200), states=D, name='(CSV)')],
+    'department_dispatch_acknowledgements': [Probe(
+        'POST', '/departments/{department}/dispatch/2026-0001/acknowledgements',
+        in_department(REGISTER_KEEPERS, 404), states=D,
+        form={'recipient': 'Someone', 'received_on': '2026-01-02'})],
     # summaries in the browser
     'summary': [Probe('GET', '/summaries/{summary}', read(), states=S)],
     'summary_notes': [Probe('POST', '/summaries/{summary}/notes', write('write_note', 303),
@@ -431,6 +448,14 @@ MATRIX = {
     'api_alerts_read': [Probe('POST', '/api/v1/alerts/read', everyone(200), json={})],
     'api_search': [Probe('GET', '/api/v1/search?q=matrix', everyone(200))],
     'api_verify': [Probe('POST', '/api/v1/verify', everyone(400, anonymous=400), form={})],
+    'api_draft_dispatch': [Probe('POST', '/api/v1/drafts/{draft}/dispatch', read(409),
+                                 states=F, json={'mode': 'by_hand'})],
+    'api_department_dispatch': [Probe('GET', '/api/v1/departments/{department}/dispatch',
+                                      in_department(REGISTER_KEEPERS, 200), states=D)],
+    'api_dispatch_acknowledgements': [Probe(
+        'POST', '/api/v1/departments/{department}/dispatch/2026-0001/acknowledgements',
+        in_department(REGISTER_KEEPERS, 404), states=D,
+        json={'recipient': 'Someone', 'received_on': '2026-01-02'})],
 }
 
 PNG = b'\x89PNG\r\n\x1a\n' + b'\0' * 100

@@ -13,6 +13,7 @@ from ...content_types.outgoing import KINDS as DRAFT_KINDS
 from ...content_types.receipt import MODES
 from ...security.charges import STATES as CHARGE_STATES
 from ...content_types.summary import DECISIONS
+from ...dispatch import MAX_ADDRESSES, MODES as DISPATCH_MODES
 from ...search.engine import KINDS as SEARCH_KINDS
 from ...workflows.casefile import CASEFILE
 from ...workflows.draft import DRAFT_WORKFLOW
@@ -218,6 +219,24 @@ SCHEMAS = {
         closed({'pending': INTEGER, 'lag_seconds': {'type': 'number'}, 'failed': INTEGER,
                 'indexer': {'enum': ['this process', 'elsewhere']}})]}}),
     'Unavailable': closed({'status': {'const': 'unavailable'}}),
+    'Acknowledgement': closed({'received_on': {'type': 'string', 'format': 'date'},
+                               'remarks': STRING, 'by': STRING, 'recorded_at': TIME}),
+    'DispatchRecipient': closed({
+        'line': STRING, 'role': {'enum': ['to', 'copy']},
+        'acknowledgement': {'oneOf': [{'type': 'null'}, ref('Acknowledgement')]}}),
+    'Dispatch': closed({
+        'id': {'type': 'string', 'description': 'YEAR-NNNN, unique in the department'},
+        'number': {'type': 'string', 'description': 'the dispatch number, e.g. FD/DS/2026/0001'},
+        'department': STRING, 'file': STRING,
+        'draft': {'type': 'string', 'description': '<file id>-<draft id>'},
+        'document_number': STRING, 'subject': STRING, 'kind': {'enum': list(DRAFT_KINDS)},
+        'mode': {'enum': list(DISPATCH_MODES)}, 'dispatched_at': TIME, 'by': STRING,
+        'emails': array(STRING), 'remarks': STRING,
+        'recipients': array(ref('DispatchRecipient'))}),
+    'AwaitingDispatch': closed({'draft': STRING, 'number': STRING, 'subject': STRING,
+                                'kind': {'enum': list(DRAFT_KINDS)}, 'issued_at': TIME}),
+    'DispatchRegister': closed({'items': array(ref('Dispatch')), 'more': BOOLEAN,
+                                'awaiting': array(ref('AwaitingDispatch'))}),
 }
 
 # What the text rules (kp_workspace.text_rules) accept, as a pattern a client can
@@ -342,6 +361,42 @@ PATHS = {
             'type': 'object', 'properties': {'pin': STRING}})},
         params=path_params('id', 'action', action={'enum': actions_of(DRAFT_WORKFLOW)}))},
     '/api/v1/drafts/{id}/pdf': {'get': pdf_op('The signed PDF, or a preview marked DRAFT')},
+    '/api/v1/drafts/{id}/dispatch': {'post': op(
+        'Dispatch an issued document ("<file id>-<draft id>"): an entry in its department\'s '
+        'dispatch register. "recipients": the addressee and copy lines this dispatch covers '
+        '(all when left out); "mode": email sends the signed PDF to "emails" (addresses '
+        'separated by commas or lines) through the mail server after the commit. Who may: '
+        'the file\'s holder (forward permission) or the department\'s diary (register_receipt, '
+        'routine files only). 409: not issued, the file with another desk, or no mail server '
+        'for e-mail.', 'The dispatch entry', ref('Dispatch'),
+        (400, 401, 403, 404, 409, *WRITE), status='201', params=ID,
+        body=json_body({'mode': {'enum': list(DISPATCH_MODES)},
+                        'recipients': {'type': 'array', 'items': text(5000, line=True),
+                                       'minItems': 1, 'maxItems': 200},
+                        'emails': {'type': 'string', 'maxLength': MAX_ADDRESSES * 260},
+                        'remarks': text(500, blank=True)}, ['mode']))},
+    '/api/v1/departments/{department_id}/dispatch': {'get': op(
+        'The department\'s dispatch register, newest first (the entries of files you may '
+        'open; the diary: of routine files), and the issued documents awaiting dispatch. '
+        '"since" and "until" (YYYY-MM-DD, UTC, inclusive) bound the dispatch date; "pending": '
+        'only entries with an acknowledgement outstanding.', 'A page of the register',
+        ref('DispatchRegister'), (400, 401, 403, 404),
+        params=path_params('department_id') + [
+            {'name': n, 'in': 'query', 'required': False, 'schema': sch} for n, sch in (
+                ('since', {'type': 'string', 'format': 'date'}),
+                ('until', {'type': 'string', 'format': 'date'}),
+                ('mode', {'enum': list(DISPATCH_MODES)}), ('pending', {'enum': ['0', '1']}),
+                ('offset', {'type': 'integer', 'minimum': 0, 'maximum': 1000000}),
+                ('limit', {'type': 'integer', 'minimum': 1, 'maximum': 200}))])},
+    '/api/v1/departments/{department_id}/dispatch/{entry}/acknowledgements': {'post': op(
+        'Record that one addressee of a dispatch received it ("recipient": its line; '
+        '"received_on": YYYY-MM-DD, from the dispatch to today). 409: acknowledged already.',
+        'The dispatch entry', ref('Dispatch'), (400, 401, 403, 404, 409, *WRITE),
+        params=path_params('department_id', 'entry'),
+        body=json_body({'recipient': text(5000, line=True),
+                        'received_on': {'type': 'string', 'format': 'date'},
+                        'remarks': text(500, line=True, blank=True)},
+                       ['recipient', 'received_on']))},
     '/api/v1/summaries/{id}': {'get': op('A summary', 'The summary', ref('Summary'),
                                          (401, 404, *WRITE), params=ID)},
     '/api/v1/summaries/{id}/notes': {'post': op(
