@@ -280,12 +280,13 @@ def receipt_page(request, receipt, error=None):
         a['subject'] = receipt.subject
         a['remarks_required'] = a['name'] == 'return'
     # putting it in a file needs a file with you: without one, the step is not offered
+    no_file = any(a['name'] == 'file' and not a['files'] for a in actions)
     actions = [a for a in actions if a['name'] != 'file' or a['files']]
     _mark_primary(actions)
     letter = receipt.letter
     pages = pages_label(letter.pages) if letter is not None else None
     return {
-        'item': receipt, 'error': error, 'actions': actions,
+        'item': receipt, 'error': error, 'actions': actions, 'no_file_with_you': no_file,
         'holder_title': display_title(holder, request) if holder is not None else receipt.holder,
         'state_title': translate(RECEIPT.states[receipt.state]),
         'where': where_is(request, site, receipt),
