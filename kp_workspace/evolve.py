@@ -180,6 +180,25 @@ def step_15_movement_registers(site, registry):
     file moved since."""
 
 
+def step_16_placeholder(site, registry):
+    """PLACEHOLDER on the follow-ups branch only: generation 16 is the dak/receipts
+    step, being written on main at the same time.  Drop this function and its line in
+    STEPS when merging (main's step 16 takes its place)."""
+
+
+def step_17_follow_ups(site, registry):
+    """The desk's follow-up registers: each item's number (to find a file by the number
+    an officer types, filled from every item), the links between items ("put up
+    with"), and the files parked awaiting a reply (none yet)."""
+    desk = site.desk
+    if getattr(desk, '_parking', None) is None:
+        desk._follow_up_trees()
+    numbers = desk.numbers_tree()  # (all of them: one made before this step may be partial)
+    for item_id, item in desk.items.items():
+        if numbers.get(item.number) != item_id:
+            numbers[item.number] = item_id
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -196,6 +215,8 @@ STEPS = (
     (13, step_13_filed_summaries_in_the_records),
     (14, step_14_more_audit_shards),
     (15, step_15_movement_registers),
+    (16, step_16_placeholder),  # PLACEHOLDER for main's dak/receipts step 16: drop on merge
+    (17, step_17_follow_ups),
 )
 GENERATION = STEPS[-1][0]
 
