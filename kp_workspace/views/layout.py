@@ -65,7 +65,7 @@ class Chrome:
         items = [(_('Home'), request.route_url('home'), route == 'home')]
         if self.identity.user.post_ids:
             items.append((_('Inbox'), request.route_url('inbox'),
-                          route in ('inbox', 'sent', 'pending', 'overdue')))
+                          route in ('inbox', 'sent', 'pending', 'overdue', 'parked')))
         items.append((_('Search'), request.route_url('search'), route == 'search'))
         unread = self.unread_alerts
         items.append((_('Alerts (${n})', mapping={'n': unread}) if unread else _('Alerts'),
