@@ -60,12 +60,16 @@ class FollowUpPages:
 
     def _run(self, change):
         """Run ``change(item, officer)`` on the file of the address: back to the file
-        with its message, or the file again with the refusal (and its status)."""
+        with its message, or the file again with the refusal (and its status).  What the
+        address names and does not exist (a link the file does not have) is the error
+        view's 404, the same page as for any address that leads nowhere."""
         request = self.request
         item = item_for(request, 'file')
         try:
             message = change(item, officer_for(request))
         except DomainError as err:
+            if err.status == 404 and err.field is None:
+                raise
             return file_pages._render_error(request, item, err, 'kp_workspace:templates/file.pt')
         return file_pages.ItemPages(request)._back(item, message)
 
