@@ -8,6 +8,15 @@ file or summary.
 Keys are chosen so concurrent moves rarely collide: sets of ``(time, id)``
 tuples (BTrees resolve concurrent inserts of different keys) and
 :class:`~BTrees.Length.Length` counters (concurrent changes add up).
+
+Follow-ups live here too (from generation 19): the number of each item (to find
+one by the number an officer types), the links between items ("put up with"),
+and the files parked awaiting a reply, per post and priority keyed by the date
+they are due, like the held items by the time they came.  A parked file is off
+its holder's held set; the lists merge the held items with the parked ones whose
+date has passed, so a file comes back "due" without any job running.  Every way
+off a desk (:meth:`Desk.lift`, :meth:`Desk.unplace`) ends the parking, so moving,
+closing or putting a file away clears it, whatever path it takes.
 """
 import heapq
 import itertools
@@ -16,6 +25,8 @@ import secrets
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
+
+from .records import Record
 
 PRIORITIES = ('immediate', 'urgent', 'routine')
 # Overdue limits are whole days (settings refuse less): a shorter stay is never overdue,
@@ -36,6 +47,31 @@ class Counter(Persistent):
         return self.value
 
 
+class Parking(Record):
+    """Why and until when a file waits at its holder's post for a reply."""
+
+    def __init__(self, post_id, until, reason, by, by_name, at):
+        self.post_id = post_id      # the post it waits at (its holder when parked)
+        self.until = until          # timestamp: when it comes back to the inbox, due
+        self.reason = reason
+        self.by, self.by_name = by, by_name
+        self.at = at                # datetime: when it was parked
+
+
+class Link(Record):
+    """One file put up with another ("put up with FD/2025/0311"), and why."""
+
+    def __init__(self, remark, by, by_name, post_id, at):
+        self.remark = remark
+        self.by, self.by_name = by, by_name
+        self.post_id = post_id      # the post that linked them (the holder then)
+        self.at = at
+
+
+# (the largest id: item ids are short hex strings; ranges over (id, other id) keys end here)
+_LAST = '\U0010ffff'
+
+
 class Desk(Persistent):
     def __init__(self):
         super().__init__()
@@ -50,6 +86,12 @@ class Desk(Persistent):
         self._numbers = OOBTree()        # (department, series, year) -> Counter
         self._receipts = OOBTree()       # (post id, priority) -> OOTreeSet((received ts, id))
         self._diary = OOBTree()          # department -> OOTreeSet((registered ts, id))
+        # follow-ups (generation 19: kp_workspace.evolve.step_19_follow_ups)
+        self._by_number = OOBTree()      # number -> id
+        self._parked = OOBTree()         # (post id, priority) -> OOTreeSet((until ts, id))
+        self._parking = OOBTree()        # id -> Parking
+        self._links = OOBTree()          # (from id, to id) -> Link
+        self._referred = OOTreeSet()     # (to id, from id): the links seen from their end
 
     # ids and numbers -------------------------------------------------------
     def new_id(self):
@@ -69,6 +111,20 @@ class Desk(Persistent):
     def register(self, item):
         self.items[item.id] = item
         self._count(item, +1)
+        self.numbers_tree()[item.number] = item.id
+
+    def numbers_tree(self):
+        # (a desk from before generation 19 gets its follow-up trees from evolve step 19;
+        # these keep code running before that step safe, as stays_tree does)
+        tree = getattr(self, '_by_number', None)
+        if tree is None:
+            tree = self._by_number = OOBTree()
+        return tree
+
+    def find_number(self, number):
+        """The id of the item numbered ``number``, or None."""
+        tree = getattr(self, '_by_number', None)
+        return tree.get(number) if tree is not None else None
 
     def _count(self, item, delta):
         key = (item.department, item.kind, item.state)
@@ -107,7 +163,9 @@ class Desk(Persistent):
         self._set(self._shelf(item), (post_id, item.priority)).add((at, item.id))
 
     def lift(self, item, post_id, since, now):
-        """``item`` leaves ``post_id``, where it had waited since ``since``."""
+        """``item`` leaves ``post_id``, where it had waited since ``since`` (parked there
+        or not: its parking ends)."""
+        self.unpark(item)
         held = self._shelf(item).get((post_id, item.priority))
         if held is not None:
             held.discard((since, item.id))
@@ -131,10 +189,9 @@ class Desk(Persistent):
         return tree
 
     def unplace(self, item, post_id, since):
-        """Take ``item`` off ``post_id`` without counting a stay (closing a file)."""
-        held = self._shelf(item).get((post_id, item.priority))
-        if held is not None:
-            held.discard((since, item.id))
+        """Take ``item`` off ``post_id`` without counting a stay (its parking ends too)."""
+        self.unpark(item)
+        self.unplace_held(item, post_id, since)
 
     def sent(self, item, post_id, at):
         if item.kind != 'receipt':   # (the diary register says where each letter went)
@@ -154,6 +211,121 @@ class Desk(Persistent):
         if not entries:
             return iter(())
         return reversed(entries.keys(**self._bounds(before, since)))
+
+    # parking (awaiting a reply) -------------------------------------------------
+    def _follow_up_trees(self):
+        if getattr(self, '_parking', None) is None:
+            self._parked, self._parking = OOBTree(), OOBTree()
+            self._links, self._referred = OOBTree(), OOTreeSet()
+        return self._parked, self._parking
+
+    def park(self, item, since, parking):
+        """``item``, held at ``parking.post_id`` since ``since``, waits there until
+        ``parking.until`` off the held set (parked already: the new date and reason
+        replace the old)."""
+        parked, by_id = self._follow_up_trees()
+        if self.unpark(item) is None:
+            self.unplace_held(item, parking.post_id, since)
+        self._set(parked, (parking.post_id, item.priority)).add((parking.until, item.id))
+        by_id[item.id] = parking
+
+    def unpark(self, item):
+        """End ``item``'s parking, if it has one, leaving it off every list (the caller
+        places it or moves it on).  :returns: the :class:`Parking` it had, or None."""
+        by_id = getattr(self, '_parking', None)
+        parking = by_id.get(item.id) if by_id is not None else None
+        if parking is None:
+            return None
+        del by_id[item.id]
+        found = self._parked.get((parking.post_id, item.priority))
+        if found is not None:
+            found.discard((parking.until, item.id))
+        return parking
+
+    def resume(self, item, since):
+        """``item`` is taken back from parking into its holder's held set, as held since
+        ``since``.  :returns: the :class:`Parking` it had, or None (it was not parked)."""
+        parking = self.unpark(item)
+        if parking is not None:
+            self.place(item, parking.post_id, since)
+        return parking
+
+    def unplace_held(self, item, post_id, since):
+        """Take ``item`` off the held set of ``post_id`` (only)."""
+        held = self._shelf(item).get((post_id, item.priority))
+        if held is not None:
+            held.discard((since, item.id))
+
+    def parking_of(self, item_id):
+        """The :class:`Parking` of ``item_id``, or None when it is not parked."""
+        by_id = getattr(self, '_parking', None)
+        return by_id.get(item_id) if by_id is not None else None
+
+    def parked(self, post_ids, oldest_first=True, priorities=PRIORITIES, before=None,
+               since=None):
+        """Iterate ``(until ts, id)`` parked at ``post_ids``, soonest due first (or last).
+
+        ``before``: only those due before this timestamp (``now``: the ones due now).
+        """
+        tree = getattr(self, '_parked', None)
+        if not tree:
+            return iter(())
+        streams = []
+        bounds = self._bounds(before, since)
+        for post_id in post_ids:
+            for priority in priorities:
+                parked = tree.get((post_id, priority))
+                if not parked:
+                    continue
+                keys = parked.keys(**bounds)
+                streams.append(iter(keys) if oldest_first else reversed(keys))
+        if oldest_first:
+            return heapq.merge(*streams)
+        return heapq.merge(*streams, reverse=True)
+
+    def parked_count(self, post_ids, priorities=PRIORITIES, before=None):
+        """How many items are parked at ``post_ids`` (due before ``before`` if given),
+        counted by range lengths as :meth:`held_count` does."""
+        tree = getattr(self, '_parked', None)
+        if not tree:
+            return 0
+        bounds = self._bounds(before, None)
+        return sum(len(parked.keys(**bounds)) for p in post_ids for pr in priorities
+                   for parked in (tree.get((p, pr)),) if parked)
+
+    # links ("put up with") ---------------------------------------------------------
+    def link(self, from_id, to_id, link):
+        self._follow_up_trees()
+        self._links[(from_id, to_id)] = link
+        self._referred.add((to_id, from_id))
+
+    def unlink(self, from_id, to_id):
+        """:returns: the :class:`Link` removed, or None when there was none."""
+        links = getattr(self, '_links', None)
+        link = links.get((from_id, to_id)) if links is not None else None
+        if link is not None:
+            del links[(from_id, to_id)]
+            self._referred.discard((to_id, from_id))
+        return link
+
+    def link_between(self, from_id, to_id):
+        links = getattr(self, '_links', None)
+        return links.get((from_id, to_id)) if links is not None else None
+
+    def links_from(self, item_id):
+        """``[(to id, Link)]``: what ``item_id`` is put up with, in the order of the ids."""
+        links = getattr(self, '_links', None)
+        if not links:
+            return []
+        return [(key[1], link) for key, link in
+                links.items(min=(item_id,), max=(item_id, _LAST))]
+
+    def referred_from(self, item_id):
+        """The ids of the items put up with ``item_id``."""
+        referred = getattr(self, '_referred', None)
+        if not referred:
+            return []
+        return [key[1] for key in referred.keys(min=(item_id,), max=(item_id, _LAST))]
 
     # reading ---------------------------------------------------------------
     @staticmethod

@@ -213,6 +213,19 @@ def step_18_dispatch_registers(site, registry):
                 note_issued(site, item, draft)
 
 
+def step_19_follow_ups(site, registry):
+    """The desk's follow-up registers: each item's number (to find a file by the number
+    an officer types, filled from every item), the links between items ("put up
+    with"), and the files parked awaiting a reply (none yet)."""
+    desk = site.desk
+    if getattr(desk, '_parking', None) is None:
+        desk._follow_up_trees()
+    numbers = desk.numbers_tree()  # (all of them: one made before this step may be partial)
+    for item_id, item in desk.items.items():
+        if numbers.get(item.number) != item_id:
+            numbers[item.number] = item_id
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -232,6 +245,7 @@ STEPS = (
     (16, step_16_dak),
     (17, step_17_acting_charges),
     (18, step_18_dispatch_registers),
+    (19, step_19_follow_ups),
 )
 GENERATION = STEPS[-1][0]
 

@@ -2,12 +2,16 @@
 
 Each function returns ready rows and a total; the cost is the page asked for
 plus a few BTree lookups, whatever the size of the archive.
+
+What waits with a post is what it holds and what it parked (awaiting a reply) whose
+date has come: the inbox, pending and overdue lists merge the two registers, a parked
+file counting from the day it came back, due.
 """
 import datetime
 import heapq
 import itertools
 
-from .desk import page
+from .desk import PRIORITIES, page
 
 DAY = 86400.0
 
@@ -29,19 +33,50 @@ def row(item, received_ts, now_ts, limits):
     }
 
 
+def parked_row(r, parking, now_ts):
+    """Add to a list row what its parking says: until when, why, and whether it is due."""
+    r['parked_until'] = datetime.datetime.fromtimestamp(parking.until, datetime.timezone.utc) \
+        .isoformat()
+    r['reason'] = parking.reason
+    r['due'] = parking.until <= now_ts
+    return r
+
+
 def _rows(desk, keys, now_ts, limits):
     rows = []
     for received_ts, item_id in keys:
         item = desk.items.get(item_id)
         if item is not None:
-            rows.append(row(item, received_ts, now_ts, limits))
+            r = row(item, received_ts, now_ts, limits)
+            parking = desk.parking_of(item_id)
+            if parking is not None:  # (came back from parking: due since received_ts)
+                parked_row(r, parking, now_ts)
+            rows.append(r)
     return rows
 
 
+def waiting(desk, post_ids, now_ts, oldest_first=False, priorities=PRIORITIES, before=None):
+    """Iterate ``(since ts, id)`` of what waits with ``post_ids``: what they hold (since
+    it came) and what they parked whose date has come (since that date), newest first
+    (or oldest); ``before``: only what waits since before that timestamp."""
+    due_before = now_ts if before is None else min(before, now_ts)
+    streams = (desk.held(post_ids, oldest_first, priorities, before),
+               desk.parked(post_ids, oldest_first, priorities, due_before))
+    if oldest_first:
+        return heapq.merge(*streams)
+    return heapq.merge(*streams, reverse=True)
+
+
+def waiting_count(desk, post_ids, now_ts):
+    """How many items wait with ``post_ids`` (held, and parked and due): range lengths."""
+    return desk.held_count(post_ids) + desk.parked_count(post_ids, before=now_ts)
+
+
 def inbox(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
-    """What the posts hold, newest first."""
-    keys, more = page(desk.held(post_ids), offset, limit)
-    return _rows(desk, keys, now_ts, _limits(overdue_days)), desk.held_count(post_ids), more
+    """What waits with the posts, newest first (a parked file, due, from its date)."""
+    keys, more = page(waiting(desk, post_ids, now_ts), offset, limit)
+    return (_rows(desk, keys, now_ts, _limits(overdue_days)),
+            waiting_count(desk, post_ids, now_ts), more)
 
 
 def receipts(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
@@ -52,14 +87,42 @@ def receipts(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
 
 
 def pending(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
-    """What the posts hold, oldest (longest waiting) first."""
-    keys, more = page(desk.held(post_ids, oldest_first=True), offset, limit)
-    return _rows(desk, keys, now_ts, _limits(overdue_days)), desk.held_count(post_ids), more
+    """What waits with the posts, oldest (longest waiting) first."""
+    keys, more = page(waiting(desk, post_ids, now_ts, oldest_first=True), offset, limit)
+    return (_rows(desk, keys, now_ts, _limits(overdue_days)),
+            waiting_count(desk, post_ids, now_ts), more)
+
+
+def parked(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+    """What the posts parked awaiting a reply, soonest due first (the due ones first
+    of all, marked ``due``), each with its date and reason."""
+    keys, more = page(desk.parked(post_ids), offset, limit)
+    rows = []
+    for until_ts, item_id in keys:
+        item = desk.items.get(item_id)
+        parking = desk.parking_of(item_id)
+        if item is not None and parking is not None:
+            rows.append(parked_row(row(item, item.received_at, now_ts, _limits(overdue_days)),
+                                   parking, now_ts))
+    return rows, desk.parked_count(post_ids), more
+
+
+def follow_ups_due(desk, post_ids, now_ts, limit=50):
+    """The reminders: files parked at ``post_ids`` whose date has come, due longest
+    first (at most ``limit``), and how many there are.  :returns: ``(rows, count)``"""
+    keys, _more = page(desk.parked(post_ids, before=now_ts), 0, limit)
+    rows = []
+    for until_ts, item_id in keys:
+        item = desk.items.get(item_id)
+        parking = desk.parking_of(item_id)
+        if item is not None and parking is not None:
+            rows.append(parked_row(row(item, until_ts, now_ts, {}), parking, now_ts))
+    return rows, desk.parked_count(post_ids, before=now_ts)
 
 
 def _overdue_keys(desk, post_ids, overdue_days, now_ts):
-    streams = [desk.held(post_ids, oldest_first=True, priorities=(priority,),
-                         before=now_ts - days * DAY)
+    streams = [waiting(desk, post_ids, now_ts, oldest_first=True, priorities=(priority,),
+                       before=now_ts - days * DAY)
                for priority, days in overdue_days]
     return heapq.merge(*streams)
 
@@ -105,11 +168,14 @@ def at_a_glance(desk, post_ids, overdue_days, now_ts, longest=5, cap=99):
 
     Inbox and pending are the same items (in another order): one count.  Overdue and
     sent are counted no further than ``cap`` (``more`` says there are more), so the cost
-    stays with the page, whatever the archive holds.
+    stays with the page, whatever the archive holds.  Parked and due (for follow-up)
+    are range lengths of the parking register.
     """
     rows, held, _more = pending(desk, post_ids, overdue_days, now_ts, 0, longest)
     return {
         'held': held,
+        'parked': desk.parked_count(post_ids),
+        'due': desk.parked_count(post_ids, before=now_ts),
         'overdue': _bounded(_overdue_keys(desk, post_ids, overdue_days, now_ts), cap),
         'sent': _bounded(desk.sent_by(post_ids), cap),
         'longest': rows,

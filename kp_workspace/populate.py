@@ -7,8 +7,11 @@ notification drafted by ``so.finance`` and put up for approval, ready to be
 approved, signed and issued.  The Finance diary (``diary.finance``) has letters
 waiting to be marked, and ``so.finance`` has letters marked to them in Receipts.
 ``secretary.hed`` holds the charge of the Section Officer (General), Higher
-Education, for thirty days from the day the demo is made.
+Education, for thirty days from the day the demo is made.  The Section Officer,
+Sports has follow-ups: a file parked awaiting a reply whose date has passed (due,
+back in the inbox), one parked until a date ahead, and a file put up with another.
 """
+import datetime
 import io
 
 from .content_types.department import add_department
@@ -108,6 +111,7 @@ def load_demo(site, actor, secret=None):
         _demo_dak(site, actor)
         _demo_charge(site, actor)
         added += 2 + len(DEMO_LETTERS)
+        _demo_follow_ups(site, actor)
     return added
 
 
@@ -147,7 +151,6 @@ def letter_pdf(sender, reference, subject):
 def _demo_charge(site, actor):
     """The Secretary Higher Education holds the charge of the Section Officer (General),
     on leave, for thirty days from the day the demo is made."""
-    import datetime
     from .access import Officer
     from .security.charges import give_charge, today
     admin = Officer(site['principals'].users['admin'], site, actor)
@@ -199,3 +202,43 @@ def _demo_notification(site, actor):
     DRAFT_WORKFLOW.run(draft, 'submit', officer)
     CASEFILE.run(casefile, 'forward', officer, to_post='secretary-finance',
                  remarks='Draft notification for approval and signature.')
+
+
+FOLLOW_UP_FILES = (
+    # subject, first note
+    ('Construction of a sports complex at Hayatabad, Peshawar',
+     'The Finance Department may be asked to confirm the funds for the current year.'),
+    ('Inter-district games 2027: release of funds',
+     'The Accountant General has been asked to verify the bills of the last games.'),
+    ('Purchase of sports equipment for district sports officers',
+     'The proposal for the sports complex is relevant to this purchase.'),
+)
+
+
+def _demo_follow_ups(site, actor):
+    """so.sports parks one file until a date already passed (due now), one until a
+    fortnight ahead, and puts the third up with the first."""
+    from .access import Officer
+    from .content_types.casefile import open_file
+    from .content_types.movable import now, write_note
+    from .desk import Parking
+    from .followups import day_start, link, park
+    officer = Officer(site['principals'].users['so.sports'], site, actor)
+    files = []
+    for subject, note in FOLLOW_UP_FILES:
+        casefile = open_file(site['departments']['sports'], officer, subject)
+        write_note(casefile, officer, note)
+        files.append(casefile)
+    due, ahead, equipment = files
+    today = now().date()
+    park(ahead, officer, today + datetime.timedelta(days=14),
+         'Awaiting the reply of the Accountant General on the bills')
+    # parked three weeks ago until yesterday (the rules allow only dates ahead: the demo
+    # writes the register as that parking left it)
+    site.desk.park(due, due.received_at, Parking(
+        due.holder, day_start(today - datetime.timedelta(days=1)),
+        'Awaiting the reply of the Finance Department on the funds', officer.login,
+        officer.user.name, now() - datetime.timedelta(days=21)))
+    actor.record('file.parked', f'file:{due.id}',
+                 until=(today - datetime.timedelta(days=1)).isoformat(), post=due.holder)
+    link(equipment, officer, due.number, 'The complex will need this equipment.')

@@ -1,4 +1,6 @@
 """Evolve steps: a database made by an older release is brought up to date."""
+import datetime
+
 import pytest
 import transaction
 import ZODB
@@ -403,3 +405,53 @@ def test_step_18_makes_the_dispatch_registers_with_what_was_issued_before(var_di
     finally:
         close_app(app)
 
+
+def test_step_19_gives_the_desk_its_follow_up_registers_and_numbers(var_dir):
+    """A desk as release 15 left it (no numbers, links or parking): step 19 adds the
+    registers and finds every item already made by its number (the demo's files)."""
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                                   blob_dir=str(var_dir / 'blobs')))
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        desk = site.desk
+        numbers = {item.number: item_id for item_id, item in desk.items.items()
+                   if item.department == 'finance' and item.kind == 'file'}
+        for name in ('_by_number', '_parked', '_parking', '_links', '_referred'):
+            delattr(desk, name)
+        site.generation = 15
+    main_db.close()
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (15, evolve.GENERATION)
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        number, older = next(iter(numbers.items()))
+        fid = browser.api('post_json', '/api/v1/departments/finance/files', token, status=201,
+                          params={'subject': 'After the upgrade'}).json['id']
+        data = browser.api('post_json', f'/api/v1/files/{fid}/links', token, status=201,
+                           params={'number': number}).json
+        assert [link['id'] for link in data['links']] == [older]
+        until = (datetime.datetime.now(datetime.timezone.utc).date()
+                 + datetime.timedelta(days=5)).isoformat()
+        browser.api('post_json', f'/api/v1/files/{fid}/park', token,
+                    params={'until': until, 'reason': 'Awaiting a reply'})
+        parked = browser.api('get', '/api/v1/inbox', token, params={'view': 'parked'}).json
+        assert [row['id'] for row in parked['items']] == [fid]
+    finally:
+        close_app(app)
+
+
+def test_step_19_on_a_desk_that_has_them_changes_nothing():
+    from kp_workspace.desk import Desk
+
+    class Item:
+        id, number = 'f1', 'FD/2026/0001'
+    desk = Desk()
+    desk.items['f1'] = Item
+    site = type('Site', (), {'desk': desk})
+    evolve.step_19_follow_ups(site, None)
+    trees = (desk._parked, desk._parking, desk._links, desk._referred)
+    assert desk.find_number('FD/2026/0001') == 'f1'
+    evolve.step_19_follow_ups(site, None)
+    assert all(a is b for a, b in zip(
+        (desk._parked, desk._parking, desk._links, desk._referred), trees))

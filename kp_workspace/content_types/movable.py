@@ -15,7 +15,7 @@ from pyramid.threadlocal import get_current_registry
 from ..alerts import notify_post
 from ..errors import DomainError
 from ..search import ItemChanged
-from ..security.roles import ATTACH, DRAFT, REGISTER_RECEIPT, WRITE_NOTE
+from ..security.roles import ATTACH, DRAFT, FORWARD, REGISTER_RECEIPT, WRITE_NOTE
 from ..text_rules import check_name, check_text
 from ..workflows import Refused
 
@@ -249,6 +249,7 @@ NOT_YOUR_ROLE = {
     WRITE_NOTE: _('Your role does not let you write notes.'),
     ATTACH: _('Your role does not let you attach correspondence.'),
     DRAFT: _('Your role does not let you draft outgoing documents.'),
+    FORWARD: _('Your role does not let you move files or park them awaiting a reply.'),
     REGISTER_RECEIPT: _('Only the diary registers receipts and gives them a diary number; '
                         'your role does not.'),
 }
@@ -326,7 +327,8 @@ def post_title(site, post_id):
 def move(item, officer, action, to_post, remarks='', alert='arrived'):
     """Move ``item`` from its holder to ``to_post`` and record it everywhere.
 
-    Freezes the noting sheet written so far, updates the desk registers, the
+    Freezes the noting sheet written so far, updates the desk registers (a parked
+    file's parking ends there, in :meth:`~kp_workspace.desk.Desk.lift`), the
     movement register, the audit log, and alerts the receiving post.
     """
     check_not_final(item)

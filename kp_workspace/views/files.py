@@ -20,7 +20,7 @@ from ..dispatch.pages import draft_panel
 from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_summary
 from ..errors import DomainError
 from ..i18n import display_title, format_when
-from ..lists import dashboard, inbox, overdue, pending, sent
+from ..lists import dashboard, follow_ups_due, inbox, overdue, parked, pending, sent
 from ..security.directory import post_directory
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
                               WRITE_NOTE)
@@ -31,6 +31,7 @@ from ..workflows.words import movement_title
 from .auditing import read_item, refused
 from ..charts import duration_words
 from .charts import dashboard_charts, timeline
+from . import followups as follow_up_pages
 from .confirm import ask, confirmed
 from .forms import CSRFSchema, run_form
 from .layout import flash
@@ -46,6 +47,9 @@ LISTS = {
     'overdue': (overdue, _('Overdue'),
                 _('Waiting longer than allowed: immediate 1 day, urgent 3, routine 7.')),
     'sent': (sent, _('Sent'), _('What your posts sent, newest first, and where it is now.')),
+    'parked': (parked, _('Parked'),
+               _('Files awaiting a reply, soonest due first. Each comes back to the inbox, '
+                 'due, on its date.')),
 }
 PAGE = 50
 
@@ -113,6 +117,7 @@ def reading_pane(request, item, rows):
 @view_config(route_name='pending', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
 @view_config(route_name='overdue', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
 @view_config(route_name='sent', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
+@view_config(route_name='parked', permission=VIEW, renderer='kp_workspace:templates/desk.pt')
 def desk_list(request):
     which = request.matched_route.name
     fn, title, intro = LISTS[which]
@@ -128,11 +133,14 @@ def desk_list(request):
         if which == 'sent':
             r['where'] = where_now(request, posts, r)
             r['where_since'] = format_when(request, r['now_since'])
+        if 'parked_until' in r:
+            r['until'] = format_when(request, r['parked_until'], time=False)
     return {
         'title': translate(title), 'intro': translate(intro), 'which': which, 'rows': rows,
         # (column names again, for rows laid out one under another on a phone)
         'label_since': translate(_('Sent') if which == 'sent' else _('Since')),
         'label_where': translate(_('Where it is now')), 'label_days': translate(_('Days')),
+        'label_until': translate(_('Until')), 'label_reason': translate(_('Awaiting')),
         'total': total, 'has_posts': bool(officer.post_ids),
         'tabs': [(name, translate(t), request.route_url(name), name == which)
                  for name, (_f, t, _i) in LISTS.items()]
@@ -324,6 +332,7 @@ def _page(request, item):
                                                            action=name)),
         'note_url': request.route_url(f'{route}_notes', id=item.id),
         'decisions': list((k, translate(v)) for k, v in DECISION_TITLES.items()),
+        'follow_up': follow_up_pages.follow_up_data(request, officer, item, holds),
     }
     if item.kind == 'file':
         data['attachments'] = attachment_rows(request, item)
@@ -553,8 +562,15 @@ def alerts_page(request):
         return HTTPSeeOther(request.route_url('alerts'))
     items = box.newest(100) if box is not None else []
     desk = officer.site.desk
+    due, due_count = follow_ups_due(desk, officer.post_ids, now_ts())
+    for r in due:
+        desk_row(request, r)
+        r['until'] = format_when(request, r['parked_until'], time=False)
     return {'items': [{'at': format_when(request, a.at), 'text': a.text, 'unread': unread,
                        'url': item_url(request, getattr(desk.items.get(a.item_id), 'kind',
                                                         'file'), a.item_id)}
                       for a, unread in items],
-            'unread': box.unread() if box is not None else 0}
+            'unread': box.unread() if box is not None else 0,
+            # the reminders: what the user's posts parked whose date has come
+            'due': due, 'due_more': due_count > len(due),
+            'parked_url': request.route_url('parked')}

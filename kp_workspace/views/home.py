@@ -98,15 +98,18 @@ def _desk(request, officer):
     def shown(count_more):
         count, more = count_more
         return f'{count}+' if more else str(count)
-    counts = [(translate(title), value, request.route_url(route), route)
-              for route, title, value in (
-                  ('inbox', _('Inbox'), str(glance['held'])),
-                  ('pending', _('Pending'), str(glance['held'])),
-                  ('overdue', _('Overdue'), shown(glance['overdue'])),
-                  ('sent', _('Sent'), shown(glance['sent'])),
-                  ('receipts', _('Receipts'),
+    counts = [(translate(title), value, request.route_url(route), key)
+              for route, key, title, value in (
+                  ('inbox', 'inbox', _('Inbox'), str(glance['held'])),
+                  ('pending', 'pending', _('Pending'), str(glance['held'])),
+                  ('overdue', 'overdue', _('Overdue'), shown(glance['overdue'])),
+                  ('sent', 'sent', _('Sent'), shown(glance['sent'])),
+                  ('parked', 'parked', _('Parked'), str(glance['parked'])),
+                  ('receipts', 'receipts', _('Receipts'),
                    str(officer.site.desk.held_count(officer.post_ids, receipts=True))),
-                  ('alerts', _('Unread alerts'), str(box.unread() if box is not None else 0)))]
+                  ('alerts', 'due', _('Due for follow-up'), str(glance['due'])),
+                  ('alerts', 'alerts', _('Unread alerts'),
+                   str(box.unread() if box is not None else 0)))]
     posts = officer.site['principals'].posts
     longest = []
     for r in glance['longest']:

@@ -75,7 +75,8 @@ class Chrome:
         from .work import officer_for
         if officer_for(request).post_ids:   # (posts held acting too)
             items.append((_('Inbox'), request.route_url('inbox'),
-                          route in ('inbox', 'sent', 'pending', 'overdue', 'receipts')))
+                          route in ('inbox', 'sent', 'pending', 'overdue', 'receipts',
+                                   'parked')))
         diary = self.diary_department
         if diary is not None:
             items.append((_('Diary'), request.route_url('department_diary', name=diary),

@@ -10,6 +10,7 @@ from pyramid.response import FileIter, Response
 
 from pyramid_mailer import get_mailer
 
+from .. import followups
 from ..access import Officer
 from ..audit import actor_from_request
 from ..content_types.attachment import in_order
@@ -148,6 +149,7 @@ def item_json(request, item):
         'department': item.department, 'holder': post_ref(site, item.holder),
         'notes': notes_json(item), 'movements': movements_json(item),
         'actions': [t.name for t in WORKFLOWS[item.kind].available(item, officer)],
+        **follow_up_json(officer, item),
     }
     if item.kind == 'file':
         data['attachments'] = [{'id': a.id, 'flag': a.flag, 'title': a.title,
@@ -166,6 +168,24 @@ def item_json(request, item):
         data['implementing_file'] = item.implementing_file
         data['signatures'] = signatures_json(item)
     return data
+
+
+def ref_json(item):
+    return {'id': item.id, 'kind': item.kind, 'number': item.number, 'subject': item.subject}
+
+
+def follow_up_json(officer, item):
+    """``links``, ``referred_in`` (only the items ``officer`` may open) and ``parked``."""
+    parking = officer.site.desk.parking_of(item.id)
+    return {
+        'links': [dict(ref_json(other), remark=found.remark, by=found.by, at=iso(found.at))
+                  for other, found in followups.links_seen(officer, item)],
+        'referred_in': [ref_json(other) for other in followups.referred_in(officer, item)],
+        'parked': None if parking is None else {
+            'until': followups.until_day(parking).isoformat(), 'reason': parking.reason,
+            'by': parking.by, 'at': iso(parking.at),
+            'due': followups.is_due(parking, now_ts())},
+    }
 
 
 def attachment_response(request, item, att_id, inline=False):

@@ -13,6 +13,7 @@ called, and the writes must succeed some of the time: a run that only collects
 404s proves nothing, and fails.
 """
 import collections
+import datetime
 import io
 
 import hypothesis
@@ -52,6 +53,8 @@ MUST_SUCCEED = {
     'POST /api/v1/drafts/{id}/actions/{action}', 'GET /api/v1/summaries/{id}',
     'POST /api/v1/summaries/{id}/notes', 'GET /api/v1/summaries/{id}/pdf',
     'POST /api/v1/summaries/{id}/actions/{action}',
+    'POST /api/v1/files/{id}/links', 'DELETE /api/v1/files/{id}/links/{other}',
+    'POST /api/v1/files/{id}/park', 'POST /api/v1/files/{id}/resume',
     'POST /api/v1/verify', 'GET /api/v1/inbox', 'GET /api/v1/alerts',
     'POST /api/v1/alerts/read', 'GET /api/v1/search', 'GET /api/v1/openapi.json',
     'GET /healthz',
@@ -144,6 +147,9 @@ class Site:
             return None if item is None else item.state
         return self.read(find)
 
+    def numbers(self):
+        return self.read(lambda site: sorted(i.number for i in site.desk.items.values()))
+
     def posts(self):
         return self.read(lambda site: sorted(site['principals'].posts))
 
@@ -160,6 +166,45 @@ def upload_example(site, operation):
                                body={'file': (io.BytesIO(PNG), 'dot.png'), 'title': 'A dot'},
                                media_type='multipart/form-data')
     return case, 'so.finance'
+
+
+def _file_number(site, file_id):
+    return site.read(lambda s: s.desk.items[file_id].number)
+
+
+def link_example(site, operation):
+    """A new file put up with another new one (by its number)."""
+    other = site.new_file()
+    case = operation.make_case(path_parameters={'id': site.new_file()},
+                               body={'number': _file_number(site, other), 'remark': 'See it'},
+                               media_type='application/json')
+    return case, 'so.finance'
+
+
+def unlink_example(site, operation):
+    file_id, other = site.new_file(), site.new_file()
+    site.browser.api('post_json', f'/api/v1/files/{file_id}/links', site.token('so.finance'),
+                     params={'number': _file_number(site, other)}, status=201)
+    return operation.make_case(path_parameters={'id': file_id, 'other': other}), 'so.finance'
+
+
+def _ahead(days=10):
+    return (datetime.datetime.now(datetime.timezone.utc).date()
+            + datetime.timedelta(days=days)).isoformat()
+
+
+def park_example(site, operation):
+    case = operation.make_case(path_parameters={'id': site.new_file()},
+                               body={'until': _ahead(), 'reason': 'Awaiting a reply'},
+                               media_type='application/json')
+    return case, 'so.finance'
+
+
+def resume_example(site, operation):
+    file_id = site.new_file()
+    site.browser.api('post_json', f'/api/v1/files/{file_id}/park', site.token('so.finance'),
+                     params={'until': _ahead(), 'reason': 'Awaiting a reply'})
+    return operation.make_case(path_parameters={'id': file_id}), 'so.finance'
 
 
 # For an operation whose random examples may all be refused (each example's file may
@@ -181,7 +226,11 @@ def summary_note_example(site, operation):
 
 
 EXPLICIT = {'POST /api/v1/files/{id}/attachments': upload_example,
-            'POST /api/v1/summaries/{id}/notes': summary_note_example}
+            'POST /api/v1/summaries/{id}/notes': summary_note_example,
+            'POST /api/v1/files/{id}/links': link_example,
+            'DELETE /api/v1/files/{id}/links/{other}': unlink_example,
+            'POST /api/v1/files/{id}/park': park_example,
+            'POST /api/v1/files/{id}/resume': resume_example}
 
 
 @pytest.fixture(scope='module')
@@ -262,6 +311,8 @@ def _fill(site, key, case, data):
             case.body, case.media_type = {}, 'application/json'
     if 'n' in params and item_id is not None:
         params['n'], login = _real(data, site.notes(item_id), (params['n'], login))
+    if 'other' in params:  # (a file the first one may be put up with, or is)
+        params['other'] = _real(data, site.items('file'), params['other'])
     if 'att_id' in params and item_id is not None:
         params['att_id'] = _real(data, site.attachments(item_id), params['att_id'])
     body = case.body if isinstance(case.body, dict) else None
@@ -276,6 +327,10 @@ def _fill(site, key, case, data):
             body['decision'] = _real(data, ['approved', 'seen'], body.get('decision', ''))
         if 'pin' in body or params.get('action') in ('sign', 'decide'):
             body['pin'] = _real(data, [DEMO_PIN], body.get('pin', ''))
+        if key == 'POST /api/v1/files/{id}/links':
+            body['number'] = _real(data, site.numbers(), body.get('number', ''))
+        if key == 'POST /api/v1/files/{id}/park':
+            body['until'] = _real(data, [_ahead(), _ahead(400)], body.get('until', ''))
         if key == 'POST /api/v1/files/{id}/attachments':
             _upload(data, body, PNG, 'dot.png')
         if key == 'POST /api/v1/verify':

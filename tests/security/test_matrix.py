@@ -19,6 +19,7 @@ Department (the Sports Department's for ``other_department``); a cell whose writ
 that would move its object (an action) gets a fresh copy, so the cells do not depend on
 each other's order.
 """
+import datetime
 import io
 import re
 
@@ -227,6 +228,12 @@ DRAFT = {'kind': 'letter', 'subject': 'A letter from the matrix', 'body': 'Body 
 FORWARD = {'to_post': 'chief-secretary', 'remarks': 'For orders.'}
 SUMMARY = {'subject': 'A summary from the matrix', 'background': 'Background.',
            'proposal': 'Proposal.', 'decision_sought': 'Decision sought.'}
+# follow-ups: put up with the demo's Finance file (which the Section Officer and the
+# Secretary may open), or park for ten days
+LINK = {'number': f'FD/{datetime.datetime.now(datetime.timezone.utc).year}/0001',
+        'remark': 'Put up by the matrix.'}
+PARK = {'until': (datetime.datetime.now(datetime.timezone.utc).date()
+                  + datetime.timedelta(days=10)).isoformat(), 'reason': 'Awaiting a reply'}
 
 MATRIX = {
     'home': [Probe('GET', '/', everyone(200))],
@@ -305,6 +312,7 @@ MATRIX = {
               states=D),
         Probe('POST', '/departments/{department}/diary/new', in_department(DIARY, 400),
               states=D, form={})],
+    'parked': [Probe('GET', '/parked', everyone(200))],
     # public pages: no sign-in
     'verify': [Probe('GET', '/verify', everyone(200, anonymous=200)),
                Probe('POST', '/verify', everyone(400, anonymous=400), form={})],
@@ -372,6 +380,17 @@ MATRIX = {
         'POST', '/departments/{department}/dispatch/2026-0001/acknowledgements',
         in_department(REGISTER_KEEPERS, 404), states=D,
         form={'recipient': 'Someone', 'received_on': '2026-01-02'})],
+    # follow-ups: links need the permission to write notes, parking the one to forward.
+    # (Removing a link the file does not have, and taking back a file that is not parked,
+    # are what the holder may try: 404 and 409 where the change itself would pass.)
+    'file_links': [Probe('POST', '/files/{file}/links', write('write_note', 303), states=F,
+                         form=LINK, moves=True)],
+    'file_link_remove': [Probe('POST', '/files/{file}/links/nosuchfile/remove',
+                               write('write_note', 404), states=F, form={})],
+    'file_park': [Probe('POST', '/files/{file}/park', write('forward', 303), states=F,
+                        form=PARK, moves=True)],
+    'file_resume': [Probe('POST', '/files/{file}/resume', write('forward', 409), states=F,
+                          form={})],
     # summaries in the browser
     'summary': [Probe('GET', '/summaries/{summary}', read(), states=S)],
     'summary_notes': [Probe('POST', '/summaries/{summary}/notes', write('write_note', 303),
@@ -416,6 +435,14 @@ MATRIX = {
                                write('approve', 200), states=F, json={}, moves=True)],
     'api_draft_pdf': [Probe('GET', '/api/v1/drafts/{draft}/pdf', read(), states=F)],
     'api_file_pdf': [Probe('GET', '/api/v1/files/{file}/pdf', read(), states=F)],
+    'api_file_links': [Probe('POST', '/api/v1/files/{file}/links', write('write_note', 201),
+                             states=F, json=LINK, moves=True)],
+    'api_file_link': [Probe('DELETE', '/api/v1/files/{file}/links/nosuchfile',
+                            write('write_note', 404), states=F)],
+    'api_file_park': [Probe('POST', '/api/v1/files/{file}/park', write('forward', 200),
+                            states=F, json=PARK, moves=True)],
+    'api_file_resume': [Probe('POST', '/api/v1/files/{file}/resume', write('forward', 409),
+                              states=F, json={})],
     'api_summary': [Probe('GET', '/api/v1/summaries/{summary}', read(), states=S)],
     'api_summary_notes': [Probe('POST', '/api/v1/summaries/{summary}/notes',
                                 write('write_note', 201), states=S, json=NOTE)],

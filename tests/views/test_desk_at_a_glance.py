@@ -39,6 +39,7 @@ def test_home_counts_and_longest_waiting_follow_the_moves(app, other, tokens, op
     page = app.get('/')
     assert counts(page) == {'inbox': ('0', 'inbox'), 'pending': ('0', 'pending'),
                             'overdue': ('0', 'overdue'), 'sent': ('1', 'sent'),
+                            'parked': ('0', 'parked'), 'due': ('0', 'alerts'),
                             'alerts': ('0', 'alerts')}
     assert 'Nothing waits with your posts.' in page.text
     old = new_file(app, tokens, 'Pension arrears of retired teachers', priority='urgent',

@@ -8,7 +8,7 @@ from ...content_types.casefile import open_file
 from ...content_types.movable import edit_note, write_note
 from ...content_types.outgoing import add_draft
 from ...content_types.summary import initiate_summary
-from ...lists import inbox, overdue, pending, sent
+from ...lists import follow_ups_due, inbox, overdue, parked, pending, sent
 from ...security.roles import VIEW
 from ...signing import WrongPin
 from ...site import get_site
@@ -19,7 +19,8 @@ from ..work import (attachment_response, draft_for, draft_json, item_for, item_j
 from ..params import note_number, offset_and_limit
 from . import api_config, json_body
 
-LISTS = {'inbox': inbox, 'pending': pending, 'overdue': overdue, 'sent': sent}
+LISTS = {'inbox': inbox, 'pending': pending, 'overdue': overdue, 'sent': sent,
+         'parked': parked}
 
 
 def _department(request):
@@ -163,7 +164,7 @@ def inbox_view(request):
     officer = officer_for(request)
     which = request.params.get('view', 'inbox')
     if which not in LISTS:
-        raise HTTPBadRequest('view is one of inbox, pending, overdue, sent.')
+        raise HTTPBadRequest('view is one of inbox, pending, overdue, sent, parked.')
     offset, limit = offset_and_limit(request)
     rows, total, more = LISTS[which](officer.site.desk, officer.post_ids,
                                      request.registry.kpw_settings.overdue_days, now_ts(),
@@ -175,12 +176,15 @@ def inbox_view(request):
 def alerts(request):
     officer = officer_for(request)
     box = officer.site.alerts.box(officer.login)
+    # the reminders: files parked at the user's posts whose date has come
+    due, due_count = follow_ups_due(officer.site.desk, officer.post_ids, now_ts())
+    reminders = {'due': due, 'due_count': due_count}
     if box is None:
-        return {'items': [], 'unread': 0}
+        return {'items': [], 'unread': 0, **reminders}
     return {'items': [{'at': a.at.isoformat(), 'kind': a.kind, 'text': a.text,
                        'item_id': a.item_id, 'unread': unread}
                       for a, unread in box.newest(50)],
-            'unread': box.unread()}
+            'unread': box.unread(), **reminders}
 
 
 @view_config(**api_config(route_name='api_alerts_read', request_method='POST', permission=VIEW))

@@ -102,6 +102,11 @@ def actions_of(workflow):
     return [t.name for t in workflow.transitions]
 
 
+# what a file or summary says of its follow-ups: what it is put up with, what it is
+# referred to in (each only if the caller may open it), and its parking (null: none)
+FOLLOW_UP = {'links': array(ref('Link')), 'referred_in': array(ref('ItemRef')),
+             'parked': {'oneOf': [{'type': 'null'}, ref('Parked')]}}
+
 SCHEMAS = {
     'Error': closed({'error': STRING}),
     'Token': closed({'token': STRING, 'expires_at': TIME}),
@@ -130,6 +135,14 @@ SCHEMAS = {
         'approved_by': MAYBE_STRING, 'approved_at': MAYBE_TIME, 'number': MAYBE_STRING,
         'dated_at': MAYBE_TIME, 'signatures': array(ref('Signature')),
         'issued_at': MAYBE_TIME}),
+    'ItemRef': closed({'id': STRING, 'kind': {'enum': ['file', 'summary']}, 'number': STRING,
+                       'subject': STRING}),
+    # a file or summary this one is put up with (only those the caller may open are listed)
+    'Link': closed({'id': STRING, 'kind': {'enum': ['file', 'summary']}, 'number': STRING,
+                    'subject': STRING, 'remark': STRING, 'by': STRING, 'at': TIME}),
+    # parked awaiting a reply until the date (UTC); "due": the date has come
+    'Parked': closed({'until': {'type': 'string', 'format': 'date'}, 'reason': STRING,
+                      'by': STRING, 'at': TIME, 'due': BOOLEAN}),
     'File': closed({
         'id': STRING, 'kind': {'const': 'file'}, 'number': STRING, 'subject': STRING,
         'state': {'enum': list(CASEFILE.states)},
@@ -140,7 +153,7 @@ SCHEMAS = {
         'actions': array({'enum': actions_of(CASEFILE)}),
         'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft')),
         # the id of the decided summary the file was opened to implement
-        'implements': MAYBE_STRING}),
+        'implements': MAYBE_STRING, **FOLLOW_UP}),
     'Summary': closed({
         'id': STRING, 'kind': {'const': 'summary'}, 'number': STRING, 'subject': STRING,
         'state': {'enum': list(SUMMARY.states)},
@@ -155,7 +168,7 @@ SCHEMAS = {
         'decision_remarks': MAYBE_STRING, 'decided_at': MAYBE_TIME,
         'signatures': array(ref('Signature')),
         # filed by the department once decided; the file opened to implement it, if any
-        'filed_at': MAYBE_TIME, 'implementing_file': MAYBE_STRING}),
+        'filed_at': MAYBE_TIME, 'implementing_file': MAYBE_STRING, **FOLLOW_UP}),
     'Opened': closed({'id': STRING, 'number': STRING, 'state': STRING, 'holder': STRING}),
     'NoteNumber': closed({'n': INTEGER}),
     'NoteEdited': closed({'n': INTEGER, 'text': STRING}),
@@ -168,8 +181,13 @@ SCHEMAS = {
         'classification': {'enum': list(CLASSIFICATIONS)}, 'state': STRING,
         'holder': STRING, 'received_at': TIME, 'age_days': INTEGER, 'overdue': BOOLEAN,
         # in the sent view: when it was sent, and since when it is where it is now
-        'sent_at': TIME, 'now_since': TIME}, optional=('sent_at', 'now_since')),
+        'sent_at': TIME, 'now_since': TIME,
+        # parked (the parked view; in the others, back from parking): until when, why,
+        # and whether the date has come
+        'parked_until': TIME, 'reason': STRING, 'due': BOOLEAN},
+        optional=('sent_at', 'now_since', 'parked_until', 'reason', 'due')),
     # "total" is null for the overdue and sent views (counting them would walk them all)
+    # (inbox and pending: what the posts hold, and what they parked whose date has come)
     'Inbox': closed({'items': array(ref('InboxItem')), 'total': {'type': ['integer', 'null']},
                      'more': BOOLEAN}),
     'Receipt': closed({
@@ -199,7 +217,10 @@ SCHEMAS = {
     'Register': closed({'items': array(ref('Receipt')), 'more': BOOLEAN}),
     'Alert': closed({'at': TIME, 'kind': STRING, 'text': STRING, 'item_id': MAYBE_STRING,
                      'unread': BOOLEAN}),
-    'Alerts': closed({'items': array(ref('Alert')), 'unread': INTEGER}),
+    # "due": the reminders, files parked at your posts whose date has come (due longest
+    # first, at most 50); "due_count": how many there are
+    'Alerts': closed({'items': array(ref('Alert')), 'unread': INTEGER,
+                      'due': array(ref('InboxItem')), 'due_count': INTEGER}),
     'Unread': closed({'unread': INTEGER}),
     'SearchHit': closed({'id': STRING, 'kind': {'enum': list(SEARCH_KINDS)}, 'title': STRING,
                          'number': STRING, 'snippet': STRING, 'url': STRING}),
@@ -349,6 +370,29 @@ PATHS = {
                         'addressees': text(5000, blank=True),
                         'copies': text(5000, blank=True)},
                        ['kind', 'subject', 'body']), params=ID)},
+    '/api/v1/files/{id}/links': {'post': op(
+        'Put the file up with another file or summary, by its number ("FD/2025/0311"), as '
+        'the holder; 404 alike for a number that does not exist and one you may not open',
+        'The file, with its links', ref('File'), (400, 401, 403, 404, 409, *WRITE),
+        status='201', params=ID,
+        body=json_body({'number': text(60, line=True), 'remark': text(500, blank=True)},
+                       ['number']))},
+    '/api/v1/files/{id}/links/{other}': {'delete': op(
+        'Take the file or summary "other" (its id) off the file, as the holder',
+        'Removed', None, (400, 401, 403, 404, 409, *WRITE), status='204',
+        params=path_params('id', 'other'))},
+    '/api/v1/files/{id}/park': {'post': op(
+        'Park the file awaiting a reply, as the holder: it leaves the inbox (for '
+        'GET /api/v1/inbox?view=parked) and comes back, due, on "until" (a date after today, '
+        'a year ahead at most, from 00:00 UTC). Parked already: the new date and reason '
+        'replace the old.', 'The file, parked', ref('File'),
+        (400, 401, 403, 404, 409, *WRITE), params=ID,
+        body=json_body({'until': {'type': 'string', 'format': 'date'},
+                        'reason': text(500, minimum=3)}, ['until', 'reason']))},
+    '/api/v1/files/{id}/resume': {'post': op(
+        'Take a parked file back into the inbox before its date (or once due), as the '
+        'holder; 409 when it is not parked', 'The file', ref('File'),
+        (400, 401, 403, 404, 409, *WRITE), params=ID)},
     '/api/v1/files/{id}/pdf': {'get': pdf_op('The whole file as one PDF: noting sheet, '
                                              'movement register, correspondence, bookmarks')},
     '/api/v1/drafts/{id}/actions/{action}': {'post': op(
@@ -408,11 +452,13 @@ PATHS = {
         'Verify the signatures of a PDF (no sign-in)', 'What each signature says',
         ref('Verification'), (400, 413), body=UPLOAD, security=[])},
     '/api/v1/inbox': {'get': op(
-        'What your posts hold (inbox: newest first; pending: oldest first; overdue), or '
-        'what they sent (sent, with "sent_at")', 'A page of the list', ref('Inbox'),
+        'What your posts hold, with what they parked whose date has come ("due": true) '
+        '(inbox: newest first; pending: oldest first; overdue), what they sent (sent, with '
+        '"sent_at"), or what they parked awaiting a reply (parked: soonest due first, with '
+        '"parked_until", "reason" and "due")', 'A page of the list', ref('Inbox'),
         (400, 401), params=[
             {'name': 'view', 'in': 'query', 'required': False,
-             'schema': {'enum': ['inbox', 'pending', 'overdue', 'sent']}},
+             'schema': {'enum': ['inbox', 'pending', 'overdue', 'sent', 'parked']}},
             {'name': 'offset', 'in': 'query', 'required': False,
              'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
             {'name': 'limit', 'in': 'query', 'required': False,
@@ -493,7 +539,8 @@ PATHS = {
         'parameters': ID,
         'responses': {'200': {'description': 'The file', 'content': {'*/*': {'schema': {
             'type': 'string', 'format': 'binary'}}}}, **errors(400, 401, 404, *WRITE)}}},
-    '/api/v1/alerts': {'get': op('Your newest 50 alerts and how many are unread',
+    '/api/v1/alerts': {'get': op('Your newest 50 alerts and how many are unread, and the '
+                                 'files parked at your posts that are due for follow-up',
                                  'The alerts', ref('Alerts'), (401,))},
     '/api/v1/alerts/read': {'post': op('Mark every alert as read', 'Marked', ref('Unread'),
                                        (401, *WRITE))},
