@@ -27,6 +27,8 @@ def unread(app, tokens, login):
 
 
 def test_opening_a_file_reads_its_alerts_only_for_the_reader(app, tokens):
+    # (so.finance has read the alerts of the demo letters marked to her)
+    api(app, tokens, 'so.finance', 'post_json', '/api/v1/alerts/read', params={})
     first, second = two_files_to_the_secretary(app, tokens)
     # the secretary sends the first back: so.finance now has an alert about it too
     api(app, tokens, 'secretary.finance', 'post_json', f'/api/v1/files/{first}/actions/return',

@@ -40,7 +40,8 @@ def test_home_counts_and_longest_waiting_follow_the_moves(app, other, tokens, op
     assert counts(page) == {'inbox': ('0', 'inbox'), 'pending': ('0', 'pending'),
                             'overdue': ('0', 'overdue'), 'sent': ('1', 'sent'),
                             'parked': ('0', 'parked'), 'due': ('0', 'alerts'),
-                            'alerts': ('0', 'alerts')}
+                            # (the demo's two letters marked to her, each with its alert)
+                            'receipts': ('2', 'receipts'), 'alerts': ('2', 'alerts')}
     assert 'Nothing waits with your posts.' in page.text
     old = new_file(app, tokens, 'Pension arrears of retired teachers', priority='urgent',
                    classification='confidential')
