@@ -129,11 +129,7 @@ def _register_data(request, error=None):
                     if officer.can_view(casefile) else None)
         entries.append(entry_row(request, entry, ack_url, file_url))
     awaiting = []
-    for address in (register.awaiting() if register is not None else ()):
-        try:
-            casefile, draft = find_document(officer.site, address, officer)
-        except DomainError:
-            continue
+    for _address, casefile, draft in awaiting_documents(officer, register):
         if may_dispatch(casefile, officer):
             url = request.route_url('file_draft_dispatch', id=casefile.id, draft=draft.id)
             awaiting.append({'number': draft.number, 'subject': draft.subject,
@@ -245,6 +241,17 @@ def acknowledge_from_page(request):
 
 # --- API ---------------------------------------------------------------------------------------
 
+def awaiting_documents(officer, register):
+    """``(address, file, draft)`` of the register's issued documents awaiting dispatch
+    that ``officer`` may see."""
+    for address in (register.awaiting() if register is not None else ()):
+        try:
+            casefile, draft = find_document(officer.site, address, officer)
+        except DomainError:
+            continue
+        yield address, casefile, draft
+
+
 @view_config(**api_config(route_name='api_department_dispatch', request_method='GET',
                           permission=VIEW))
 def api_register(request):
@@ -254,11 +261,7 @@ def api_register(request):
     offset, limit = offset_and_limit(request)
     rows, more, register = _page_of(request, dept, wanted, offset, limit)
     awaiting = []
-    for address in (register.awaiting() if register is not None else ()):
-        try:
-            casefile, draft = find_document(officer.site, address, officer)
-        except DomainError:
-            continue
+    for address, _casefile, draft in awaiting_documents(officer, register):
         awaiting.append({'draft': address, 'number': draft.number, 'subject': draft.subject,
                          'kind': draft.kind, 'issued_at': draft.issued_at.isoformat()})
     return {'items': [entry_json(e) for e, _c in rows], 'more': more, 'awaiting': awaiting}

@@ -26,11 +26,11 @@ from ..security.roles import VIEW
 from ..site import get_site
 from ..text_rules import check_text
 from ..workflows.receipt import RECEIPT
+from .admin.audit import safe_cell
 from .api import api_config, json_body
 from .auditing import read_item, refused
-from .confirm import ask, confirmed
-from .files import LISTS, PAGE, _actions, _linked, _mark_primary, human_size, movement_rows, \
-    pages_label
+from .files import (LISTS, PAGE, _actions, _linked, _mark_primary, confirmation, human_size,
+                    movement_rows, pages_label)
 from .layout import flash
 from .params import day, offset_and_limit, whole_number
 from .work import (_ascii, desk_row, document_response, item_url, now_ts, officer_for,
@@ -190,12 +190,6 @@ CSV_COLUMNS = ('Diary number', 'Registered', 'From', 'Their reference', 'Letter 
                'Subject', 'Mode', 'Classification', 'State', 'Where now')
 
 
-def _cell(value):
-    """A CSV cell a spreadsheet will not run as a formula."""
-    value = '' if value is None else str(value)
-    return "'" + value if value[:1] in ('=', '+', '-', '@', '\t', '\r') else value
-
-
 @view_config(route_name='department_diary_csv', permission=VIEW)
 def diary_csv(request):
     dept = diary_department(request)
@@ -207,7 +201,7 @@ def diary_csv(request):
     count = 0
     for receipt in register_entries(site, dept.__name__, filters, Scan(), EXPORT_SCAN):
         r = register_row(request, site, receipt)
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([safe_cell(v) for v in (
             r['number'], r['registered_at'], r['sender'], r['reference'], r['letter_date'],
             r['subject'], r['mode'], r['classification'], r['state_title'], r['where'])])
         count += 1
@@ -328,13 +322,9 @@ def receipt_action(request):
     site = get_site(request)
     translate = request.localizer.translate
     try:
-        if not confirmed(request):
-            t = RECEIPT.ready(receipt, name, officer_for(request), **params)
-            if t.confirm is not None:
-                question = RECEIPT.message(t, 'confirm', receipt, site, translate, params,
-                                           request.locale_name)
-                return ask(request, question, t.confirm_button,
-                           item_url(request, 'receipt', receipt.id))
+        asking = confirmation(request, RECEIPT, receipt, name, params)
+        if asking is not None:
+            return asking
         t = run_action(request, receipt, name, params)
     except DomainError as err:
         page = receipt_page(request, receipt, refused(request, err))
@@ -404,6 +394,7 @@ def receipt_json(request, receipt):
     site = get_site(request)
     officer = officer_for(request)
     letter = receipt.letter
+    casefile = site.desk.items.get(receipt.file_id) if receipt.file_id else None
     return {
         'id': receipt.id, 'kind': 'receipt', 'number': receipt.number,
         'subject': receipt.subject, 'sender': receipt.sender, 'reference': receipt.reference,
@@ -412,8 +403,8 @@ def receipt_json(request, receipt):
         'classification': receipt.classification, 'priority': receipt.priority,
         'department': receipt.department, 'registered_at': receipt.created_at.isoformat(),
         'holder': post_ref(site, receipt.holder),
-        'file_id': receipt.file_id if receipt.file_id and officer.can_view(
-            site.desk.items[receipt.file_id]) else None,
+        'file_id': casefile.id if casefile is not None and officer.can_view(casefile)
+        else None,
         'letter': None if letter is None else {
             'filename': letter.filename, 'content_type': letter.content_type,
             'size': letter.size, 'pages': letter.pages},

@@ -387,6 +387,22 @@ def _render_error(request, item, err, template):
     return render_to_response(template, data, request=request, response=request.response)
 
 
+def confirmation(request, workflow, obj, name, params):
+    """The confirmation page, if transition ``name`` asks for one and the POST has not
+    confirmed it (after checking that it may run: a refusal is said at once); else None.
+    For files, summaries, their drafts and receipts alike."""
+    if confirmed(request):
+        return None
+    t = workflow.ready(obj, name, officer_for(request), **params)
+    if t.confirm is None:
+        return None
+    item = getattr(obj, 'casefile', obj)
+    question = workflow.message(t, 'confirm', obj, get_site(request),
+                                request.localizer.translate, params, request.locale_name)
+    return ask(request, question, t.confirm_button, item_url(request, item.kind, item.id),
+               ask_pin='pin' in t.needs)
+
+
 @view_defaults(permission=VIEW)
 class ItemPages:
     def __init__(self, request):
@@ -489,28 +505,13 @@ class ItemPages:
                   if k in request.POST}
         workflow = WORKFLOWS[item.kind]
         try:
-            asking = self._confirmation(workflow, item, request.matchdict['action'], params)
+            asking = confirmation(request, workflow, item, request.matchdict['action'], params)
             if asking is not None:
                 return asking
             t = run_action(request, item, request.matchdict['action'], params)
         except DomainError as err:
             return _render_error(request, item, err, self._template(item))
         return self._back(item, self._done(workflow, t, item))
-
-    def _confirmation(self, workflow, obj, name, params):
-        """The confirmation page, if transition ``name`` asks for one and the POST has not
-        confirmed it (after checking that it may run: a refusal is said at once)."""
-        request = self.request
-        if confirmed(request):
-            return None
-        t = workflow.ready(obj, name, officer_for(request), **params)
-        if t.confirm is None:
-            return None
-        item = getattr(obj, 'casefile', obj)
-        question = workflow.message(t, 'confirm', obj, get_site(request),
-                                    request.localizer.translate, params, request.locale_name)
-        return ask(request, question, t.confirm_button, item_url(request, item.kind, item.id),
-                   ask_pin='pin' in t.needs)
 
     def _done(self, workflow, t, obj):
         return workflow.message(t, 'done', obj, get_site(self.request),
@@ -543,7 +544,7 @@ class ItemPages:
                 edit_draft(draft, officer_for(request), request.POST.get('subject', ''),
                            request.POST.get('body', ''))
                 return self._back(item, _('Draft updated.'))
-            asking = self._confirmation(DRAFT_WORKFLOW, draft, name, {'pin': pin})
+            asking = confirmation(request, DRAFT_WORKFLOW, draft, name, {'pin': pin})
             if asking is not None:
                 return asking
             t = run_draft_action(request, draft, name, pin)
