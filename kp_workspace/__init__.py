@@ -36,6 +36,7 @@ def main(global_config, **settings):
         config.include('.search')              # Whoosh index, its queue and indexer
         config.include('.views')               # browser pages, JSON API, static files
         config.include('.dispatch')            # the dispatch registers' pages and API
+        config.include('.recordroom')          # the record room's pages and API
     try:
         config.registry.kpw_generations = prepare_database(
             config.registry, evolve=kpw_settings.evolve_on_start)

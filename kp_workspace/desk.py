@@ -327,6 +327,28 @@ class Desk(Persistent):
             return []
         return [key[1] for key in referred.keys(min=(item_id,), max=(item_id, _LAST))]
 
+    # forgetting (a file destroyed under a weeding list) --------------------------
+    def forget(self, item):
+        """Take ``item`` out of every register: the items, the counts, the numbers, what
+        its posts sent, its parking and its links (both ways).  Completed stays stay
+        (they are counts of desk times, not the item)."""
+        self.unpark(item)
+        if item.kind != 'receipt':
+            self.unplace_held(item, item.holder, item.received_at)
+        for line in item.movements:
+            sent = self._sent.get(line.from_post) if line.from_post else None
+            if sent is not None:
+                sent.discard((-line.at.timestamp(), item.id))
+        for other, _link in self.links_from(item.id):
+            self.unlink(item.id, other)
+        for other in self.referred_from(item.id):
+            self.unlink(other, item.id)
+        numbers = self.numbers_tree()
+        if numbers.get(item.number) == item.id:
+            del numbers[item.number]
+        self._count(item, -1)
+        del self.items[item.id]
+
     # reading ---------------------------------------------------------------
     @staticmethod
     def _bounds(before, since):

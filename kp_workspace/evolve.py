@@ -19,6 +19,7 @@ from .content_types.outgoing import PublishedNotices
 from .desk import LONG_STAY, Desk
 from .security.charges import Charges
 from .dispatch import DispatchBook, note_issued
+from .recordroom import UNCLASSED, RecordRoom
 from .security.principals import Principals
 from .security.revocation import RevokedSessions
 from .security.throttle import LoginThrottle, SignInThrottle
@@ -226,6 +227,20 @@ def step_19_follow_ups(site, registry):
             numbers[item.number] = item_id
 
 
+def step_20_record_room(site, registry):
+    """The record room's registers (``site.recordroom``).  A file closed before them has
+    no record class: it becomes class A (kept permanently), so nothing is weeded that
+    nobody classed; a records clerk's Secretary may reopen and close it again to
+    class it otherwise."""
+    if getattr(site, 'recordroom', None) is not None:
+        return
+    site.recordroom = RecordRoom()
+    for item in site.desk.items.values():
+        if getattr(item, 'kind', None) == 'file' and item.state == 'closed' \
+                and getattr(item, 'record_class', None) is None:
+            item.record_class = UNCLASSED
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -246,6 +261,7 @@ STEPS = (
     (17, step_17_acting_charges),
     (18, step_18_dispatch_registers),
     (19, step_19_follow_ups),
+    (20, step_20_record_room),
 )
 GENERATION = STEPS[-1][0]
 

@@ -328,3 +328,54 @@ class _Mark(Flowable):
 
     def draw(self):
         self.found.setdefault(self.name, self.canv.getPageNumber() - 1)
+
+
+def _cell(text, style):
+    """A table cell of one line of text; Urdu shaped and set in Naskh (reportlab does
+    not shape it, and Noto Sans has no Arabic letters)."""
+    text = ' '.join((text or '').split())
+    if ARABIC_SCRIPT.search(text):
+        return Paragraph(f'<font name="Naskh">{escape(shape(text))}</font>', style)
+    return Paragraph(escape(text), style)
+
+
+def render_weeding_list(w):
+    """A weeding list for signature: the files to be destroyed, with their classes.
+
+    ``w`` is a mapping: department_title, number, remarks, proposed_by, proposed_at,
+    approved_by, approved_post, approved_at, years ({class: years}), entries (list of
+    (number, subject, classification, record class, closed_at)).
+    """
+    styles = _styles()
+    story = _letterhead(styles, w['department_title'])
+    story.append(Paragraph('WEEDING LIST', styles['title']))
+    story.append(Paragraph(f'No. {escape(w["number"])} · {escape(dated(w["approved_at"]))}',
+                           styles['sub']))
+    years = w['years']
+    story.append(Paragraph(
+        f'The files below were closed and have been kept for as long as their record class '
+        f'requires (class B: {years.get("B")} years, class C: {years.get("C")} years). '
+        f'None is under a legal hold. They were proposed for weeding by '
+        f'{escape(w["proposed_by"])} on {escape(dated(w["proposed_at"]))}.', styles['body']))
+    if w.get('remarks'):
+        story.extend(text_block(w['remarks'], styles['body']))
+    cell = styles['small']
+    rows = [['#', 'File No.', 'Subject', 'Class', 'Closed']]
+    for n, (number, subject, classification, record_class, closed_at) in \
+            enumerate(w['entries'], 1):
+        if classification != 'routine':
+            subject = f'{subject} ({classification})'
+        rows.append([str(n), Paragraph(escape(number), cell),
+                     _cell(subject, cell), record_class,
+                     Paragraph(escape(closed_at.strftime('%d %b %Y')), cell)])
+    table = Table(rows, colWidths=[10 * mm, 34 * mm, 82 * mm, 14 * mm, 26 * mm], repeatRows=1)
+    table.setStyle(TableStyle([('FONT', (0, 0), (-1, 0), 'Sans-Bold', 9),
+                               ('FONT', (0, 1), (-1, -1), 'Sans', 9),
+                               ('GRID', (0, 0), (-1, -1), 0.4, colors.grey),
+                               ('VALIGN', (0, 0), (-1, -1), 'TOP')]))
+    story.append(table)
+    story.append(Spacer(1, 8))
+    story.append(Paragraph(
+        f'Approved for destruction: {len(w["entries"])} file(s). Approved by '
+        f'{escape(w["approved_by"])}, {escape(w["approved_post"])}.', styles['body']))
+    return _build(story, f'Weeding list {w["number"]}', w['approved_by'])

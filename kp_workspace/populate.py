@@ -10,6 +10,8 @@ waiting to be marked, and ``so.finance`` has letters marked to them in Receipts.
 Education, for thirty days from the day the demo is made.  The Section Officer,
 Sports has follow-ups: a file parked awaiting a reply whose date has passed (due,
 back in the inbox), one parked until a date ahead, and a file put up with another.
+The Finance record room (``clerk.finance``) has a file of class C closed four years
+ago, due for weeding, and one of class B closed then too, kept for six years more.
 """
 import datetime
 import io
@@ -114,6 +116,7 @@ def load_demo(site, actor, secret=None):
             _demo_dak(site, actor)
             added += len(DEMO_LETTERS)
         _demo_follow_ups(site, actor)
+        _demo_record_room(site, actor)
     return added
 
 
@@ -252,3 +255,45 @@ def _demo_follow_ups(site, actor):
     actor.record('file.parked', f'file:{due.id}',
                  until=(today - datetime.timedelta(days=1)).isoformat(), post=due.holder)
     link(equipment, officer, due.number, 'The complex will need this equipment.')
+
+
+RECORD_ROOM_FILES = (
+    # subject, record class
+    ('Purchase of office furniture for the Finance Department, 2021-22', 'C'),
+    ('Budget estimates of the Finance Department, 2022-23', 'B'),
+)
+
+
+def _demo_record_room(site, actor):
+    """so.finance closes two files opened five years ago (numbered in that year),
+    written as closed four years ago: one of class C, due for weeding, and one of
+    class B, kept for six years more."""
+    from .access import Officer
+    from .content_types.casefile import open_file
+    from .content_types.movable import now, write_note
+    from .workflows.casefile import CASEFILE
+    officer = Officer(site['principals'].users['so.finance'], site, actor)
+    opened = now() - datetime.timedelta(days=5 * 365 + 1)
+    for subject, record_class in RECORD_ROOM_FILES:
+        casefile = open_file(site['departments']['finance'], officer, subject, at=opened)
+        # (with the Section Officer from today, not for five years: no desk time to count)
+        site.desk.unplace(casefile, casefile.holder, casefile.received_at)
+        casefile.received_at = now().timestamp()
+        site.desk.place(casefile, casefile.holder, casefile.received_at)
+        write_note(casefile, officer, 'The matter is settled; the file may be closed.')
+        CASEFILE.run(casefile, 'close', officer, record_class=record_class,
+                     remarks='Matter settled.')
+        backdate_closing(site, casefile, datetime.timedelta(days=4 * 365 + 1))
+
+
+def backdate_closing(site, casefile, by):
+    """Write ``casefile`` as closed ``by`` (a timedelta) earlier than it was (the demo's
+    and the tests' way to a file whose years have passed)."""
+    room = site.recordroom
+    room.unfiled(casefile)
+    casefile.closed_at -= by
+    last = casefile.last_movement()
+    if last is not None and last.action == 'close':
+        last.at = casefile.closed_at
+        casefile.movements._lines[last.n] = last   # (stored again: its bucket changed)
+    room.filed(casefile)

@@ -35,6 +35,7 @@ class WorkspaceSettings:
     default_locale: str = 'en'
     upload_limit: int = 50 * 1024 * 1024
     overdue_days: tuple = (('immediate', 1), ('urgent', 3), ('routine', 7))
+    retention_years: tuple = (('B', 10), ('C', 3))   # record classes kept for years
     mail: bool = False
     tsa_url: str = ''          # an RFC 3161 time-stamping service for signatures, if any
     indexer: str = 'thread'    # 'thread': this process runs the search indexer; 'off': it does not
@@ -234,6 +235,8 @@ def read_settings(global_config, settings):
         upload_limit=_int(settings, 'upload_limit_mb', 50) * 1024 * 1024,
         overdue_days=tuple((p, _int(settings, f'overdue_days.{p}', d))
                            for p, d in (('immediate', 1), ('urgent', 3), ('routine', 7))),
+        retention_years=tuple((c, _int(settings, f'retention_years.{c}', d))
+                              for c, d in (('B', 10), ('C', 3))),
         mail=bool(settings.get('mail.host')),
         tsa_url=(settings.get(PREFIX + 'tsa_url') or '').strip(),
         indexer=indexer,

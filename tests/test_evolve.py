@@ -455,3 +455,34 @@ def test_step_19_on_a_desk_that_has_them_changes_nothing():
     evolve.step_19_follow_ups(site, None)
     assert all(a is b for a, b in zip(
         (desk._parked, desk._parking, desk._links, desk._referred), trees))
+
+
+def test_step_20_opens_the_record_room_and_keeps_unclassed_files(var_dir):
+    """A database as release 19 left it (no record room; closed files without a record
+    class): step 20 adds the registers, and a file closed before them is class A (kept:
+    nothing is weeded that nobody classed)."""
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                                   blob_dir=str(var_dir / 'blobs')))
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        closed = [item for item in site.desk.items.values()
+                  if item.kind == 'file' and item.state == 'closed']
+        assert closed   # (the demo's record room)
+        for item in closed:
+            item.__dict__.pop('record_class', None)
+            item._p_changed = True
+        del site.recordroom
+        site.generation = 19
+    main_db.close()
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (19, evolve.GENERATION)
+        browser = Browser(app)
+        token = browser.token('clerk.finance')
+        assert browser.api('get', '/api/v1/departments/finance/records/due', token).json[
+            'items'] == []
+        for item in closed:
+            data = browser.api('get', f'/api/v1/files/{item.id}', token).json
+            assert (data['record_class'], data['weed_from']) == ('A', None)
+    finally:
+        close_app(app)

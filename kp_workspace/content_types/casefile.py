@@ -20,6 +20,8 @@ class CaseFile(Movable):
     kind = 'file'
     final_states = ('closed',)   # until it is reopened
     implements = None            # id of the decided summary this file carries out
+    record_class = None          # A, B or C once closed (kp_workspace.recordroom)
+    closed_at = None
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
@@ -63,7 +65,7 @@ def opening_post(officer, department, post_id=None):
 
 
 def open_file(department, officer, subject, classification='routine', priority='routine',
-              post_id=None):
+              post_id=None, at=None):
     """Open a new case file in ``department`` held by the officer's post there.
 
     The number is ``CODE/YEAR/NNNN``, unique: numbers come from a counter per
@@ -71,16 +73,20 @@ def open_file(department, officer, subject, classification='routine', priority='
     """
     post = opening_post(officer, department.__name__, post_id)
     return create(CaseFile, department, officer, post, '{code}/{year}/{serial:04d}', 'file',
-                  subject, classification, priority)
+                  subject, classification, priority, at=at)
 
 
 def find_item(site, officer, item_id, kind=None):
     """The file or summary ``item_id`` if ``officer`` may see it.
 
     :raises DomainError: 404 both when it does not exist and when it may not be
-        seen, so its existence is not revealed.
+        seen, so its existence is not revealed; 410 to the department's record room
+        when it was destroyed under a weeding list (its tombstone says when).
     """
     item = site.desk.items.get(item_id or '')
+    if item is None and kind in (None, 'file'):
+        from ..recordroom import gone
+        gone(site, officer, item_id)
     if item is None or (kind and item.kind != kind) or not officer.can_view(item):
         raise nothing_here()
     return item

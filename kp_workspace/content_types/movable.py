@@ -190,18 +190,19 @@ class Movable(Persistent):
 
 
 def create(cls, department, officer, post, number_format, series, subject, classification,
-           priority, **fields):
+           priority, at=None, **fields):
     """Make a new file or summary held by ``post``, numbered, registered and announced.
 
     ``number_format`` uses ``{code}``, ``{year}`` and ``{serial}``; serials come from a
     counter per department, series and year, whose concurrent use conflicts (and is
-    retried) rather than hands out a number twice.
+    retried) rather than hands out a number twice.  ``at``: when it was opened (now; an
+    earlier time for a file entered from the paper records, numbered in its year).
     """
     site = officer.site
     subject = check_name(subject, 'subject', 300, minimum=3)
     classification = check_choice(classification, CLASSIFICATIONS, 'classification')
     priority = check_choice(priority, PRIORITIES, 'priority')
-    at = now()
+    at = at or now()
     serial = site.desk.next_number(department.__name__, series, at.year)
     number = number_format.format(code=department.code, year=at.year, serial=serial)
     item = cls(site.desk.new_id(), number, subject, department.__name__, classification,

@@ -21,6 +21,7 @@ from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_sum
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..lists import dashboard, follow_ups_due, inbox, overdue, parked, pending, sent
+from ..recordroom.views import record_class_choices, record_facts
 from ..security.directory import post_directory
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
                               WRITE_NOTE)
@@ -333,6 +334,8 @@ def _page(request, item):
         'note_url': request.route_url(f'{route}_notes', id=item.id),
         'decisions': list((k, translate(v)) for k, v in DECISION_TITLES.items()),
         'follow_up': follow_up_pages.follow_up_data(request, officer, item, holds),
+        'record_classes': record_class_choices(request),
+        'record': record_facts(request, officer, item) if item.kind == 'file' else None,
     }
     if item.kind == 'file':
         data['attachments'] = attachment_rows(request, item)
@@ -501,8 +504,8 @@ class ItemPages:
     def action(self):
         request = self.request
         item = item_for(request)
-        params = {k: request.POST[k] for k in ('to_post', 'remarks', 'decision', 'pin')
-                  if k in request.POST}
+        params = {k: request.POST[k] for k in ('to_post', 'remarks', 'decision', 'pin',
+                                                'record_class') if k in request.POST}
         workflow = WORKFLOWS[item.kind]
         try:
             asking = confirmation(request, workflow, item, request.matchdict['action'], params)

@@ -7,6 +7,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..i18n import display_title
 from ..lists import DAY, at_a_glance
+from ..recordroom import may_enter as may_enter_record_room
 from ..security.roles import APPROVE, DRAFT, OPEN_FILE, ROLES_BY_NAME, VIEW
 from ..site import get_site
 from .layout import admin_sections
@@ -59,6 +60,9 @@ def home(request):
                           request.route_url('department_diary', name=name)))
         if officer.may_in_department(APPROVE, name):
             links.append((translate(_('Dashboard')), request.route_url('department', name=name)))
+        if may_enter_record_room(officer, name):
+            links.append((translate(_('Record room')),
+                          request.route_url('department_records', name=name)))
         if links:
             work.append((display_title(dept, request), links))
     return {

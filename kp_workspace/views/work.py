@@ -159,6 +159,7 @@ def item_json(request, item):
                                for a in in_order(item)]
         data['drafts'] = [draft_json(item, d) for d in item.drafts.values()]
         data['implements'] = item.implements
+        data.update(record_json(request, item))
     else:
         for name in ('background', 'proposal', 'financial_implications', 'decision_sought',
                      'decision', 'decision_remarks'):
@@ -168,6 +169,18 @@ def item_json(request, item):
         data['implementing_file'] = item.implementing_file
         data['signatures'] = signatures_json(item)
     return data
+
+
+def record_json(request, casefile):
+    """A file's keeping: its record class and first weeding day once closed, its hold."""
+    from ..recordroom import record_room, weed_from
+    room = record_room(get_site(request))
+    hold = room.hold_of(casefile.id) if room is not None else None
+    day = weed_from(casefile, request.registry.kpw_settings.retention_years)
+    return {'record_class': casefile.record_class if casefile.state == 'closed' else None,
+            'weed_from': day.isoformat() if day else None,
+            'legal_hold': None if hold is None else {'reason': hold.reason, 'by': hold.by,
+                                                     'at': iso(hold.at)}}
 
 
 def ref_json(item):

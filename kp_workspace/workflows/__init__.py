@@ -154,7 +154,8 @@ class Workflow:
 
 # The text parameters a transition may take: (most characters, one line only).
 TEXT_PARAMS = {'remarks': (2000, False), 'to_post': (100, True), 'decision': (50, True),
-               'pin': (200, True), 'file': (100, True), 'subject': (300, True)}
+               'pin': (200, True), 'file': (100, True), 'subject': (300, True),
+               'record_class': (1, True)}
 
 
 def _checked_params(params):

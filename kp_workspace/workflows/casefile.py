@@ -4,6 +4,7 @@ from pyramid.i18n import TranslationStringFactory
 from ..content_types.movable import (change_state, check_change, move, now, put_away,
                                       touch)
 from ..errors import DomainError
+from ..recordroom import check_class, file_closed, file_reopened
 from ..security.roles import FORWARD, OPEN_FILE
 from . import PostName, Refused, Transition, Workflow, check
 
@@ -83,6 +84,7 @@ def closable(item, officer, params):
     holder(item, officer, params)
     if params is None:
         return
+    params['record_class'] = check_class(params.get('record_class'))
     waiting = [d for d in item.drafts.values() if d.state in AWAITING]
     named = '; '.join(f'{d.id} "{d.subject[:80]}"' for d in waiting)
     if waiting:
@@ -115,12 +117,15 @@ def recall(item, officer, params):
 def close(item, officer, params):
     item.closed_at = put_away(item, officer, 'close', str(RECORD_ROOM), params.get('remarks', ''))
     item.freeze_notes()
-    officer.actor.record('file.close', f'file:{item.id}', post=item.holder)
+    file_closed(officer.site, item, params['record_class'])
+    officer.actor.record('file.close', f'file:{item.id}', post=item.holder,
+                         record_class=item.record_class)
 
 
 def reopen(item, officer, params):
     site = officer.site
     post = officer.posts_with(OPEN_FILE, item.department)[0]
+    file_reopened(site, item)
     at = now()
     item.holder = post.post_id
     item.received_at = at.timestamp()
@@ -160,7 +165,7 @@ CASEFILE = check(Workflow(
         Transition('recall', _('recall'), ('open',), None, FORWARD, untouched_since_sent, recall,
                    needs=('remarks',), rank=0, done=RECALLED),
         Transition('close', _('close'), ('open',), 'closed', FORWARD, closable, close,
-                   needs=('remarks',), rank=-10,
+                   needs=('remarks', 'record_class'), rank=-10,
                    done=_('${number} closed and sent to the record room.'),
                    confirm=_('Close ${number} “${subject}” and send it to the record room? '
                              'Its noting sheet is frozen for good: nobody can add to it or '

@@ -196,6 +196,22 @@ OPENERS = {'officer', 'other_officer', 'approver'}
 REGISTER_KEEPERS = OPENERS | {'diary_clerk'}
 
 
+# who may enter a department's record room: its records clerks and its approvers
+ROOM = {'records_clerk', 'approver'}
+
+
+def lifting(status):
+    """Lifting a legal hold: the department's approvers (``status``); its records clerks
+    enter the record room but may not lift (403)."""
+    rule = in_department(APPROVERS, status)
+
+    def expect(who, state, states, api):
+        if who == 'records_clerk' and state == 'own':
+            return 403
+        return rule(who, state, states, api)
+    return expect
+
+
 class Probe:
     """One request on a route: ``method``, the path (``{file}``, ``{draft}``, ... filled
     from the state's object), what it sends, and the expected status per who x state.
@@ -376,6 +392,52 @@ MATRIX = {
               states=D),
         Probe('GET', '/departments/{department}/dispatch?format=csv',
               in_department(REGISTER_KEEPERS, 200), states=D, name='(CSV)')],
+    # the record room: its records clerks and approvers; lifting a hold: approvers only
+    # (the flows, and who does which step, are in tests/test_record_room.py)
+    'department_records': [Probe('GET', '/departments/{department}/records',
+                                 in_department(ROOM, 200), states=D)],
+    'department_records_lists': [Probe('POST', '/departments/{department}/records/lists',
+                                       in_department(ROOM, 400), states=D,
+                                       form={'files': 'no-such-file'})],
+    'department_records_list': [Probe('GET', '/departments/{department}/records/lists/2026-9999',
+                                      in_department(ROOM, 404), states=D)],
+    'department_records_list_action': [Probe(
+        'POST', '/departments/{department}/records/lists/2026-9999/carry_out',
+        in_department(ROOM, 404), states=D, form={'confirmed': '1'})],
+    'department_records_list_pdf': [Probe(
+        'GET', '/departments/{department}/records/lists/2026-9999.pdf',
+        in_department(ROOM, 404), states=D)],
+    'department_records_holds': [Probe('POST', '/departments/{department}/records/holds',
+                                       in_department(ROOM, 400), states=D,
+                                       form={'number': 'NO/SUCH/1', 'reason': 'The matrix'})],
+    'department_records_hold_lift': [Probe(
+        'POST', '/departments/{department}/records/holds/no-such-file/lift',
+        lifting(404), states=D, form={'reason': 'The matrix'})],
+    'api_records_due': [Probe('GET', '/api/v1/departments/{department}/records/due',
+                              in_department(ROOM, 200), states=D)],
+    'api_weeding_lists': [
+        Probe('GET', '/api/v1/departments/{department}/weeding-lists',
+              in_department(ROOM, 200), states=D),
+        Probe('POST', '/api/v1/departments/{department}/weeding-lists',
+              in_department(ROOM, 400), states=D, json={'files': ['no-such-file']})],
+    'api_weeding_list': [Probe('GET', '/api/v1/departments/{department}/weeding-lists/2026-9999',
+                               in_department(ROOM, 404), states=D)],
+    'api_weeding_list_action': [Probe(
+        'POST', '/api/v1/departments/{department}/weeding-lists/2026-9999/actions/approve',
+        in_department(ROOM, 404), states=D, json={'pin': '123456'})],
+    'api_weeding_list_pdf': [Probe(
+        'GET', '/api/v1/departments/{department}/weeding-lists/2026-9999/pdf',
+        in_department(ROOM, 404), states=D)],
+    'api_records_holds': [
+        Probe('GET', '/api/v1/departments/{department}/holds', in_department(ROOM, 200),
+              states=D),
+        Probe('POST', '/api/v1/departments/{department}/holds', in_department(ROOM, 400),
+              states=D, json={'number': 'NO/SUCH/1', 'reason': 'The matrix'})],
+    'api_records_hold_lift': [Probe(
+        'POST', '/api/v1/departments/{department}/holds/no-such-file/lift', lifting(404),
+        states=D, json={'reason': 'The matrix'})],
+    'api_records_tombstones': [Probe('GET', '/api/v1/departments/{department}/tombstones',
+                                     in_department(ROOM, 200), states=D)],
     'department_dispatch_acknowledgements': [Probe(
         'POST', '/departments/{department}/dispatch/2026-0001/acknowledgements',
         in_department(REGISTER_KEEPERS, 404), states=D,

@@ -129,7 +129,8 @@ def action(request):
     item = item_for(request)
     body = json_body(request) if request.body else {}
     # the workflow engine checks each value (text, its length, its characters)
-    params = {k: v for k, v in body.items() if k in ('to_post', 'remarks', 'decision', 'pin')}
+    params = {k: v for k, v in body.items()
+              if k in ('to_post', 'remarks', 'decision', 'pin', 'record_class')}
     try:
         run_action(request, item, request.matchdict['action'], params)
     except WrongPin as err:  # returned, not raised: the failed attempt is committed

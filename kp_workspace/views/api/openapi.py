@@ -14,6 +14,7 @@ from ...content_types.receipt import MODES
 from ...security.charges import STATES as CHARGE_STATES
 from ...content_types.summary import DECISIONS
 from ...dispatch import MAX_ADDRESSES, MODES as DISPATCH_MODES
+from ...recordroom import LIST_STATES, MAX_HOLD_SEARCH, MAX_LIST, RECORD_CLASSES
 from ...search.engine import KINDS as SEARCH_KINDS
 from ...workflows.casefile import CASEFILE
 from ...workflows.draft import DRAFT_WORKFLOW
@@ -35,6 +36,8 @@ ERROR_TEXT = {
     403: 'Not permitted (your roles or posts do not allow it, or a wrong signing PIN)',
     404: 'Not found, or you may not see it (the two are not told apart)',
     409: 'Conflicts with the current state (not the holder, a state that does not allow it)',
+    410: 'Gone: the file was destroyed under a weeding list (said to its department\'s '
+         'record room; to anyone else it is 404)',
     413: 'The upload is larger than the limit',
     415: 'This kind of file is not accepted',
     429: 'Too many failed attempts (sign-in or signing PIN): locked for a while',
@@ -153,7 +156,11 @@ SCHEMAS = {
         'actions': array({'enum': actions_of(CASEFILE)}),
         'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft')),
         # the id of the decided summary the file was opened to implement
-        'implements': MAYBE_STRING, **FOLLOW_UP}),
+        'implements': MAYBE_STRING, **FOLLOW_UP,
+        # once closed: its record class and the first day it may be weeded (null: class A)
+        'record_class': {'enum': [*RECORD_CLASSES, None]},
+        'weed_from': {'type': ['string', 'null'], 'format': 'date'},
+        'legal_hold': {'oneOf': [{'type': 'null'}, ref('Hold')]}}),
     'Summary': closed({
         'id': STRING, 'kind': {'const': 'summary'}, 'number': STRING, 'subject': STRING,
         'state': {'enum': list(SUMMARY.states)},
@@ -258,6 +265,40 @@ SCHEMAS = {
                                 'kind': {'enum': list(DRAFT_KINDS)}, 'issued_at': TIME}),
     'DispatchRegister': closed({'items': array(ref('Dispatch')), 'more': BOOLEAN,
                                 'awaiting': array(ref('AwaitingDispatch'))}),
+    # the record room
+    'Hold': closed({'reason': STRING, 'by': STRING, 'at': TIME}),
+    'HeldFile': closed({'file': STRING, 'number': STRING, 'reason': STRING, 'by': STRING,
+                        'at': TIME}),
+    'Holds': closed({'items': array(ref('HeldFile')), 'more': BOOLEAN}),
+    'HoldsPlaced': closed({'placed': array(STRING), 'already': array(STRING)}),
+    'DueFile': closed({'id': STRING, 'number': STRING, 'subject': STRING,
+                       'classification': {'enum': list(CLASSIFICATIONS)},
+                       'record_class': {'enum': list(RECORD_CLASSES)}, 'closed_at': TIME,
+                       'weed_from': {'type': 'string', 'format': 'date'}}),
+    'DueFiles': closed({'items': array(ref('DueFile')), 'more': BOOLEAN}),
+    # a file on a weeding list as it stood when proposed; "subject" is null for a
+    # confidential or secret file unless the caller is an approver of the department
+    'ListedFile': closed({'id': STRING, 'number': STRING, 'subject': MAYBE_STRING,
+                          'classification': {'enum': list(CLASSIFICATIONS)},
+                          'record_class': {'enum': list(RECORD_CLASSES)},
+                          'closed_at': TIME,
+                          'outcome': {'enum': ['destroyed', 'held', 'reopened', 'gone',
+                                               None]}}),
+    'WeedingList': closed({
+        'id': STRING, 'number': STRING, 'department': STRING,
+        'state': {'enum': list(LIST_STATES)}, 'remarks': STRING,
+        'proposed_by': STRING, 'proposed_at': TIME, 'approved_by': MAYBE_STRING,
+        'approved_at': MAYBE_TIME, 'rejected_by': MAYBE_STRING, 'rejected_at': MAYBE_TIME,
+        'reason': STRING, 'weeded_by': MAYBE_STRING, 'weeded_at': MAYBE_TIME,
+        'signed_pdf': BOOLEAN, 'files': array(ref('ListedFile'))}),
+    'WeedingLists': closed({'items': array(ref('WeedingList')), 'more': BOOLEAN}),
+    'Tombstone': closed({'id': STRING, 'number': STRING, 'subject': MAYBE_STRING,
+                         'classification': {'enum': list(CLASSIFICATIONS)},
+                         'record_class': {'enum': list(RECORD_CLASSES)},
+                         'closed_at': TIME, 'list': STRING, 'approved_by': STRING,
+                         'approved_at': TIME, 'destroyed_by': STRING,
+                         'destroyed_at': TIME}),
+    'Tombstones': closed({'items': array(ref('Tombstone')), 'more': BOOLEAN}),
 }
 
 # What the text rules (kp_workspace.text_rules) accept, as a pattern a client can
@@ -282,7 +323,8 @@ TEXT = json_body({'text': text(20000)}, ['text'])
 ACTION_BODY = {'required': False, 'content': json_content({
     'type': 'object', 'additionalProperties': False, 'properties': {
         'to_post': STRING, 'remarks': text(2000, blank=True),
-        'decision': {'enum': list(DECISIONS)}, 'pin': STRING}})}
+        'decision': {'enum': list(DECISIONS)}, 'pin': STRING,
+        'record_class': {'enum': list(RECORD_CLASSES)}}})}
 PDF = {'application/pdf': {'schema': {'type': 'string', 'format': 'binary'}}}
 UPLOAD = {'required': True, 'content': {'multipart/form-data': {'schema': {
     'type': 'object', 'required': ['file'],
@@ -336,7 +378,8 @@ PATHS = {
             ['subject', 'background', 'proposal', 'decision_sought']),
         params=path_params('department_id'))},
     '/api/v1/files/{id}': {'get': op('A case file with notes, attachments, movements and '
-                                     'drafts', 'The file', ref('File'), (401, 404, *WRITE),
+                                     'drafts', 'The file', ref('File'),
+                                     (401, 404, 410, *WRITE),
                                      params=ID)},
     '/api/v1/files/{id}/notes': {'post': op(
         'Write a note as the holder', 'The number of the new note', ref('NoteNumber'),
@@ -574,6 +617,80 @@ PATHS = {
                       '503': {'description': 'The database is unavailable',
                               'content': json_content(ref('Unavailable'))}}}},
 }
+
+PAGING = [{'name': 'offset', 'in': 'query', 'required': False,
+           'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
+          {'name': 'limit', 'in': 'query', 'required': False,
+           'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}}]
+DEPT = path_params('department_id')
+LIST = path_params('department_id', 'list')
+ROOM = ('Records clerks and approvers of the department only (403 for others).')
+PATHS.update({
+    '/api/v1/departments/{department_id}/records/due': {'get': op(
+        'Closed files of the department whose record class (B or C) has kept its years, '
+        'that you may open, on no weeding list and under no legal hold; closed longest ago '
+        'first. ' + ROOM, 'A page of files due', ref('DueFiles'), (400, 401, 403, 404),
+        params=DEPT + PAGING)},
+    '/api/v1/departments/{department_id}/weeding-lists': {
+        'get': op('The department\'s weeding lists, newest first. ' + ROOM,
+                  'A page of lists', ref('WeedingLists'), (400, 401, 403, 404),
+                  params=DEPT + PAGING),
+        'post': op(
+            'Propose a weeding list of files due ("files": their ids). 409 when one is not '
+            'due, is held, is on another list or published a notification. ' + ROOM,
+            'The new list', ref('WeedingList'), (400, 401, 403, 404, 409, *WRITE),
+            status='201', params=DEPT,
+            body=json_body({'files': {'type': 'array', 'minItems': 1, 'maxItems': MAX_LIST,
+                                      'items': text(40, line=True)},
+                            'remarks': text(1000, blank=True)}, ['files']))},
+    '/api/v1/departments/{department_id}/weeding-lists/{list}': {'get': op(
+        'A weeding list. ' + ROOM, 'The list', ref('WeedingList'), (401, 403, 404),
+        params=LIST)},
+    '/api/v1/departments/{department_id}/weeding-lists/{list}/actions/{action}': {
+        'post': op(
+            'approve {"pin"}: an approver (approve and sign) other than the proposer '
+            'approves the proposed list and signs its PDF (403 for a wrong PIN, counted; '
+            '429 when locked; 409 when a file is no longer due). reject {"reason"}: an '
+            'approver rejects a list not yet carried out. carry_out: a records clerk or '
+            'approver destroys the files of the approved list that are still due and not '
+            'held; a tombstone stays of each.', 'The list after the action',
+            ref('WeedingList'), (400, 401, 403, 404, 409, 429, *WRITE),
+            params=path_params('department_id', 'list', 'action',
+                               action={'enum': ['approve', 'reject', 'carry_out']}),
+            body={'required': False, 'content': json_content({
+                'type': 'object', 'additionalProperties': False,
+                'properties': {'pin': STRING, 'reason': text(1000, minimum=3)}})})},
+    '/api/v1/departments/{department_id}/weeding-lists/{list}/pdf': {'get': {
+        'summary': 'The signed weeding list (404 until approved)',
+        'parameters': LIST,
+        'responses': {'200': {'description': 'A PDF', 'content': PDF},
+                      **errors(400, 401, 403, 404)}}},
+    '/api/v1/departments/{department_id}/holds': {
+        'get': op('The legal holds on the department\'s files, newest first. ' + ROOM,
+                  'A page of holds', ref('Holds'), (400, 401, 403, 404),
+                  params=DEPT + PAGING),
+        'post': op(
+            'Place a legal hold: on "files" (ids), the file numbered "number", or every file '
+            f'of the department the search "query" finds (at most {MAX_HOLD_SEARCH}; more is '
+            'refused), each one you may open. "placed": newly held; "already": held before. '
+            + ROOM, 'What was held', ref('HoldsPlaced'), (400, 401, 403, 404, *WRITE),
+            status='201', params=DEPT,
+            body=json_body({'files': {'type': 'array', 'minItems': 1,
+                                      'maxItems': MAX_HOLD_SEARCH,
+                                      'items': text(40, line=True)},
+                            'number': text(100, line=True), 'query': text(200, line=True),
+                            'reason': text(1000, minimum=3)}, ['reason']))},
+    '/api/v1/departments/{department_id}/holds/{file}/lift': {'post': op(
+        'Lift the legal hold on a file (approvers of the department only).',
+        'The hold lifted', ref('HeldFile'), (400, 401, 403, 404, *WRITE),
+        params=path_params('department_id', 'file'),
+        body=json_body({'reason': text(1000, minimum=3)}, ['reason']))},
+    '/api/v1/departments/{department_id}/tombstones': {'get': op(
+        'What stays of the department\'s destroyed files, latest first ("subject" null for '
+        'a confidential or secret one unless you are an approver). ' + ROOM,
+        'A page of tombstones', ref('Tombstones'), (400, 401, 403, 404),
+        params=DEPT + PAGING)},
+})
 
 
 def openapi_document(server_url):
