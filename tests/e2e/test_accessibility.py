@@ -50,6 +50,7 @@ PAGES = [
     ('sent (officer)', 'so.finance', '/sent', 200),
     ('password', 'so.finance', '/account/password', 200),
     ('not found (signed in)', 'so.finance', '/files/no-such-file', 404),
+    ('record room', 'clerk.finance', '/departments/finance/records', 200),
     ('admin', 'admin', '/admin', 200),
     ('admin users', 'admin', '/admin/users', 200),
     ('admin user', 'admin', '/admin/users/so.finance', 200),
