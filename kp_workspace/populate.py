@@ -280,7 +280,8 @@ def _demo_record_room(site, actor):
         site.desk.unplace(casefile, casefile.holder, casefile.received_at)
         casefile.received_at = now().timestamp()
         site.desk.place(casefile, casefile.holder, casefile.received_at)
-        write_note(casefile, officer, 'The matter is settled; the file may be closed.')
+        note = write_note(casefile, officer, 'The matter is settled; the file may be closed.')
+        note.at = opened + datetime.timedelta(days=300)
         CASEFILE.run(casefile, 'close', officer, record_class=record_class,
                      remarks='Matter settled.')
         backdate_closing(site, casefile, datetime.timedelta(days=4 * 365 + 1))

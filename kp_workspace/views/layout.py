@@ -9,7 +9,7 @@ from pyramid.i18n import TranslationStringFactory
 
 from ..i18n import LANGUAGES, text_direction
 from ..security.roles import (MANAGE_DEPARTMENTS, MANAGE_POSTS, MANAGE_ROLES, MANAGE_USERS,
-                              REGISTER_RECEIPT, VIEW_AUDIT, permissions_of)
+                              READ_ARCHIVE, REGISTER_RECEIPT, VIEW_AUDIT, permissions_of)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -65,6 +65,15 @@ class Chrome:
         return found[0] if found else None
 
     @reify
+    def records_department(self):
+        """The department whose record room the user keeps as its records clerk (the
+        first by name), or None."""
+        from .work import officer_for
+        found = sorted(name for name, roles in officer_for(self.request).department_roles.items()
+                       if READ_ARCHIVE in permissions_of(roles))
+        return found[0] if found else None
+
+    @reify
     def nav(self):
         """``[(title, url, current)]`` for the main navigation."""
         if self.identity is None:
@@ -81,6 +90,11 @@ class Chrome:
         if diary is not None:
             items.append((_('Diary'), request.route_url('department_diary', name=diary),
                           route.startswith('department_diary')))
+        records = self.records_department
+        if records is not None:
+            items.append((_('Record room'), request.route_url('department_records',
+                                                              name=records),
+                          route.startswith('department_records')))
         items.append((_('Search'), request.route_url('search'), route == 'search'))
         unread = self.unread_alerts
         items.append((_('Alerts (${n})', mapping={'n': unread}) if unread else _('Alerts'),
