@@ -215,14 +215,19 @@ def _room_data(request, error=None):
     }
 
 
-def _room_with_error(request, err):
+def _with_error(request, err, template, data):
+    """The page ``template`` again, with the refusal ``err`` said on it (its status)."""
     message = refused(request, err)
     status = request.response.status
-    response = render_to_response('kp_workspace:recordroom/templates/room.pt',
-                                  _room_data(request, error=message), request=request,
+    response = render_to_response(f'kp_workspace:recordroom/templates/{template}',
+                                  data(request, error=message), request=request,
                                   response=request.response)
     response.status = status
     return response
+
+
+def _room_with_error(request, err):
+    return _with_error(request, err, 'room.pt', _room_data)
 
 
 @view_config(route_name='department_records_lists', permission=VIEW, request_method='POST')
@@ -359,13 +364,7 @@ def _list_data(request, error=None):
 
 
 def _list_with_error(request, err):
-    message = refused(request, err)
-    status = request.response.status
-    response = render_to_response('kp_workspace:recordroom/templates/list.pt',
-                                  _list_data(request, error=message), request=request,
-                                  response=request.response)
-    response.status = status
-    return response
+    return _with_error(request, err, 'list.pt', _list_data)
 
 
 def run_list_action(request, wlist, action, body):
