@@ -330,11 +330,14 @@ class Desk(Persistent):
     # forgetting (a file destroyed under a weeding list) --------------------------
     def forget(self, item):
         """Take ``item`` out of every register: the items, the counts, the numbers, what
-        its posts sent, its parking and its links (both ways).  Completed stays stay
+        its posts sent, its parking and its links (both ways), a receipt's diary line.  Completed stays stay
         (they are counts of desk times, not the item)."""
         self.unpark(item)
-        if item.kind != 'receipt':
-            self.unplace_held(item, item.holder, item.received_at)
+        self.unplace_held(item, item.holder, item.received_at)
+        if item.kind == 'receipt':
+            diary = (getattr(self, '_diary', None) or {}).get(item.department)
+            if diary is not None:
+                diary.discard((item.created_at.timestamp(), item.id))
         for line in item.movements:
             sent = self._sent.get(line.from_post) if line.from_post else None
             if sent is not None:

@@ -23,11 +23,11 @@ def api(app, tokens, login, method, path, status=200, **body):
 
 
 def closed_file(app, tokens, open_site, subject, record_class='C', classification='routine',
-                age=YEARS, login='so.finance'):
-    """A Finance file ``login`` opens and closes with ``record_class``, written as
-    closed ``age`` ago.  :returns: its id."""
-    fid = api(app, tokens, login, 'post_json', f'{ROOM}/files', 201, subject=subject,
-              classification=classification).json['id']
+                age=YEARS, login='so.finance', department='finance'):
+    """A file of ``department`` that ``login`` opens and closes with ``record_class``,
+    written as closed ``age`` ago.  :returns: its id."""
+    fid = api(app, tokens, login, 'post_json', f'/api/v1/departments/{department}/files', 201,
+              subject=subject, classification=classification).json['id']
     closed = api(app, tokens, login, 'post_json', f'/api/v1/files/{fid}/actions/close',
                  record_class=record_class).json
     assert closed['state'] == 'closed' and closed['record_class'] == record_class
@@ -320,3 +320,88 @@ def test_script_in_a_hold_reason_is_shown_as_text(app, tokens):
     assert '<script>alert(1)</script>' not in page.text
     assert '&lt;script&gt;alert(1)&lt;/script&gt;' in page.text
 
+
+
+def test_lists_of_two_departments_do_not_mix(app, tokens, open_site):
+    finance = demo_due_id(app, tokens)
+    sports = closed_file(app, tokens, open_site, 'Sports gala 2021 accounts',
+                         login='secretary.sports', department='sports')
+    ours = api(app, tokens, 'clerk.finance', 'post_json', f'{ROOM}/weeding-lists', 201,
+               files=[finance]).json
+    theirs = api(app, tokens, 'secretary.sports', 'post_json',
+                 '/api/v1/departments/sports/weeding-lists', 201, files=[sports]).json
+    year = datetime.date.today().year
+    assert (ours['number'], theirs['number']) == (f'FD/WL/{year}/0001', f'SPD/WL/{year}/0001')
+    assert ours['id'] != theirs['id']
+    listed = api(app, tokens, 'clerk.finance', 'get', f'{ROOM}/weeding-lists').json['items']
+    assert [w['id'] for w in listed] == [ours['id']]
+    api(app, tokens, 'clerk.finance', 'get', f'{ROOM}/weeding-lists/{theirs["id"]}', 404)
+    api(app, tokens, 'secretary.sports', 'get',
+        f'/api/v1/departments/sports/weeding-lists/{ours["id"]}', 404)
+
+
+def test_a_letter_put_in_the_file_goes_with_it(app, tokens, open_site, audit_entries):
+    (letter, *_others) = api(app, tokens, 'so.finance', 'get', '/api/v1/receipts').json['items']
+    done = api(app, tokens, 'so.finance', 'post_json',
+               f'/api/v1/receipts/{letter["id"]}/actions/open_file',
+               subject='Arrears of retired teachers').json
+    fid = done['file_id']
+    api(app, tokens, 'so.finance', 'post_json', f'/api/v1/files/{fid}/actions/close',
+        record_class='C')
+    open_site(lambda site, _conn: backdate_closing(site, site.desk.items[fid], YEARS),
+              commit=True)
+    # a hold by search finds the file by its letter's words (not the receipt itself)
+    word = letter['subject'].split()[-1]   # ("quarter", "Swat": in no other demo item)
+    app.indexed()
+    held = api(app, tokens, 'clerk.finance', 'post_json', f'{ROOM}/holds', 201,
+               query=word, reason='Checking the holds').json
+    assert held['placed'] == [fid]
+    api(app, tokens, 'secretary.finance', 'post_json', f'{ROOM}/holds/{fid}/lift',
+        reason='Only a check')
+    assert api(app, tokens, 'diary.finance', 'get', f'/api/v1/search?q={word}').json[
+        'total'] >= 1   # (the letter, in the diary's search until it goes)
+    wl = api(app, tokens, 'clerk.finance', 'post_json', f'{ROOM}/weeding-lists', 201,
+             files=[fid]).json
+    url = f'{ROOM}/weeding-lists/{wl["id"]}'
+    api(app, tokens, 'secretary.finance', 'post_json', f'{url}/actions/approve', pin=DEMO_PIN)
+    api(app, tokens, 'clerk.finance', 'post_json', f'{url}/actions/carry_out')
+    # the letter (its scan was the file's correspondence) is gone from the dak too
+    api(app, tokens, 'diary.finance', 'get', f'/api/v1/receipts/{letter["id"]}', 404)
+    register = api(app, tokens, 'diary.finance', 'get',
+                   '/api/v1/departments/finance/receipts').json['items']
+    assert letter['id'] not in [r['id'] for r in register]
+    (entry,) = [e for e in audit_entries(30) if e.action == 'file.destroyed']
+    assert dict(entry.details)['letters'] == done['number']
+    app.indexed()
+    assert api(app, tokens, 'diary.finance', 'get', f'/api/v1/search?q={word}').json[
+        'total'] == 0
+
+
+def test_a_file_that_published_a_notification_is_kept(app, tokens, open_site):
+    from tests.test_signing import sign_demo
+    fid, _draft, _signed, _pdf = sign_demo(app, tokens)
+    api(app, tokens, 'secretary.finance', 'post_json', f'/api/v1/files/{fid}/actions/close',
+        record_class='C')
+    open_site(lambda site, _conn: backdate_closing(site, site.desk.items[fid], YEARS),
+              commit=True)
+    assert fid not in [f['id'] for f in due(app, tokens, 'secretary.finance')]
+    res = api(app, tokens, 'secretary.finance', 'post_json', f'{ROOM}/weeding-lists', 409,
+              files=[fid])
+    assert 'published a notification' in res.json['error']
+
+
+def test_the_signed_pdf_of_a_list_with_a_secret_file_is_the_approvers_only(open_site):
+    from kp_workspace.access import Officer
+    from kp_workspace.recordroom import ListEntry, WeedingList, may_read_pdf
+
+    def check(site, _conn):
+        entries = [ListEntry('f1', 'FD/2020/0001', 'A secret matter', 'secret', 'C',
+                             datetime.datetime(2021, 1, 1))]
+        wlist = WeedingList('finance-2026-0099', 'FD/WL/2026/0099', 'finance', entries, '',
+                            'secretary.finance', 'Imran Yousafzai',
+                            datetime.datetime(2026, 1, 1))
+        users = site['principals'].users
+        return {login: may_read_pdf(Officer(users[login], site, None), wlist)
+                for login in ('clerk.finance', 'secretary.finance', 'secretary.hed')}
+    assert open_site(check) == {'clerk.finance': False, 'secretary.finance': True,
+                                'secretary.hed': False}

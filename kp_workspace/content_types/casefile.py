@@ -21,6 +21,7 @@ class CaseFile(Movable):
     final_states = ('closed',)   # until it is reopened
     implements = None            # id of the decided summary this file carries out
     record_class = None          # A, B or C once closed (kp_workspace.recordroom)
+    held_since = None            # under a legal hold since (the hold is the record room's)
     closed_at = None
 
     def __init__(self, *args, **kw):

@@ -309,6 +309,13 @@ def shows_subject(officer, department, classification):
     return classification == 'routine' or officer.may_in_department(APPROVE, department)
 
 
+def may_read_pdf(officer, wlist):
+    """Whether ``officer`` may read ``wlist``'s signed PDF, which names every subject:
+    as the list's page shows them (a confidential or secret subject to approvers only)."""
+    return may_enter(officer, wlist.department) and all(
+        shows_subject(officer, wlist.department, e.classification) for e in wlist.entries)
+
+
 def _check_enter(officer, department, allowed=may_enter):
     if not allowed(officer, department):
         raise Refused(_('Your role does not let you do that in the record room.'), status=403)
@@ -371,7 +378,8 @@ def due_files(site, officer, department, years, today, limit=200, offset=0):
     for _ts, file_id in room.due(department, years, today):
         casefile = items.get(file_id)
         if casefile is None or not officer.can_view(casefile) \
-                or room.hold_of(file_id) is not None or room.list_of(file_id) is not None:
+                or room.hold_of(file_id) is not None or room.list_of(file_id) is not None \
+                or _published_notification(site, casefile):
             continue
         if skipped < offset:
             skipped += 1
@@ -440,7 +448,9 @@ def propose(site, officer, department, file_ids, years, remarks='', today=None):
     dept = site['departments'][department]
     at = now()
     serial = site.desk.next_number(department, LIST_SERIES, at.year)
-    wlist = WeedingList(f'{at.year}-{serial:04d}', f'{dept.code}/WL/{at.year}/{serial:04d}',
+    # (ids are the site's: the department's name in it, as each has its own series)
+    wlist = WeedingList(f'{department}-{at.year}-{serial:04d}',
+                        f'{dept.code}/WL/{at.year}/{serial:04d}',
                         department, entries, remarks, officer.login, officer.user.name, at)
     site.recordroom.add_list(wlist)
     officer.actor.record('weeding.proposed', f'department:{department}', list=wlist.number,
@@ -545,18 +555,38 @@ def destroy(site, officer, casefile, wlist):
     """Remove ``casefile`` and everything in it; a tombstone stays."""
     room = site.recordroom
     at = now()
-    touch(casefile)   # (the index drops an item that is gone)
+    letters = _letters_in(site, casefile)
+    for item in (casefile, *letters):
+        touch(item)   # (the index drops an item that is gone)
+        site.desk.forget(item)
+        site['departments'][item.department].remove(item.id)
     room.unfiled(casefile)
-    site.desk.forget(casefile)
-    site['departments'][casefile.department].remove(casefile.id)
     room.bury(Tombstone(casefile.id, casefile.number, casefile.subject, casefile.department,
                         casefile.classification, casefile.record_class, casefile.closed_at,
                         wlist.id, wlist.number, wlist.approved_by, wlist.approved_by_name,
                         wlist.approved_at, officer.login, officer.user.name, at))
+    # (the subject of a confidential or secret file stays out of the audit log, which
+    # administrators read; its tombstone keeps it for the department's approvers)
+    subject = casefile.subject if casefile.classification == 'routine' else ''
     officer.actor.record('file.destroyed', f'file:{casefile.id}', number=casefile.number,
-                         subject=casefile.subject, record_class=casefile.record_class,
+                         subject=subject, record_class=casefile.record_class,
                          list=wlist.number, approved_by=wlist.approved_by,
-                         approved_at=wlist.approved_at.isoformat())
+                         approved_at=wlist.approved_at.isoformat(),
+                         letters=', '.join(r.number for r in letters))
+
+
+def _letters_in(site, casefile):
+    """The receipts (dak) put into ``casefile``: their letters are its correspondence,
+    and go with it."""
+    found = []
+    for att in casefile.attachments.values():
+        number = getattr(att, 'diary_number', None)
+        item_id = site.desk.find_number(number) if number else None
+        receipt = site.desk.items.get(item_id) if item_id else None
+        if receipt is not None and receipt.kind == 'receipt' \
+                and getattr(receipt, 'file_id', None) == casefile.id:
+            found.append(receipt)
+    return found
 
 
 def gone(site, officer, file_id):
@@ -595,6 +625,9 @@ def place_holds(site, officer, department, file_ids, reason):
             raise nothing_here()
         if room.place_hold(casefile.id, Hold(department, reason, officer.login,
                                              officer.user.name, at)):
+            # (written on the file too: a weeding that destroys it at the same moment
+            # writes it as well, so one of the two conflicts and is retried)
+            casefile.held_since = at
             placed.append(casefile)
             officer.actor.record('file.hold_placed', f'file:{casefile.id}',
                                  number=casefile.number, reason=reason)
@@ -612,6 +645,8 @@ def lift_hold(site, officer, department, file_id, reason):
         raise nothing_here()
     room.lift_hold(file_id)
     casefile = site.desk.items.get(file_id)
+    if casefile is not None:
+        casefile.held_since = None
     officer.actor.record('file.hold_lifted', f'file:{file_id}',
                          number=casefile.number if casefile is not None else '',
                          reason=reason)

@@ -29,12 +29,13 @@ from ..views.params import offset_and_limit, whole_number
 from ..views.work import iso, officer_for, pdf_response
 from . import (LIST_STATES, MAX_HOLD_SEARCH, approve, carry_out, class_titles, due_files,
                find_by_number, find_list, lift_hold, may_approve, may_enter, may_lift,
-               may_propose, place_holds, propose, record_room, reject, shows_subject,
+               may_propose, may_read_pdf, place_holds, propose, record_room, reject, shows_subject,
                weed_from)
 
 _ = TranslationStringFactory('kp_workspace')
 PAGE = 100
 SHOWN = 50
+HOLDS_SHOWN = 100
 OUTCOME_TITLES = {'destroyed': _('destroyed'), 'held': _('kept: under a legal hold'),
                   'reopened': _('kept: no longer due'), 'gone': _('no longer there')}
 ACTIONS = ('approve', 'reject', 'carry_out')
@@ -166,8 +167,10 @@ def _room_data(request, error=None):
     name = dept.__name__
     offset = whole_number(request, 'offset', 0)
     due, more = due_files(site, officer, name, _years(request), _today(), PAGE, offset)
-    lists, more_lists = _take(room.lists(name), 0, SHOWN)
-    holds, _more = _take(room.holds(name), 0, 200)
+    lists_from = whole_number(request, 'lists', 0)
+    holds_from = whole_number(request, 'holds', 0)
+    lists, more_lists = _take(room.lists(name), lists_from, SHOWN)
+    holds, more_holds = _take(room.holds(name), holds_from, HOLDS_SHOWN)
     tombs, more_tombs = _take(room.tombstones(name), whole_number(request, 'tombs', 0), SHOWN)
     withheld = _withheld(request)
     url = request.route_url
@@ -190,7 +193,10 @@ def _room_data(request, error=None):
                    'state': translate(LIST_STATES[w.state]), 'files': len(w.entries),
                    'proposed': format_when(request, w.proposed_at),
                    'by': w.proposed_by_name} for w in lists],
-        'more_lists': more_lists,
+        'lists_next': url('department_records', name=name,
+                          _query={'lists': lists_from + SHOWN}) if more_lists else None,
+        'holds_next': url('department_records', name=name,
+                          _query={'holds': holds_from + HOLDS_SHOWN}) if more_holds else None,
         'holds': [{'number': h['number'], 'reason': h['reason'],
                    'url': url('file', id=file_id),
                    'by': hold.by_name, 'at': format_when(request, hold.at),
@@ -257,14 +263,16 @@ def _hold_targets(request, officer, department, number, query):
     page = 1
     while True:
         try:
+            # (every document, the files' correspondence and drafts too, not only the
+            # file's own: a case number is often only in a letter)
             results = search(request.registry.kpw_search, officer, query,
-                             {'kind': 'file', 'department': department}, page=page,
-                             pagelen=100)
+                             {'department': department}, page=page, pagelen=100)
         except QueryError:
             raise DomainError(_('The search could not be understood. Check the quotes and '
                                 'brackets, or search plain words.'), field='query')
+        items = officer.site.desk.items
         for hit in results.hits:
-            if hit.item not in found:
+            if hit.item not in found and items[hit.item].kind == 'file':
                 found.append(hit.item)
         if len(found) > MAX_HOLD_SEARCH:
             raise DomainError(_('The search finds more than ${n} files: narrow it, nothing '
@@ -353,7 +361,7 @@ def _list_data(request, error=None):
                      if e.file_id in wlist.outcome else ''}
                     for e in wlist.entries],
         'pdf_url': request.route_url('department_records_list_pdf', name=name, list=wlist.id)
-        if wlist.pdf is not None else None,
+        if wlist.pdf is not None and may_read_pdf(officer, wlist) else None,
         'approve_url': action('approve')
         if proposed and may_approve(officer, name) and wlist.proposed_by != officer.login
         else None,
@@ -422,6 +430,8 @@ def list_pdf(request):
     _dept, wlist = _list_for(request, key)
     if wlist.pdf is None:
         raise HTTPNotFound()
+    if not may_read_pdf(officer_for(request), wlist):
+        raise HTTPForbidden()
     return pdf_response(request, read_pdf(wlist.pdf),
                         f'weeding-list-{wlist.number.replace("/", "-")}.pdf')
 

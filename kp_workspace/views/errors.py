@@ -32,6 +32,7 @@ TITLES = {
     404: _('Not found'),
     405: _('Not allowed here'),
     409: _('That cannot be done now'),
+    410: _('No longer here'),
     413: _('Too large'),
     429: _('Too many attempts'),
     503: _('Busy'),
