@@ -35,6 +35,8 @@ def test_file_from_section_officer_to_secretary_and_back_to_closure(live_server,
     expect(secretary.get_by_text('With: Section Officer (Budget), Finance')).to_be_visible()
 
     officer.goto(file_url)
+    # (the record class must be chosen: the browser will not send the form without it)
+    officer.get_by_label('Record class (how long the file is kept)').select_option('B')
     officer.get_by_role('button', name='close').click()
     # asked first: nothing is closed until the officer says yes
     expect(officer.get_by_text('and send it to the record room?')).to_be_visible()

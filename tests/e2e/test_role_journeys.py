@@ -150,6 +150,7 @@ def test_each_role_does_its_part(live_server, chromium, tmp_path, shot, language
 
     # -- so.finance closes it, confirmed first --------------------------------------------
     officer.goto(file_url)
+    officer.locator('select[name="record_class"]').select_option('C')   # (required)
     act(officer, 'close')
     shot(officer, 'officer-asked-before-closing')
     confirm(officer)
