@@ -323,10 +323,14 @@ def _fill(site, key, case, data):
                 posts = {'submit': ['secretary-finance'], 'put_up': ['chief-minister'],
                          'forward': ['chief-secretary']}.get(params.get('action'), posts)
             body['to_post'] = _real(data, posts, body.get('to_post', ''))
+        # (drawn whatever the action: which action it is depends on the database, and
+        # hypothesis must see the same draws when it replays an example)
+        decision = _real(data, ['approved', 'seen'], body.get('decision', ''))
+        pin = _real(data, [DEMO_PIN], body.get('pin', ''))
         if params.get('action') == 'decide':
-            body['decision'] = _real(data, ['approved', 'seen'], body.get('decision', ''))
+            body['decision'] = decision
         if 'pin' in body or params.get('action') in ('sign', 'decide'):
-            body['pin'] = _real(data, [DEMO_PIN], body.get('pin', ''))
+            body['pin'] = pin
         if key == 'POST /api/v1/files/{id}/links':
             body['number'] = _real(data, site.numbers(), body.get('number', ''))
         if key == 'POST /api/v1/files/{id}/park':
