@@ -325,7 +325,11 @@ ACTION_BODY = {'required': False, 'content': json_content({
         'to_post': STRING, 'remarks': text(2000, blank=True),
         'decision': {'enum': list(DECISIONS)}, 'pin': STRING,
         'record_class': {'enum': list(RECORD_CLASSES)}}})}
-PDF = {'application/pdf': {'schema': {'type': 'string', 'format': 'binary'}}}
+BINARY = {'schema': {'type': 'string', 'format': 'binary'}}
+# (application/octet-stream is listed after the real type: generators that know only
+# that one, such as openapi-python-client, then keep the bytes instead of dropping them)
+PDF = {'application/pdf': BINARY, 'application/octet-stream': BINARY}
+ANY_FILE = {'*/*': BINARY, 'application/octet-stream': BINARY}
 UPLOAD = {'required': True, 'content': {'multipart/form-data': {'schema': {
     'type': 'object', 'required': ['file'],
     'properties': {'file': {'type': 'string', 'format': 'binary'}}}}}}
@@ -401,8 +405,8 @@ PATHS = {
     '/api/v1/files/{id}/attachments/{att_id}': {'get': {
         'summary': 'The bytes of an attachment, of the type it was stored with',
         'parameters': path_params('id', 'att_id'),
-        'responses': {'200': {'description': 'The file', 'content': {'*/*': {'schema': {
-            'type': 'string', 'format': 'binary'}}}}, **errors(400, 401, 404, *WRITE)}}},
+        'responses': {'200': {'description': 'The file', 'content': ANY_FILE},
+                      **errors(400, 401, 404, *WRITE)}}},
     '/api/v1/files/{id}/actions/{action}': {'post': item_action(CASEFILE, 'file')},
     '/api/v1/files/{id}/drafts': {'post': op(
         'Draft a letter, memorandum, office order or notification as the holder',
@@ -580,8 +584,8 @@ PATHS = {
     '/api/v1/receipts/{id}/letter': {'get': {
         'summary': 'The scan of the letter, of the type it was stored with',
         'parameters': ID,
-        'responses': {'200': {'description': 'The file', 'content': {'*/*': {'schema': {
-            'type': 'string', 'format': 'binary'}}}}, **errors(400, 401, 404, *WRITE)}}},
+        'responses': {'200': {'description': 'The file', 'content': ANY_FILE},
+                      **errors(400, 401, 404, *WRITE)}}},
     '/api/v1/alerts': {'get': op('Your newest 50 alerts and how many are unread, and the '
                                  'files parked at your posts that are due for follow-up',
                                  'The alerts', ref('Alerts'), (401,))},
@@ -692,6 +696,83 @@ PATHS.update({
         params=DEPT + PAGING)},
 })
 
+# Every operation's stable name (operationId: what a generated client calls its function)
+# and its tag (how a generated client groups them).  A new operation without one fails
+# tests/api/test_openapi_document.py.
+OPERATIONS = {
+    'POST /api/v1/auth/token': ('issueToken', 'auth'),
+    'DELETE /api/v1/auth/token': ('revokeToken', 'auth'),
+    'GET /api/v1/me': ('getMe', 'auth'),
+    'GET /api/v1/posts': ('listPosts', 'directory'),
+    'POST /api/v1/departments/{department_id}/files': ('openFile', 'files'),
+    'GET /api/v1/files/{id}': ('getFile', 'files'),
+    'POST /api/v1/files/{id}/notes': ('writeFileNote', 'files'),
+    'PATCH /api/v1/files/{id}/notes/{n}': ('editFileNote', 'files'),
+    'POST /api/v1/files/{id}/attachments': ('attachToFile', 'files'),
+    'GET /api/v1/files/{id}/attachments/{att_id}': ('getAttachment', 'files'),
+    'POST /api/v1/files/{id}/actions/{action}': ('runFileAction', 'files'),
+    'POST /api/v1/files/{id}/drafts': ('addDraft', 'drafts'),
+    'POST /api/v1/files/{id}/links': ('linkFile', 'follow-ups'),
+    'DELETE /api/v1/files/{id}/links/{other}': ('unlinkFile', 'follow-ups'),
+    'POST /api/v1/files/{id}/park': ('parkFile', 'follow-ups'),
+    'POST /api/v1/files/{id}/resume': ('resumeFile', 'follow-ups'),
+    'GET /api/v1/files/{id}/pdf': ('getFilePdf', 'files'),
+    'POST /api/v1/drafts/{id}/actions/{action}': ('runDraftAction', 'drafts'),
+    'GET /api/v1/drafts/{id}/pdf': ('getDraftPdf', 'drafts'),
+    'POST /api/v1/drafts/{id}/dispatch': ('dispatchDraft', 'dispatch'),
+    'GET /api/v1/departments/{department_id}/dispatch': ('getDispatchRegister', 'dispatch'),
+    'POST /api/v1/departments/{department_id}/dispatch/{entry}/acknowledgements':
+        ('acknowledgeDispatch', 'dispatch'),
+    'POST /api/v1/departments/{department_id}/summaries': ('draftSummary', 'summaries'),
+    'GET /api/v1/summaries/{id}': ('getSummary', 'summaries'),
+    'POST /api/v1/summaries/{id}/notes': ('writeSummaryNote', 'summaries'),
+    'POST /api/v1/summaries/{id}/actions/{action}': ('runSummaryAction', 'summaries'),
+    'GET /api/v1/summaries/{id}/pdf': ('getSummaryPdf', 'summaries'),
+    'POST /api/v1/verify': ('verifyPdf', 'signing'),
+    'GET /api/v1/inbox': ('getInbox', 'desk'),
+    'GET /api/v1/charges': ('listCharges', 'charges'),
+    'POST /api/v1/charges': ('giveCharge', 'charges'),
+    'POST /api/v1/charges/{id}/actions/{action}': ('runChargeAction', 'charges'),
+    'GET /api/v1/departments/{department_id}/receipts': ('getDiary', 'dak'),
+    'POST /api/v1/departments/{department_id}/receipts': ('registerReceipt', 'dak'),
+    'GET /api/v1/receipts': ('listReceipts', 'dak'),
+    'GET /api/v1/receipts/{id}': ('getReceipt', 'dak'),
+    'POST /api/v1/receipts/{id}/actions/{action}': ('runReceiptAction', 'dak'),
+    'GET /api/v1/receipts/{id}/letter': ('getReceiptLetter', 'dak'),
+    'GET /api/v1/alerts': ('listAlerts', 'desk'),
+    'POST /api/v1/alerts/read': ('markAlertsRead', 'desk'),
+    'GET /api/v1/search': ('search', 'search'),
+    'GET /api/v1/openapi.json': ('getOpenApiDocument', 'meta'),
+    'GET /healthz': ('getHealth', 'meta'),
+    'GET /api/v1/departments/{department_id}/records/due': ('listFilesDue', 'record room'),
+    'GET /api/v1/departments/{department_id}/weeding-lists': ('listWeedingLists',
+                                                              'record room'),
+    'POST /api/v1/departments/{department_id}/weeding-lists': ('proposeWeedingList',
+                                                               'record room'),
+    'GET /api/v1/departments/{department_id}/weeding-lists/{list}': ('getWeedingList',
+                                                                     'record room'),
+    'POST /api/v1/departments/{department_id}/weeding-lists/{list}/actions/{action}':
+        ('runWeedingListAction', 'record room'),
+    'GET /api/v1/departments/{department_id}/weeding-lists/{list}/pdf':
+        ('getWeedingListPdf', 'record room'),
+    'GET /api/v1/departments/{department_id}/holds': ('listHolds', 'record room'),
+    'POST /api/v1/departments/{department_id}/holds': ('placeHolds', 'record room'),
+    'POST /api/v1/departments/{department_id}/holds/{file}/lift': ('liftHold', 'record room'),
+    'GET /api/v1/departments/{department_id}/tombstones': ('listTombstones', 'record room'),
+}
+
+
+def _named(paths):
+    """``paths`` with each operation's ``operationId`` and ``tags`` from :data:`OPERATIONS`.
+    :raises KeyError: an operation has no name there."""
+    named = {}
+    for path, operations in paths.items():
+        named[path] = {}
+        for method, operation in operations.items():
+            operation_id, tag = OPERATIONS[f'{method.upper()} {path}']
+            named[path][method] = {'operationId': operation_id, 'tags': [tag], **operation}
+    return named
+
 
 def openapi_document(server_url):
     return {
@@ -705,7 +786,7 @@ def openapi_document(server_url):
         'components': {'securitySchemes': {'bearer': {'type': 'http', 'scheme': 'bearer'}},
                        'schemas': SCHEMAS},
         'security': [{'bearer': []}],
-        'paths': PATHS,
+        'paths': _named(PATHS),
     }
 
 
