@@ -762,15 +762,38 @@ OPERATIONS = {
 }
 
 
+IF_NONE_MATCH = {'name': 'If-None-Match', 'in': 'header', 'required': False,
+                 'description': 'The ETag of the copy you have: 304 (no body) if it is '
+                                'still current',
+                 'schema': {'type': 'string', 'maxLength': 1000}}
+NOT_MODIFIED = {'description': 'Not modified: the ETag in If-None-Match is still current '
+                               '(no body)'}
+ETAG = {'ETag': {'description': 'Send it back in If-None-Match to be told 304 when nothing '
+                                'changed', 'schema': {'type': 'string'}}}
+
+
+def _conditional(path, method, operation):
+    """A read under /api/v1 whose body is made in memory (not a stored file streamed):
+    an ``ETag``, and ``304`` for ``If-None-Match`` (:mod:`.etags`)."""
+    ok = operation['responses'].get('200', {})
+    if method != 'get' or not path.startswith('/api/v1/') or '*/*' in ok.get('content', {}):
+        return operation
+    return {**operation,
+            'parameters': [*operation.get('parameters', ()), IF_NONE_MATCH],
+            'responses': {**operation['responses'], '200': {**ok, 'headers': ETAG},
+                          '304': NOT_MODIFIED}}
+
+
 def _named(paths):
-    """``paths`` with each operation's ``operationId`` and ``tags`` from :data:`OPERATIONS`.
-    :raises KeyError: an operation has no name there."""
+    """``paths`` with each operation's ``operationId`` and ``tags`` from :data:`OPERATIONS`
+    (and, for reads, their ETag).  :raises KeyError: an operation has no name there."""
     named = {}
     for path, operations in paths.items():
         named[path] = {}
         for method, operation in operations.items():
             operation_id, tag = OPERATIONS[f'{method.upper()} {path}']
-            named[path][method] = {'operationId': operation_id, 'tags': [tag], **operation}
+            named[path][method] = {'operationId': operation_id, 'tags': [tag],
+                                   **_conditional(path, method, operation)}
     return named
 
 
