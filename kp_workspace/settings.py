@@ -24,6 +24,7 @@ class WorkspaceSettings:
     session_timeout: int = 8 * 3600
     secure_cookies: bool = False
     token_lifetime: int = 12 * 3600
+    refresh_lifetime: int = 30 * 86400  # a device's refresh token, renewed on each use
     login_max_failures: int = 5
     login_window: int = 15 * 60
     login_lockout: int = 15 * 60
@@ -221,6 +222,7 @@ def read_settings(global_config, settings):
         session_timeout=_int(settings, 'session_timeout', 8 * 3600),
         secure_cookies=_bool(settings, 'secure_cookies', False),
         token_lifetime=_int(settings, 'token_lifetime', 12 * 3600),
+        refresh_lifetime=_int(settings, 'refresh_lifetime', 30 * 86400),
         login_max_failures=_int(settings, 'login_max_failures', 5),
         login_window=_int(settings, 'login_window', 15 * 60),
         login_lockout=_int(settings, 'login_lockout', 15 * 60),

@@ -10,6 +10,8 @@ ACTION_TITLES = {
     'logout': _('Signed out'),
     'token.issued': _('API token issued'),
     'token.revoked': _('API token revoked'),
+    'token.refreshed': _('API token renewed by a device'),
+    'device.revoked': _('Device signed out'),
     'user.created': _('User created'),
     'user.updated': _('User changed'),
     'user.activated': _('User activated'),

@@ -468,6 +468,15 @@ MATRIX = {
                         json={'login': 'nobody.here', 'password': 'not-a-password'}),
                   Probe('DELETE', '/api/v1/auth/token', everyone(204), fresh_session=True)],
     'api_me': [Probe('GET', '/api/v1/me', everyone(200))],
+    # devices: a refresh token is its own credential (no bearer token); each user's own
+    # devices, and any user's for administrators (tests/api/test_devices.py)
+    'api_token_refresh': [Probe('POST', '/api/v1/auth/refresh', everyone(401, anonymous=401),
+                                json={'refresh_token': 'kpwr_not-a-token'})],
+    'api_devices': [Probe('GET', '/api/v1/auth/devices', everyone(200))],
+    'api_device': [Probe('DELETE', '/api/v1/auth/devices/0000000000000000', everyone(404))],
+    'api_user_devices': [Probe('GET', '/api/v1/users/so.finance/devices', only(ADMIN, 200))],
+    'api_user_device': [Probe('DELETE', '/api/v1/users/so.finance/devices/0000000000000000',
+                              only(ADMIN, 404))],
     'api_openapi': [Probe('GET', '/api/v1/openapi.json', everyone(200, anonymous=200))],
     'api_posts': [Probe('GET', '/api/v1/posts', everyone(200))],
     'api_department_files': [Probe(

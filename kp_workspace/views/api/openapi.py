@@ -112,7 +112,13 @@ FOLLOW_UP = {'links': array(ref('Link')), 'referred_in': array(ref('ItemRef')),
 
 SCHEMAS = {
     'Error': closed({'error': STRING}),
-    'Token': closed({'token': STRING, 'expires_at': TIME}),
+    # with "device" at sign-in: the device's id and its refresh token (shown once)
+    'Token': closed({'token': STRING, 'expires_at': TIME, 'device_id': STRING,
+                     'refresh_token': STRING, 'refresh_expires_at': TIME},
+                    optional=('device_id', 'refresh_token', 'refresh_expires_at')),
+    'Device': closed({'id': STRING, 'name': STRING, 'created': TIME, 'last_used': TIME,
+                      'client': STRING, 'current': BOOLEAN}),
+    'Devices': closed({'items': array(ref('Device'))}),
     'Post': closed({'id': STRING, 'title': STRING, 'department': STRING,
                     'department_title': STRING}, optional=('department_title',)),
     'Me': closed({'login': STRING, 'name': STRING, 'roles': array(STRING),
@@ -361,7 +367,8 @@ PATHS = {
                    'changed in the browser)', 'A new token', ref('Token'),
                    (400, 401, 403, 429, *WRITE),
                    status='201', security=[],
-                   body=json_body({'login': STRING, 'password': STRING},
+                   body=json_body({'login': STRING, 'password': STRING,
+                                   'device': text(100, line=True)},
                                   ['login', 'password'])),
         'delete': op('Revoke the token sent with this request', 'Revoked', None,
                      (401, *WRITE), status='204'),
@@ -629,7 +636,27 @@ PAGING = [{'name': 'offset', 'in': 'query', 'required': False,
 DEPT = path_params('department_id')
 LIST = path_params('department_id', 'list')
 ROOM = ('Records clerks and approvers of the department only (403 for others).')
+DEVICE = ('A device is an app signed in with "device" (a name) at POST /api/v1/auth/token: '
+          'its access token and its refresh token. ')
 PATHS.update({
+    '/api/v1/auth/refresh': {'post': op(
+        'A new access token and a new refresh token for a device\'s refresh token, which is '
+        'spent: sent again, it revokes the device (its tokens end). 401 for a refresh token '
+        'unknown, expired, spent or revoked, or a user no longer signed in (password reset, '
+        'deactivated).', 'New tokens', ref('Token'), (400, 401, *WRITE), status='201',
+        security=[], body=json_body({'refresh_token': STRING}, ['refresh_token']))},
+    '/api/v1/auth/devices': {'get': op(
+        DEVICE + 'Your devices signed in now, newest first ("current": the one asking).',
+        'Your devices', ref('Devices'), (401,))},
+    '/api/v1/auth/devices/{id}': {'delete': op(
+        DEVICE + 'Sign one of your devices out: its tokens end.', 'Revoked', None,
+        (401, 404, *WRITE), status='204', params=ID)},
+    '/api/v1/users/{login}/devices': {'get': op(
+        DEVICE + 'A user\'s devices (administrators).', 'The devices', ref('Devices'),
+        (401, 403, 404), params=path_params('login'))},
+    '/api/v1/users/{login}/devices/{id}': {'delete': op(
+        DEVICE + 'Sign a user\'s device out (administrators).', 'Revoked', None,
+        (401, 403, 404, *WRITE), status='204', params=path_params('login', 'id'))},
     '/api/v1/departments/{department_id}/records/due': {'get': op(
         'Closed files of the department whose record class (B or C) has kept its years, '
         'that you may open, on no weeding list and under no legal hold; closed longest ago '
@@ -703,6 +730,11 @@ OPERATIONS = {
     'POST /api/v1/auth/token': ('issueToken', 'auth'),
     'DELETE /api/v1/auth/token': ('revokeToken', 'auth'),
     'GET /api/v1/me': ('getMe', 'auth'),
+    'POST /api/v1/auth/refresh': ('refreshToken', 'auth'),
+    'GET /api/v1/auth/devices': ('listMyDevices', 'auth'),
+    'DELETE /api/v1/auth/devices/{id}': ('revokeMyDevice', 'auth'),
+    'GET /api/v1/users/{login}/devices': ('listUserDevices', 'users'),
+    'DELETE /api/v1/users/{login}/devices/{id}': ('revokeUserDevice', 'users'),
     'GET /api/v1/posts': ('listPosts', 'directory'),
     'POST /api/v1/departments/{department_id}/files': ('openFile', 'files'),
     'GET /api/v1/files/{id}': ('getFile', 'files'),
