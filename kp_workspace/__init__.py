@@ -36,6 +36,7 @@ def main(global_config, **settings):
         config.include('.search')              # Whoosh index, its queue and indexer
         config.include('.views')               # browser pages, JSON API, static files
         config.include('.views.api.etags')     # ETags and 304s on the API's reads
+        config.include('.views.api.limits')    # per-token rate limits, CORS
         config.include('.dispatch')            # the dispatch registers' pages and API
         config.include('.recordroom')          # the record room's pages and API
     try:

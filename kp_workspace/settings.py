@@ -25,6 +25,8 @@ class WorkspaceSettings:
     secure_cookies: bool = False
     token_lifetime: int = 12 * 3600
     refresh_lifetime: int = 30 * 86400  # a device's refresh token, renewed on each use
+    api_rate_per_minute: int = 0       # requests a minute per API token; 0: no limit
+    cors_origins: tuple = ()           # web origins whose pages may call the API
     login_max_failures: int = 5
     login_window: int = 15 * 60
     login_lockout: int = 15 * 60
@@ -223,6 +225,9 @@ def read_settings(global_config, settings):
         secure_cookies=_bool(settings, 'secure_cookies', False),
         token_lifetime=_int(settings, 'token_lifetime', 12 * 3600),
         refresh_lifetime=_int(settings, 'refresh_lifetime', 30 * 86400),
+        api_rate_per_minute=(0 if str(settings.get(PREFIX + 'api_rate_per_minute') or '0')
+                             .strip() == '0' else _int(settings, 'api_rate_per_minute', 0)),
+        cors_origins=tuple((settings.get(PREFIX + 'cors_origins') or '').split()),
         login_max_failures=_int(settings, 'login_max_failures', 5),
         login_window=_int(settings, 'login_window', 15 * 60),
         login_lockout=_int(settings, 'login_lockout', 15 * 60),

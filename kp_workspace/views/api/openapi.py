@@ -40,7 +40,8 @@ ERROR_TEXT = {
          'record room; to anyone else it is 404)',
     413: 'The upload is larger than the limit',
     415: 'This kind of file is not accepted',
-    429: 'Too many failed attempts (sign-in or signing PIN): locked for a while',
+    429: 'Too many failed attempts (sign-in or signing PIN): locked for a while; or too many '
+         'requests with this token this minute (Retry-After says when to come back)',
     503: 'Busy: every attempt conflicted with other work, nothing was saved; try again '
          '(or, when signing, the time-stamping service did not answer)',
 }
@@ -824,8 +825,12 @@ def _named(paths):
         named[path] = {}
         for method, operation in operations.items():
             operation_id, tag = OPERATIONS[f'{method.upper()} {path}']
-            named[path][method] = {'operationId': operation_id, 'tags': [tag],
-                                   **_conditional(path, method, operation)}
+            operation = _conditional(path, method, operation)
+            if operation.get('security') != [] and path.startswith('/api/v1/'):
+                # (with a bearer token: its rate limit, where one is set)
+                operation = {**operation, 'responses': {**errors(429),
+                                                        **operation['responses']}}
+            named[path][method] = {'operationId': operation_id, 'tags': [tag], **operation}
     return named
 
 
