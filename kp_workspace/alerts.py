@@ -61,6 +61,23 @@ class AlertBox(Persistent):
             found.append((alert, (alert.item_id or '', key) in self._unread))
         return found
 
+    def since(self, cursor=None, limit=50):
+        """``([(alert, unread)], cursor)``: the alerts newer than ``cursor`` (a position
+        this gave before; None: the newest), newest first, at most ``limit``, and the
+        position of the newest one (to ask from next time)."""
+        if cursor is None:
+            keys = self._items.keys()
+        else:
+            keys = self._items.keys(max=cursor, excludemax=True)
+        found = []
+        for key in keys:
+            if len(found) == limit:
+                break
+            alert = self._items[key]
+            found.append((key, alert, (alert.item_id or '', key) in self._unread))
+        newest = found[0][0] if found else cursor
+        return [(a, unread) for _k, a, unread in found], newest
+
     def mark_read(self):
         if len(self._items):
             self.read_through = self._items.minKey()

@@ -61,6 +61,7 @@ ROUTES = (
     ('api_receipt_letter', '/api/v1/receipts/{id}/letter'),
     ('api_alerts', '/api/v1/alerts'),
     ('api_alerts_read', '/api/v1/alerts/read'),
+    ('api_alert_changes', '/api/v1/alerts/changes'),
     ('api_search', '/api/v1/search'),
     ('api_draft_pdf', '/api/v1/drafts/{id}/pdf'),
     ('api_summary_pdf', '/api/v1/summaries/{id}/pdf'),

@@ -40,6 +40,7 @@ FEWER = {  # operations that hash passwords, sign or render PDFs: fewer, slower 
     'GET /api/v1/files/{id}/pdf': 8, 'GET /api/v1/drafts/{id}/pdf': 8,
     'GET /api/v1/summaries/{id}/pdf': 8, 'POST /api/v1/drafts/{id}/actions/{action}': 20,
     'POST /api/v1/verify': 10, 'GET /api/v1/openapi.json': 3, 'GET /healthz': 5,
+    'GET /api/v1/alerts/changes': 10,
 }
 # operations that must answer 2xx at least once (the others may refuse every time)
 MUST_SUCCEED = {
@@ -342,6 +343,8 @@ def _fill(site, key, case, data):
         if key == 'POST /api/v1/auth/token':
             body['login'] = _real(data, ['so.hed', 'cs'], body['login'])
             body['password'] = _real(data, [DEMO_PASSWORD], body['password'])
+    if key == 'GET /api/v1/alerts/changes' and case.query:
+        case.query['wait'] = 0   # (a long poll would hold the test up to 25 s an example)
     if key.startswith('POST /api/v1/auth/token') or key in ('POST /api/v1/verify',
                                                             'GET /api/v1/openapi.json',
                                                             'GET /healthz'):

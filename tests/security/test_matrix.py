@@ -543,6 +543,7 @@ MATRIX = {
               in_state(write('register_receipt', 200), marked={'officer': {403, 409}}),
               states=R, json=MARK_ON, moves=True, name='(the diary marks)')],
     'api_alerts': [Probe('GET', '/api/v1/alerts', everyone(200))],
+    'api_alert_changes': [Probe('GET', '/api/v1/alerts/changes', everyone(200))],
     'api_alerts_read': [Probe('POST', '/api/v1/alerts/read', everyone(200), json={})],
     'api_search': [Probe('GET', '/api/v1/search?q=matrix', everyone(200))],
     'api_verify': [Probe('POST', '/api/v1/verify', everyone(400, anonymous=400), form={})],

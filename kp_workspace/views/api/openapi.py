@@ -233,6 +233,8 @@ SCHEMAS = {
                      'unread': BOOLEAN}),
     # "due": the reminders, files parked at your posts whose date has come (due longest
     # first, at most 50); "due_count": how many there are
+    # "cursor": give it as "since" next time (null: no alert yet)
+    'AlertChanges': closed({'items': array(ref('Alert')), 'cursor': MAYBE_STRING}),
     'Alerts': closed({'items': array(ref('Alert')), 'unread': INTEGER,
                       'due': array(ref('InboxItem')), 'due_count': INTEGER}),
     'Unread': closed({'unread': INTEGER}),
@@ -640,6 +642,16 @@ ROOM = ('Records clerks and approvers of the department only (403 for others).')
 DEVICE = ('A device is an app signed in with "device" (a name) at POST /api/v1/auth/token: '
           'its access token and its refresh token. ')
 PATHS.update({
+    '/api/v1/alerts/changes': {'get': op(
+        'Your alerts newer than "since" (the cursor an earlier answer gave; none: the newest '
+        '50), newest first, and the cursor to ask from next. "wait" (0 to 25 seconds): when '
+        'nothing is new, wait for an alert that long (a long poll; when the server has too '
+        'many waiting, it answers at once and the app asks again).', 'What is new',
+        ref('AlertChanges'), (400, 401), params=[
+            {'name': 'since', 'in': 'query', 'required': False,
+             'schema': {'type': 'string', 'pattern': '^-?[0-9]{1,20}$'}},
+            {'name': 'wait', 'in': 'query', 'required': False,
+             'schema': {'type': 'integer', 'minimum': 0, 'maximum': 25}}])},
     '/api/v1/auth/refresh': {'post': op(
         'A new access token and a new refresh token for a device\'s refresh token, which is '
         'spent: sent again, it revokes the device (its tokens end). 401 for a refresh token '
@@ -774,6 +786,7 @@ OPERATIONS = {
     'GET /api/v1/receipts/{id}/letter': ('getReceiptLetter', 'dak'),
     'GET /api/v1/alerts': ('listAlerts', 'desk'),
     'POST /api/v1/alerts/read': ('markAlertsRead', 'desk'),
+    'GET /api/v1/alerts/changes': ('getAlertChanges', 'desk'),
     'GET /api/v1/search': ('search', 'search'),
     'GET /api/v1/openapi.json': ('getOpenApiDocument', 'meta'),
     'GET /healthz': ('getHealth', 'meta'),
