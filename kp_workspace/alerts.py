@@ -27,6 +27,9 @@ class Alert(Record):
         self.at, self.kind, self.text, self.item_id = at, kind, text, item_id
 
 
+EMPTY = 0   # the cursor of a box with no alert yet: every alert is newer (keys are < 0)
+
+
 class AlertBox(Persistent):
     """One user's alerts, newest first, and which of them are unread.
 
@@ -62,21 +65,34 @@ class AlertBox(Persistent):
         return found
 
     def since(self, cursor=None, limit=50):
-        """``([(alert, unread)], cursor)``: the alerts newer than ``cursor`` (a position
-        this gave before; None: the newest), newest first, at most ``limit``, and the
-        position of the newest one (to ask from next time)."""
+        """``([(alert, unread)], cursor, more)``: the alerts newer than ``cursor`` (a
+        position this gave before; None: the newest ``limit``), newest first; the position
+        to ask from next; whether more newer ones wait (ask again from the new cursor).
+
+        From a cursor the oldest new ones come first, so none is skipped however many
+        arrived since; keys are ``-(microseconds)``, the newest the smallest.
+        """
         if cursor is None:
-            keys = self._items.keys()
+            taken = []
+            for key in self._items.keys():
+                if len(taken) == limit:
+                    break
+                taken.append(key)
+            more = False
+            newest = taken[0] if taken else EMPTY
         else:
-            keys = self._items.keys(max=cursor, excludemax=True)
-        found = []
-        for key in keys:
-            if len(found) == limit:
-                break
-            alert = self._items[key]
-            found.append((key, alert, (alert.item_id or '', key) in self._unread))
-        newest = found[0][0] if found else cursor
-        return [(a, unread) for _k, a, unread in found], newest
+            taken = []
+            for key in reversed(self._items.keys(max=cursor, excludemax=True)):
+                if len(taken) == limit:
+                    break
+                taken.append(key)
+            more = len(taken) == limit and next(
+                iter(self._items.keys(max=taken[-1], excludemax=True)), None) is not None
+            taken.reverse()
+            newest = taken[0] if taken else cursor
+        found = [(self._items[k], (self._items[k].item_id or '', k) in self._unread)
+                 for k in taken]
+        return found, newest, more
 
     def mark_read(self):
         if len(self._items):

@@ -65,6 +65,7 @@ class Device(Persistent):
         self.created = self.last_used = at
         self.refresh_expires = refresh_expires
         self.refresh = None          # digest of the one live refresh token
+        self.refreshes = OOTreeSet() # digests of every refresh token it had (spent ones too)
         self.tokens = OOTreeSet()    # digests of its access tokens
         self.revoked_at = None
         self.revoked_by = None
@@ -120,6 +121,7 @@ class TokenStore(Persistent):
         """A new device for ``user``.  :returns: ``(device, refresh token)``."""
         now = now or datetime.datetime.now(datetime.timezone.utc)
         devices = self._devices_tree()
+        self._forget_ended(user.login, now)
         device_id = secrets.token_hex(8)
         device = Device(device_id, user.login, user.epoch, name, client, now,
                         now + datetime.timedelta(seconds=refresh_lifetime))
@@ -134,6 +136,7 @@ class TokenStore(Persistent):
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
         d = digest(key, refresh)
         device.refresh = d
+        device.refreshes.add(d)
         self._refresh[d] = device.id
         return refresh
 
@@ -158,14 +161,32 @@ class TokenStore(Persistent):
         device.refresh_expires = now + datetime.timedelta(seconds=refresh_lifetime)
         return device, self._new_refresh(key, device)
 
+    def _forget_ended(self, login, now):
+        """Forget ``login``'s devices revoked or past their refresh (and the digests of
+        their spent refresh tokens: nothing can be replayed into an ended device)."""
+        ids = self._user_devices.get(login)
+        for device_id in list(ids or ()):
+            device = self._devices[device_id]
+            if device.revoked_at is None and device.refresh_expires > now:
+                continue
+            if device.revoked_at is None:
+                self.revoke_device(device, 'expired', now)
+            for d in device.refreshes:
+                self._refresh.pop(d, None)
+            ids.remove(device_id)
+            del self._devices[device_id]
+
     def device(self, device_id):
         return self._devices_tree().get(device_id) if isinstance(device_id, str) else None
 
-    def devices_of(self, login):
-        """The user's devices not revoked, newest first."""
+    def devices_of(self, user, now=None):
+        """``user``'s devices signed in now (not revoked, refresh not expired, signed in
+        since the last password reset), newest first."""
+        now = now or datetime.datetime.now(datetime.timezone.utc)
         self._devices_tree()
-        found = [self._devices[i] for i in self._user_devices.get(login, ())]
-        return sorted((d for d in found if d.revoked_at is None),
+        found = [self._devices[i] for i in self._user_devices.get(user.login, ())]
+        return sorted((d for d in found if d.revoked_at is None and d.refresh_expires > now
+                       and d.epoch == user.epoch),
                       key=lambda d: d.created, reverse=True)
 
     def revoke_device(self, device, by, now=None):

@@ -25,7 +25,7 @@ def test_what_is_new_since_the_cursor(app, tokens):
     first = changes(app, secretary).json
     assert first['cursor'] is not None   # (the demo's alerts; the newest first)
     nothing = changes(app, secretary, since=first['cursor']).json
-    assert nothing == {'items': [], 'cursor': first['cursor']}
+    assert nothing == {'items': [], 'cursor': first['cursor'], 'more': False}
     fid = forward_new_file(app, tokens, 'Mobile allowance of field officers')
     new = changes(app, secretary, since=first['cursor']).json
     assert [a['item_id'] for a in new['items']] == [fid]
@@ -58,3 +58,26 @@ def test_a_long_poll_answers_when_an_alert_arrives(wsgi_app, app, tokens):
     started = time.monotonic()
     res = changes(app, secretary, since=answer['cursor'], wait='2').json
     assert res['items'] == [] and 1.5 < time.monotonic() - started < 10
+
+
+def test_none_is_skipped_however_many_arrived(wsgi_app, app, tokens, open_site):
+    import datetime
+    from kp_workspace.alerts import Alert
+    secretary = tokens('secretary.finance')
+    cursor = changes(app, secretary).json['cursor']
+
+    def add(site, _conn):
+        box = site.alerts.box('secretary.finance', create=True)
+        at = datetime.datetime.now(datetime.timezone.utc)
+        for n in range(120):
+            box.add(Alert(at + datetime.timedelta(seconds=n), 'arrived', f'Alert {n}', None))
+    open_site(add, commit=True)
+    seen, more = [], True
+    while more:
+        page = changes(app, secretary, since=cursor).json
+        seen += reversed([a['text'] for a in page['items']])
+        cursor, more = page['cursor'], page['more']
+    assert seen == [f'Alert {n}' for n in range(120)]
+    # cursors that are not cursors: 400, never 500
+    changes(app, secretary, status=400, since='99999999999999999999')
+    changes(app, secretary, status=400, since=cursor, wait='\u00b2')

@@ -76,3 +76,11 @@ def test_owners_and_administrators_revoke_devices(app):
                headers=admin, status=204)
     me(app, other['token'], status=401)
     me(app, phone['token'])
+
+
+def test_signing_out_on_a_device_ends_its_refresh(app):
+    phone = sign_in(app).json
+    app.delete('/api/v1/auth/token', headers={'Authorization': f'Bearer {phone["token"]}'},
+               status=204)
+    me(app, phone['token'], status=401)
+    refresh(app, phone['refresh_token'], status=401)

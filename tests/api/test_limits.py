@@ -61,3 +61,9 @@ def test_off_by_default(app, tokens):
     for _n in range(30):
         res = app.get('/api/v1/me', headers=auth)
     assert 'Access-Control-Allow-Origin' not in res.headers
+
+
+def test_a_path_that_is_not_utf8_is_a_400_with_limits_on(limited):
+    limited.get('/%FF', status=400)
+    limited.get('/api/v1/%FF', headers={'Authorization': 'Bearer kpw_x',
+                                        'Origin': 'https://superapp.example'}, status=400)

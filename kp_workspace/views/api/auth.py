@@ -109,7 +109,7 @@ def my_devices(request):
     tokens = get_site(request).tokens
     current = _current_device(request)
     return {'items': [device_json(d, current)
-                      for d in tokens.devices_of(request.identity.login)]}
+                      for d in tokens.devices_of(request.identity.user)]}
 
 
 @view_config(**api_config(route_name='api_device', request_method='DELETE', permission=VIEW))
@@ -120,10 +120,10 @@ def revoke_my_device(request):
 @view_config(**api_config(route_name='api_user_devices', request_method='GET',
                           permission=MANAGE_USERS))
 def user_devices(request):
-    login = request.matchdict['login']
-    if login not in get_site(request)['principals'].users:
+    user = get_site(request)['principals'].users.get(request.matchdict['login'])
+    if user is None:
         raise HTTPNotFound()
-    return {'items': [device_json(d) for d in get_site(request).tokens.devices_of(login)]}
+    return {'items': [device_json(d) for d in get_site(request).tokens.devices_of(user)]}
 
 
 @view_config(**api_config(route_name='api_user_device', request_method='DELETE',
@@ -146,6 +146,14 @@ def _revoke(request, login):
 @view_config(**api_config(route_name='api_token', request_method='DELETE', permission=VIEW))
 def revoke_token(request):
     identity = request.identity
-    get_site(request).tokens.revoke(request.registry.kpw_token_key, identity.token)
-    actor_from_request(request).record('token.revoked', identity.user.principal)
+    tokens = get_site(request).tokens
+    key = request.registry.kpw_token_key
+    record = tokens.lookup(key, identity.token)
+    device = tokens.device(record.device) if record is not None else None
+    if device is not None:   # (signing out on a device ends its refresh too)
+        tokens.revoke_device(device, identity.login)
+    else:
+        tokens.revoke(key, identity.token)
+    actor_from_request(request).record('token.revoked', identity.user.principal,
+                                       **({'device': device.id} if device else {}))
     return Response(status=204)

@@ -9,11 +9,13 @@ so at most :data:`MAX_WAITERS` wait at once in a process; past them the answer c
 once (as with ``wait=0``), and the app simply asks again.  With its ETag, an unchanged
 answer to a repeated question is a 304.
 """
+import re
 import threading
 import time
 
 from pyramid.view import view_config
 
+from ...alerts import EMPTY
 from ...errors import DomainError
 from ...security.roles import VIEW
 from ..work import officer_for
@@ -29,18 +31,14 @@ def _cursor(request):
     raw = request.params.get('since', '')
     if raw == '':
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or len(raw) > 24:
+    if not re.fullmatch(r'-?[0-9]{1,19}', raw) or not -2**63 <= int(raw) < 2**63:
         raise DomainError('"since" must be a cursor from an earlier answer.', field='since')
-    return value
+    return int(raw)
 
 
 def _wait(request):
     raw = request.params.get('wait', '0')
-    if not raw.isdigit() or int(raw) > MAX_WAIT:
+    if not re.fullmatch(r'[0-9]{1,2}', raw) or int(raw) > MAX_WAIT:
         raise DomainError(f'"wait" must be a whole number of seconds from 0 to {MAX_WAIT}.',
                           field='wait')
     return int(raw)
@@ -50,7 +48,7 @@ def _changes(request, cursor):
     officer = officer_for(request)
     box = officer.site.alerts.box(officer.login)
     if box is None:
-        return [], cursor
+        return [], EMPTY if cursor is None else cursor, False
     return box.since(cursor)
 
 
@@ -58,7 +56,7 @@ def _changes(request, cursor):
                           permission=VIEW))
 def alert_changes(request):
     cursor, wait = _cursor(request), _wait(request)
-    found, newest = _changes(request, cursor)
+    found, newest, more = _changes(request, cursor)
     if not found and cursor is not None and wait and _waiters.acquire(blocking=False):
         try:
             until = time.monotonic() + wait
@@ -66,9 +64,9 @@ def alert_changes(request):
                 time.sleep(POLL)
                 request.tm.abort()   # (a new transaction sees what others committed)
                 request.tm.begin()
-                found, newest = _changes(request, cursor)
+                found, newest, more = _changes(request, cursor)
         finally:
             _waiters.release()
     return {'items': [{'at': a.at.isoformat(), 'kind': a.kind, 'text': a.text,
                        'item_id': a.item_id, 'unread': unread} for a, unread in found],
-            'cursor': str(newest) if newest is not None else None}
+            'cursor': str(newest), 'more': more}

@@ -25,7 +25,7 @@ def etag_tween_factory(handler, registry):
     def etag_tween(request):
         response = handler(request)
         if request.method not in ('GET', 'HEAD') or response.status_code != 200 \
-                or not request.path.startswith(API) \
+                or not request.environ.get('PATH_INFO', '').startswith(API) \
                 or not isinstance(response.app_iter, (list, tuple)):
             return response   # (a file streamed from its blob is not read to digest it)
         tag = etag_of(response.body)

@@ -51,6 +51,12 @@ class RateCounter:
         return max(1, math.ceil((window + 1) * WINDOW - now))
 
 
+def _path(request):
+    """The path as the server gave it (``request.path`` decodes it as UTF-8, and these
+    tweens run before the check that answers 400 to a path that is not)."""
+    return request.environ.get('PATH_INFO', '')
+
+
 def _bearer(request):
     header = request.headers.get('Authorization', '')
     scheme, _sep, token = header.partition(' ')
@@ -64,7 +70,7 @@ def rate_limit_tween_factory(handler, registry):
     counter = RateCounter(limit)
 
     def rate_limit_tween(request):
-        token = _bearer(request) if request.path.startswith(API) else None
+        token = _bearer(request) if _path(request).startswith(API) else None
         if token is not None:
             wait = counter.take(hashlib.sha256(token.encode('utf-8', 'replace')).digest())
             if wait:
@@ -88,7 +94,7 @@ def cors_tween_factory(handler, registry):
 
     def cors_tween(request):
         origin = request.headers.get('Origin')
-        if origin not in origins or not request.path.startswith(API):
+        if origin not in origins or not _path(request).startswith(API):
             return handler(request)
         if request.method == 'OPTIONS' and 'Access-Control-Request-Method' in request.headers:
             response = Response(status=204)
@@ -108,6 +114,8 @@ def cors_tween_factory(handler, registry):
 def includeme(config):
     # under the security headers (their answers get those headers too), over everything
     # that opens the database
+    # (CORS outside the rate limit: a 429 to a listed origin's page carries CORS headers)
     headers = 'kp_workspace.security.headers.security_headers_tween_factory'
-    config.add_tween('kp_workspace.views.api.limits.rate_limit_tween_factory', under=headers)
-    config.add_tween('kp_workspace.views.api.limits.cors_tween_factory', under=headers)
+    cors = 'kp_workspace.views.api.limits.cors_tween_factory'
+    config.add_tween(cors, under=headers)
+    config.add_tween('kp_workspace.views.api.limits.rate_limit_tween_factory', under=cors)

@@ -233,8 +233,9 @@ SCHEMAS = {
                      'unread': BOOLEAN}),
     # "due": the reminders, files parked at your posts whose date has come (due longest
     # first, at most 50); "due_count": how many there are
-    # "cursor": give it as "since" next time (null: no alert yet)
-    'AlertChanges': closed({'items': array(ref('Alert')), 'cursor': MAYBE_STRING}),
+    # "cursor": give it as "since" next time; "more": newer ones wait, ask again at once
+    'AlertChanges': closed({'items': array(ref('Alert')), 'cursor': STRING,
+                            'more': BOOLEAN}),
     'Alerts': closed({'items': array(ref('Alert')), 'unread': INTEGER,
                       'due': array(ref('InboxItem')), 'due_count': INTEGER}),
     'Unread': closed({'unread': INTEGER}),
@@ -649,7 +650,7 @@ PATHS.update({
         'many waiting, it answers at once and the app asks again).', 'What is new',
         ref('AlertChanges'), (400, 401), params=[
             {'name': 'since', 'in': 'query', 'required': False,
-             'schema': {'type': 'string', 'pattern': '^-?[0-9]{1,20}$'}},
+             'schema': {'type': 'string', 'pattern': '^-?[0-9]{1,18}$'}},
             {'name': 'wait', 'in': 'query', 'required': False,
              'schema': {'type': 'integer', 'minimum': 0, 'maximum': 25}}])},
     '/api/v1/auth/refresh': {'post': op(
