@@ -276,7 +276,7 @@ def test_who_may_enter_the_record_room(app, tokens):
     api(app, tokens, 'secretary.finance', 'get', f'{ROOM}/tombstones')
 
 
-def test_the_journey_in_the_browser(app, other, tokens):
+def test_the_journey_in_the_browser(app, other, tokens, open_site):
     fid = demo_due_id(app, tokens)
     app.login('clerk.finance')
     page = app.get('/departments/finance/records')
@@ -306,9 +306,17 @@ def test_the_journey_in_the_browser(app, other, tokens):
     assert 'was destroyed on' in res.text
     room = app.get('/departments/finance/records')
     assert DUE_SUBJECT in room.text and 'No file has been destroyed.' not in room.text
-    # a forged form post (no CSRF token) changes nothing
-    app.post('/departments/finance/records/holds', {'number': 'x', 'reason': 'xyz'},
-             status=400)
+    # a forged form post (no CSRF token) changes nothing: the same form, with a real file's
+    # number, is refused only for its missing token
+    kept = open_site(lambda site, _conn: [i.number for i in site.desk.items.values()
+                                          if i.subject == KEPT_SUBJECT][0])
+    form = {'number': kept, 'reason': 'Writ petition 77/2026'}
+    app.post('/departments/finance/records/holds', form, status=400)
+    assert api(app, tokens, 'clerk.finance', 'get', f'{ROOM}/holds').json['items'] == []
+    app.post('/departments/finance/records/holds', {**form, 'csrf_token': app.csrf()},
+             status=303)
+    assert [h['number'] for h in api(app, tokens, 'clerk.finance', 'get',
+                                     f'{ROOM}/holds').json['items']] == [kept]
 
 
 def test_script_in_a_hold_reason_is_shown_as_text(app, tokens):
