@@ -262,16 +262,17 @@ class Desk(Persistent):
         return by_id.get(item_id) if by_id is not None else None
 
     def parked(self, post_ids, oldest_first=True, priorities=PRIORITIES, before=None,
-               since=None):
+               since=None, after=None):
         """Iterate ``(until ts, id)`` parked at ``post_ids``, soonest due first (or last).
 
-        ``before``: only those due before this timestamp (``now``: the ones due now).
+        ``before``: only those due before this timestamp (``now``: the ones due now);
+        ``after``: only those after this key in the order read (a page's cursor).
         """
         tree = getattr(self, '_parked', None)
         if not tree:
             return iter(())
         streams = []
-        bounds = self._bounds(before, since)
+        bounds = self._bounds(before, since, after, oldest_first)
         for post_id in post_ids:
             for priority in priorities:
                 parked = tree.get((post_id, priority))
@@ -354,24 +355,34 @@ class Desk(Persistent):
 
     # reading ---------------------------------------------------------------
     @staticmethod
-    def _bounds(before, since):
+    def _bounds(before, since, after=None, forwards=True):
+        """BTree range arguments: keys received in ``[since, before)``, and, given a
+        cursor ``after`` (a key of the same tree), only those strictly after it in the
+        order read (``forwards``: ascending)."""
         bounds = {}
         if before is not None:
             bounds.update(max=(before,), excludemax=True)
         if since is not None:
             bounds.update(min=(since,))
+        if after is not None:
+            after = tuple(after)
+            if forwards and (since is None or after >= (since,)):
+                bounds.update(min=after, excludemin=True)
+            elif not forwards and (before is None or after < (before,)):
+                bounds.update(max=after, excludemax=True)
         return bounds
 
     def held(self, post_ids, oldest_first=False, priorities=PRIORITIES, before=None,
-             since=None, receipts=False):
+             since=None, receipts=False, after=None):
         """Iterate ``(received ts, id)`` held by ``post_ids``, newest first (or oldest).
 
         ``before``: only items received before this timestamp; ``since``: only those
         received at or after it; ``receipts``: the receipts they hold, not the files
-        and summaries.
+        and summaries; ``after``: only those after this key in the order read (a
+        page's cursor: what arrives or leaves meanwhile shifts no page).
         """
         streams = []
-        bounds = self._bounds(before, since)
+        bounds = self._bounds(before, since, after, oldest_first)
         shelf = self._shelf(receipts=receipts)
         for post_id in post_ids:
             for priority in priorities:
@@ -396,9 +407,12 @@ class Desk(Persistent):
         return sum(len(held.keys(**bounds)) for p in post_ids for pr in priorities
                    for held in (shelf.get((p, pr)),) if held)
 
-    def sent_by(self, post_ids):
-        """Iterate ``(-sent ts, id)`` sent by ``post_ids``, newest first."""
-        return heapq.merge(*(iter(self._sent[p].keys()) for p in post_ids if p in self._sent))
+    def sent_by(self, post_ids, after=None):
+        """Iterate ``(-sent ts, id)`` sent by ``post_ids``, newest first (after the key
+        ``after``, a page's cursor, if given)."""
+        bounds = self._bounds(None, None, after)
+        return heapq.merge(*(iter(self._sent[p].keys(**bounds)) for p in post_ids
+                             if p in self._sent))
 
     def count(self, department, kind, state):
         length = self._counts.get((department, kind, state))

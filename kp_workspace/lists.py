@@ -7,6 +7,7 @@ What waits with a post is what it holds and what it parked (awaiting a reply) wh
 date has come: the inbox, pending and overdue lists merge the two registers, a parked
 file counting from the day it came back, due.
 """
+import collections
 import datetime
 import heapq
 import itertools
@@ -14,6 +15,17 @@ import itertools
 from .desk import PRIORITIES, page
 
 DAY = 86400.0
+
+#: A page of a list: its rows, how many the list holds (None: not counted), whether
+#: more follow, and then the key of the last row read -- the cursor of the next page
+#: (``after=``), which stays right while items arrive and leave (an offset would not).
+Page = collections.namedtuple('Page', 'rows total more next')
+
+
+def _page(keys, offset, limit):
+    """``(keys, more, next)``: a page of ``keys`` from ``offset``, and its cursor."""
+    chunk, more = page(keys, offset, limit)
+    return chunk, more, (chunk[-1] if more and chunk else None)
 
 
 def _limits(overdue_days):
@@ -55,13 +67,15 @@ def _rows(desk, keys, now_ts, limits):
     return rows
 
 
-def waiting(desk, post_ids, now_ts, oldest_first=False, priorities=PRIORITIES, before=None):
+def waiting(desk, post_ids, now_ts, oldest_first=False, priorities=PRIORITIES, before=None,
+            after=None):
     """Iterate ``(since ts, id)`` of what waits with ``post_ids``: what they hold (since
     it came) and what they parked whose date has come (since that date), newest first
-    (or oldest); ``before``: only what waits since before that timestamp."""
+    (or oldest); ``before``: only what waits since before that timestamp; ``after``:
+    only what comes after that key in this order."""
     due_before = now_ts if before is None else min(before, now_ts)
-    streams = (desk.held(post_ids, oldest_first, priorities, before),
-               desk.parked(post_ids, oldest_first, priorities, due_before))
+    streams = (desk.held(post_ids, oldest_first, priorities, before, after=after),
+               desk.parked(post_ids, oldest_first, priorities, due_before, after=after))
     if oldest_first:
         return heapq.merge(*streams)
     return heapq.merge(*streams, reverse=True)
@@ -72,31 +86,33 @@ def waiting_count(desk, post_ids, now_ts):
     return desk.held_count(post_ids) + desk.parked_count(post_ids, before=now_ts)
 
 
-def inbox(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+def inbox(desk, post_ids, overdue_days, now_ts, offset=0, limit=50, after=None):
     """What waits with the posts, newest first (a parked file, due, from its date)."""
-    keys, more = page(waiting(desk, post_ids, now_ts), offset, limit)
-    return (_rows(desk, keys, now_ts, _limits(overdue_days)),
-            waiting_count(desk, post_ids, now_ts), more)
+    keys, more, next_key = _page(waiting(desk, post_ids, now_ts, after=after), offset, limit)
+    return Page(_rows(desk, keys, now_ts, _limits(overdue_days)),
+                waiting_count(desk, post_ids, now_ts), more, next_key)
 
 
-def receipts(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+def receipts(desk, post_ids, overdue_days, now_ts, offset=0, limit=50, after=None):
     """The receipts (letters in the dak) marked to the posts, newest first."""
-    keys, more = page(desk.held(post_ids, receipts=True), offset, limit)
-    return (_rows(desk, keys, now_ts, _limits(overdue_days)),
-            desk.held_count(post_ids, receipts=True), more)
+    keys, more, next_key = _page(desk.held(post_ids, receipts=True, after=after),
+                                 offset, limit)
+    return Page(_rows(desk, keys, now_ts, _limits(overdue_days)),
+                desk.held_count(post_ids, receipts=True), more, next_key)
 
 
-def pending(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+def pending(desk, post_ids, overdue_days, now_ts, offset=0, limit=50, after=None):
     """What waits with the posts, oldest (longest waiting) first."""
-    keys, more = page(waiting(desk, post_ids, now_ts, oldest_first=True), offset, limit)
-    return (_rows(desk, keys, now_ts, _limits(overdue_days)),
-            waiting_count(desk, post_ids, now_ts), more)
+    keys, more, next_key = _page(waiting(desk, post_ids, now_ts, oldest_first=True,
+                                         after=after), offset, limit)
+    return Page(_rows(desk, keys, now_ts, _limits(overdue_days)),
+                waiting_count(desk, post_ids, now_ts), more, next_key)
 
 
-def parked(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+def parked(desk, post_ids, overdue_days, now_ts, offset=0, limit=50, after=None):
     """What the posts parked awaiting a reply, soonest due first (the due ones first
     of all, marked ``due``), each with its date and reason."""
-    keys, more = page(desk.parked(post_ids), offset, limit)
+    keys, more, next_key = _page(desk.parked(post_ids, after=after), offset, limit)
     rows = []
     for until_ts, item_id in keys:
         item = desk.items.get(item_id)
@@ -104,7 +120,7 @@ def parked(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
         if item is not None and parking is not None:
             rows.append(parked_row(row(item, item.received_at, now_ts, _limits(overdue_days)),
                                    parking, now_ts))
-    return rows, desk.parked_count(post_ids), more
+    return Page(rows, desk.parked_count(post_ids), more, next_key)
 
 
 def follow_ups_due(desk, post_ids, now_ts, limit=50):
@@ -120,23 +136,24 @@ def follow_ups_due(desk, post_ids, now_ts, limit=50):
     return rows, desk.parked_count(post_ids, before=now_ts)
 
 
-def _overdue_keys(desk, post_ids, overdue_days, now_ts):
+def _overdue_keys(desk, post_ids, overdue_days, now_ts, after=None):
     streams = [waiting(desk, post_ids, now_ts, oldest_first=True, priorities=(priority,),
-                       before=now_ts - days * DAY)
+                       before=now_ts - days * DAY, after=after)
                for priority, days in overdue_days]
     return heapq.merge(*streams)
 
 
-def overdue(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+def overdue(desk, post_ids, overdue_days, now_ts, offset=0, limit=50, after=None):
     """Held past the limit of their priority, oldest first."""
-    keys, more = page(_overdue_keys(desk, post_ids, overdue_days, now_ts), offset, limit)
+    keys, more, next_key = _page(_overdue_keys(desk, post_ids, overdue_days, now_ts, after),
+                                 offset, limit)
     total = None  # counting every overdue item would walk them all; pages say if more follow
-    return _rows(desk, keys, now_ts, _limits(overdue_days)), total, more
+    return Page(_rows(desk, keys, now_ts, _limits(overdue_days)), total, more, next_key)
 
 
-def sent(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
+def sent(desk, post_ids, overdue_days, now_ts, offset=0, limit=50, after=None):
     """What the posts sent, newest first, with where each item is now."""
-    keys, more = page(desk.sent_by(post_ids), offset, limit)
+    keys, more, next_key = _page(desk.sent_by(post_ids, after), offset, limit)
     rows = []
     for neg_ts, item_id in keys:
         item = desk.items.get(item_id)
@@ -145,7 +162,7 @@ def sent(desk, post_ids, overdue_days, now_ts, offset=0, limit=50):
             r['sent_at'] = datetime.datetime.fromtimestamp(-neg_ts, datetime.timezone.utc).isoformat()
             r['now_since'] = now_since(item).isoformat()
             rows.append(r)
-    return rows, None, more
+    return Page(rows, None, more, next_key)
 
 
 def now_since(item):
@@ -171,7 +188,7 @@ def at_a_glance(desk, post_ids, overdue_days, now_ts, longest=5, cap=99):
     stays with the page, whatever the archive holds.  Parked and due (for follow-up)
     are range lengths of the parking register.
     """
-    rows, held, _more = pending(desk, post_ids, overdue_days, now_ts, 0, longest)
+    rows, held, _more, _next = pending(desk, post_ids, overdue_days, now_ts, 0, longest)
     return {
         'held': held,
         'parked': desk.parked_count(post_ids),

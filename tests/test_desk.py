@@ -38,13 +38,13 @@ def test_a_parked_item_is_off_the_held_set_until_its_date():
     assert list(desk.held(['p'])) == [(c.received_at, 'c')]
     assert desk.parked_count(['p']) == 2 and desk.parked_count(['p'], before=NOW) == 1
     days = (('routine', 7),)
-    rows, total, more = inbox(desk, ['p'], days, NOW)
+    rows, total, more, _next = inbox(desk, ['p'], days, NOW)
     # newest first: c came a day ago, b came back (due) 8 days ago
     assert [(r['id'], r.get('due')) for r in rows] == [('c', None), ('b', True)]
     assert total == waiting_count(desk, ['p'], NOW) == 2 and not more
     assert [r['id'] for r in pending(desk, ['p'], days, NOW)[0]] == ['b', 'c']
     assert [r['id'] for r in overdue(desk, ['p'], days, NOW)[0]] == ['b']
-    rows, total, _more = parked(desk, ['p'], days, NOW)
+    rows, total, _more, _next = parked(desk, ['p'], days, NOW)
     assert [(r['id'], r['due']) for r in rows] == [('b', True), ('a', False)] and total == 2
 
 
@@ -109,3 +109,49 @@ def test_follow_up_dates(value, message):
     assert message in str(refused.value) and refused.value.field == 'until'
     assert follow_up_date('2026-12-08', today) == datetime.date(2026, 12, 8)
     assert follow_up_date(datetime.date(2027, 12, 7), today) == datetime.date(2027, 12, 7)
+
+
+def _by_cursor(fn, desk, days, limit):
+    """Every row of a list read ``limit`` at a time, each page after the last's cursor."""
+    ids, after = [], None
+    for _page in range(100):   # (a cursor that does not move on would loop for ever)
+        found = fn(desk, ['p'], days, NOW, 0, limit, after)
+        ids += [r['id'] for r in found.rows]
+        if not found.more:
+            assert found.next is None
+            return ids
+        after = found.next
+    raise AssertionError(f'no end after 100 pages: {ids[:20]}')
+
+
+@pytest.mark.parametrize('name', ['inbox', 'pending', 'overdue', 'parked'])
+def test_reading_by_cursor_gives_every_row_once_in_order(name):
+    from kp_workspace import lists
+    items = [Item(f'i{n:02d}', NOW - n * DAY, priority=('routine', 'urgent')[n % 2])
+             for n in range(1, 15)]
+    twins = [Item(f't{n}', NOW - 3 * DAY) for n in range(3)]   # the same second: ids decide
+    desk = desk_with(*items, *twins)
+    for item in items[::4]:   # some parked: due (long ago) or not yet
+        desk.park(item, item.received_at, parking(NOW + (DAY if item.id < 'i07' else -20 * DAY)))
+    days = (('routine', 7), ('urgent', 2))
+    fn = getattr(lists, name)
+    whole = [r['id'] for r in fn(desk, ['p'], days, NOW, 0, 100).rows]
+    assert len(whole) >= 4
+    for limit in (1, 2, 3, 5):
+        assert _by_cursor(fn, desk, days, limit) == whole
+
+
+def test_sent_by_cursor():
+    from kp_workspace.desk import Desk
+    desk = Desk()
+    for n in range(7):
+        item = Item(f's{n}', NOW - n * DAY)
+        desk.register(item)
+        desk._set(desk._sent, 'p').add((-(NOW - n * DAY), item.id))
+    from kp_workspace.lists import sent
+    found = sent(desk, ['p'], (), NOW, 0, 3)
+    assert [r['id'] for r in found.rows] == ['s0', 's1', 's2'] and found.more
+    found = sent(desk, ['p'], (), NOW, 0, 3, found.next)
+    assert [r['id'] for r in found.rows] == ['s3', 's4', 's5'] and found.more
+    found = sent(desk, ['p'], (), NOW, 0, 3, found.next)
+    assert [r['id'] for r in found.rows] == ['s6'] and not found.more and found.next is None

@@ -32,7 +32,8 @@ from .auditing import read_item, refused
 from .files import (LISTS, PAGE, _actions, _linked, _mark_primary, confirmation, human_size,
                     movement_rows, pages_label)
 from .layout import flash
-from .params import day, offset_and_limit, whole_number
+from .params import (day, encode_cursor, offset_and_limit, offset_limit_or_cursor,
+                     whole_number)
 from .work import (_ascii, desk_row, document_response, item_url, now_ts, officer_for,
                    post_ref, run_action)
 
@@ -365,9 +366,9 @@ def receipts_list(request):
     offset = whole_number(request, 'offset', 0)
     officer = officer_for(request)
     translate = request.localizer.translate
-    rows, total, more = receipts(officer.site.desk, officer.post_ids,
-                                 request.registry.kpw_settings.overdue_days, now_ts(), offset,
-                                 PAGE)
+    rows, total, more, _next = receipts(officer.site.desk, officer.post_ids,
+                                        request.registry.kpw_settings.overdue_days, now_ts(),
+                                        offset, PAGE)
     for r in rows:
         desk_row(request, r)
         r['received'] = format_when(request, r['received_at'])
@@ -450,11 +451,11 @@ def api_register_list(request):
 @view_config(**api_config(route_name='api_receipts', request_method='GET', permission=VIEW))
 def api_receipts(request):
     officer = officer_for(request)
-    offset, limit = offset_and_limit(request)
-    rows, total, more = receipts(officer.site.desk, officer.post_ids,
-                                 request.registry.kpw_settings.overdue_days, now_ts(), offset,
-                                 limit)
-    return {'items': rows, 'total': total, 'more': more}
+    offset, limit, after = offset_limit_or_cursor(request, 'receipts')
+    found = receipts(officer.site.desk, officer.post_ids,
+                     request.registry.kpw_settings.overdue_days, now_ts(), offset, limit, after)
+    return {'items': found.rows, 'total': found.total, 'more': found.more,
+            'next_cursor': encode_cursor('receipts', found.next)}
 
 
 @view_config(**api_config(route_name='api_receipt', request_method='GET', permission=VIEW))

@@ -124,8 +124,9 @@ def desk_list(request):
     fn, title, intro = LISTS[which]
     offset = whole_number(request, 'offset', 0)
     officer = officer_for(request)
-    rows, total, more = fn(officer.site.desk, officer.post_ids,
-                           request.registry.kpw_settings.overdue_days, now_ts(), offset, PAGE)
+    rows, total, more, _next = fn(officer.site.desk, officer.post_ids,
+                                  request.registry.kpw_settings.overdue_days, now_ts(),
+                                  offset, PAGE)
     translate = request.localizer.translate
     posts = officer.site['principals'].posts
     for r in rows:

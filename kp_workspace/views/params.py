@@ -5,7 +5,10 @@ range the view can use, is refused with a :class:`~kp_workspace.errors.DomainErr
 (400, naming the parameter), which the error views answer as JSON under
 ``/api/`` and as a page in the browser.  Nothing is clamped in silence.
 """
+import base64
+import binascii
 import datetime
+import json
 import math
 import re
 
@@ -19,6 +22,7 @@ _ = TranslationStringFactory('kp_workspace')
 _WHOLE = re.compile(r'[+-]?[0-9]{1,19}')
 MAX_OFFSET = 1_000_000
 MAX_PAGE = 10_000
+MAX_NOTE_NUMBER = 999_999_999   # (see note_number)
 INT64 = 2 ** 63 - 1
 EARLIEST = datetime.date(1900, 1, 1)
 LATEST = datetime.date(2199, 12, 31)
@@ -42,6 +46,62 @@ def offset_and_limit(request, default_limit=50, max_limit=200):
     """The ``offset`` and ``limit`` of a list.  :raises DomainError: (400)"""
     return (whole_number(request, 'offset', 0, 0, MAX_OFFSET),
             whole_number(request, 'limit', default_limit, 1, max_limit))
+
+
+def encode_cursor(list_name, key):
+    """The opaque ``cursor`` of the page after the row whose key is ``key`` in
+    ``list_name`` (None: no page follows)."""
+    if key is None:
+        return None
+    raw = json.dumps([list_name, *key], separators=(',', ':')).encode()
+    return base64.urlsafe_b64encode(raw).decode('ascii').rstrip('=')
+
+
+def _cursor_key(text, list_name):
+    """The key a cursor from ``list_name`` stands for, or None when it is not one."""
+    if len(text) > 400 or not re.fullmatch(r'[A-Za-z0-9_-]+', text):
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(text + '=' * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    if not (isinstance(value, list) and len(value) == 3 and value[0] == list_name):
+        return None
+    first, item_id = value[1], value[2]
+    if isinstance(first, bool) or not isinstance(first, (int, float)) \
+            or not math.isfinite(first) or not isinstance(item_id, str):
+        return None
+    return (first, item_id)
+
+
+def offset_limit_or_cursor(request, list_name, default_limit=50, max_limit=200):
+    """``(offset, limit, after)`` of a list read by ``offset`` or by the ``cursor`` a
+    previous page gave (``after``: its key; the offset is then 0).  A cursor holds
+    while items arrive and leave; an offset shifts with them.
+    :raises DomainError: (400) a bad number, a cursor this list did not give, or both."""
+    offset, limit = offset_and_limit(request, default_limit, max_limit)
+    raw = request.params.get('cursor', '').strip()
+    if not raw:
+        return offset, limit, None
+    if offset:
+        raise DomainError(_('Give "offset" or "cursor", not both.'), field='cursor')
+    after = _cursor_key(raw, list_name)
+    if after is None:
+        raise DomainError(_('"cursor" is not one this list gave; start again without it.'),
+                          field='cursor')
+    return 0, limit, after
+
+
+def flag(request, name):
+    """The query parameter ``name`` as a yes or no: ``true``/``1`` or ``false``/``0``
+    (absent: no).  :raises DomainError: (400) anything else."""
+    raw = request.params.get(name, '').strip().lower()
+    if raw in ('', 'false', '0'):
+        return False
+    if raw in ('true', '1'):
+        return True
+    raise DomainError(_('"${name}" must be true or false.', mapping={'name': name}),
+                      field=name)
 
 
 def page_number(request, name='page'):

@@ -2,6 +2,7 @@
 
 HTML pages and the JSON API call the same functions here, which call the domain.
 """
+import itertools
 import time
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -115,15 +116,35 @@ def post_ref(site, post_id):
     return {'id': post_id, 'title': post.title if post is not None else post_id}
 
 
-def notes_json(item):
-    return [{'n': n.n, 'text': n.text, 'author': n.author, 'author_name': n.author_name,
-             'post': n.post_id, 'at': iso(n.at), 'edited_at': iso(n.edited_at),
-             'frozen': item.is_frozen(n)} for n in item.notes.values()]
+#: how many of the newest notes and movements a compact file or summary carries
+COMPACT = 10
 
 
-def movements_json(item):
+def note_json(item, n):
+    return {'n': n.n, 'text': n.text, 'author': n.author, 'author_name': n.author_name,
+            'post': n.post_id, 'at': iso(n.at), 'edited_at': iso(n.edited_at),
+            'frozen': item.is_frozen(n)}
+
+
+def notes_json(item, newest=None):
+    """The notes of ``item`` in order (only the ``newest`` so many, if given)."""
+    if newest is None:
+        return [note_json(item, n) for n in item.notes.values()]
+    numbers = list(itertools.islice(reversed(item.notes.keys()), newest))
+    return [note_json(item, item.notes[k]) for k in reversed(numbers)]
+
+
+def notes_page(item, after, limit):
+    """``(notes, more)``: the notes of ``item`` numbered after ``after``, at most ``limit``,
+    read from the note tree's range (not every note)."""
+    chunk = list(itertools.islice(item.notes.values(min=after, excludemin=True), limit + 1))
+    return [note_json(item, n) for n in chunk[:limit]], len(chunk) > limit
+
+
+def movements_json(item, newest=None):
+    movements = item.movements if newest is None else item.movements[-newest:]
     return [{'from': m.from_post, 'to': m.to_post, 'action': m.action, 'remarks': m.remarks,
-             'at': iso(m.at), 'by': m.by} for m in item.movements]
+             'at': iso(m.at), 'by': m.by} for m in movements]
 
 
 def signatures_json(obj):
@@ -140,14 +161,18 @@ def draft_json(casefile, draft):
             'signatures': signatures_json(draft), 'issued_at': iso(draft.issued_at)}
 
 
-def item_json(request, item):
+def item_json(request, item, compact=False):
+    """A file or summary as the API gives it; ``compact``: only its newest notes and
+    movements (``COMPACT`` of each; the counts say how many there are in all)."""
     site = get_site(request)
     officer = officer_for(request)
+    newest = COMPACT if compact else None
     data = {
         'id': item.id, 'kind': item.kind, 'number': item.number, 'subject': item.subject,
         'state': item.state, 'classification': item.classification, 'priority': item.priority,
         'department': item.department, 'holder': post_ref(site, item.holder),
-        'notes': notes_json(item), 'movements': movements_json(item),
+        'notes': notes_json(item, newest), 'notes_count': len(item.notes),
+        'movements': movements_json(item, newest), 'movements_count': len(item.movements),
         'actions': [t.name for t in WORKFLOWS[item.kind].available(item, officer)],
         **follow_up_json(officer, item),
     }

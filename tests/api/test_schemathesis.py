@@ -226,7 +226,19 @@ def summary_note_example(site, operation):
     return case, 'so.finance'
 
 
+def attachment_example(site, operation):
+    """A PNG just attached to a new file (the random examples may all draw files with
+    no attachments, or ids and logins that are refused): ``(case, login)``."""
+    file_id = site.new_file()
+    site.browser.api('post', f'/api/v1/files/{file_id}/attachments', site.token('so.finance'),
+                     upload_files=[('file', 'dot.png', PNG)], status=201)
+    case = operation.make_case(path_parameters={'id': file_id,
+                                                'att_id': site.attachments(file_id)[0]})
+    return case, 'so.finance'
+
+
 EXPLICIT = {'POST /api/v1/files/{id}/attachments': upload_example,
+            'GET /api/v1/files/{id}/attachments/{att_id}': attachment_example,
             'POST /api/v1/summaries/{id}/notes': summary_note_example,
             'POST /api/v1/files/{id}/links': link_example,
             'DELETE /api/v1/files/{id}/links/{other}': unlink_example,

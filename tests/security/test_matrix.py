@@ -487,7 +487,8 @@ MATRIX = {
         states=D, json=SUMMARY)],
     'api_file': [Probe('GET', '/api/v1/files/{file}', read(), states=F)],
     'api_file_notes': [Probe('POST', '/api/v1/files/{file}/notes', write('write_note', 201),
-                             states=F, json=NOTE)],
+                             states=F, json=NOTE),
+                       Probe('GET', '/api/v1/files/{file}/notes', read(), states=F)],
     'api_file_note': [Probe('PATCH', '/api/v1/files/{file}/notes/1', edit_note(200),
                             states=F, json={'text': 'Changed by the matrix.'})],
     'api_file_attachments': [
@@ -516,7 +517,8 @@ MATRIX = {
                               states=F, json={})],
     'api_summary': [Probe('GET', '/api/v1/summaries/{summary}', read(), states=S)],
     'api_summary_notes': [Probe('POST', '/api/v1/summaries/{summary}/notes',
-                                write('write_note', 201), states=S, json=NOTE)],
+                                write('write_note', 201), states=S, json=NOTE),
+                          Probe('GET', '/api/v1/summaries/{summary}/notes', read(), states=S)],
     'api_summary_action': [Probe(
         'POST', '/api/v1/summaries/{summary}/actions/submit',
         in_state(write('forward', 200), forwarded={'officer': 409, 'approver': 409},

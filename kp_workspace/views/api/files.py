@@ -14,9 +14,10 @@ from ...signing import WrongPin
 from ...site import get_site
 from ..auditing import read_item
 from ..errors import error_response
-from ..work import (attachment_response, draft_for, draft_json, item_for, item_json, now_ts,
-                    officer_for, run_action, run_draft_action)
-from ..params import note_number, offset_and_limit
+from ..work import (attachment_response, draft_for, draft_json, item_for, item_json,
+                    notes_page, now_ts, officer_for, run_action, run_draft_action)
+from ..params import (MAX_NOTE_NUMBER, encode_cursor, flag, note_number,
+                      offset_limit_or_cursor, whole_number)
 from . import api_config, json_body
 
 LISTS = {'inbox': inbox, 'pending': pending, 'overdue': overdue, 'sent': sent,
@@ -75,12 +76,23 @@ def new_summary(request):
 
 @view_config(**api_config(route_name='api_file', request_method='GET', permission=VIEW))
 def get_file(request):
-    return item_json(request, read_item(request, 'file'))
+    return item_json(request, read_item(request, 'file'), compact=flag(request, 'compact'))
 
 
 @view_config(**api_config(route_name='api_summary', request_method='GET', permission=VIEW))
 def get_summary(request):
-    return item_json(request, read_item(request, 'summary'))
+    return item_json(request, read_item(request, 'summary'), compact=flag(request, 'compact'))
+
+
+@view_config(**api_config(route_name='api_file_notes', request_method='GET', permission=VIEW))
+@view_config(**api_config(route_name='api_summary_notes', request_method='GET', permission=VIEW))
+def list_notes(request):
+    """The notes of a file or summary, a page at a time: those numbered after ``after``."""
+    kind = 'summary' if request.matched_route.name == 'api_summary_notes' else 'file'
+    after = whole_number(request, 'after', 0, 0, MAX_NOTE_NUMBER)
+    limit = whole_number(request, 'limit', 20, 1, 50)   # (a note may be 20,000 characters)
+    items, more = notes_page(read_item(request, kind), after, limit)
+    return {'items': items, 'more': more}
 
 
 @view_config(**api_config(route_name='api_file_notes', request_method='POST', permission=VIEW))
@@ -166,11 +178,12 @@ def inbox_view(request):
     which = request.params.get('view', 'inbox')
     if which not in LISTS:
         raise HTTPBadRequest('view is one of inbox, pending, overdue, sent, parked.')
-    offset, limit = offset_and_limit(request)
-    rows, total, more = LISTS[which](officer.site.desk, officer.post_ids,
-                                     request.registry.kpw_settings.overdue_days, now_ts(),
-                                     offset, limit)
-    return {'items': rows, 'total': total, 'more': more}
+    offset, limit, after = offset_limit_or_cursor(request, which)
+    found = LISTS[which](officer.site.desk, officer.post_ids,
+                         request.registry.kpw_settings.overdue_days, now_ts(), offset, limit,
+                         after)
+    return {'items': found.rows, 'total': found.total, 'more': found.more,
+            'next_cursor': encode_cursor(which, found.next)}
 
 
 @view_config(**api_config(route_name='api_alerts', request_method='GET', permission=VIEW))

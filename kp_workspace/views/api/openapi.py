@@ -22,6 +22,7 @@ from ...workflows.receipt import RECEIPT
 from ...workflows.summary import SUMMARY
 from ..search import STATES as SEARCH_STATES
 from . import api_config
+from .examples import REQUEST_EXAMPLES, SCHEMA_EXAMPLES
 
 STRING = {'type': 'string'}
 MAYBE_STRING = {'type': ['string', 'null']}
@@ -102,6 +103,18 @@ def op(summary, ok, schema, codes, status='200', body=None, params=(), security=
     return found
 
 
+# a list read page by page: by "offset", or by the "cursor" the previous page gave as
+# "next_cursor" (a cursor holds while items arrive and leave; an offset shifts with them)
+CURSOR_PAGE = (
+    {'name': 'offset', 'in': 'query', 'required': False,
+     'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
+    {'name': 'limit', 'in': 'query', 'required': False,
+     'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}},
+    {'name': 'cursor', 'in': 'query', 'required': False,
+     'description': 'The "next_cursor" of the previous page (not with "offset")',
+     'schema': {'type': 'string', 'maxLength': 400, 'pattern': '^[A-Za-z0-9_-]+$'}})
+
+
 def actions_of(workflow):
     return [t.name for t in workflow.transitions]
 
@@ -158,8 +171,8 @@ SCHEMAS = {
         'state': {'enum': list(CASEFILE.states)},
         'classification': {'enum': list(CLASSIFICATIONS)},
         'priority': {'enum': list(PRIORITIES)}, 'department': STRING,
-        'holder': ref('PostRef'), 'notes': array(ref('Note')),
-        'movements': array(ref('Movement')),
+        'holder': ref('PostRef'), 'notes': array(ref('Note')), 'notes_count': INTEGER,
+        'movements': array(ref('Movement')), 'movements_count': INTEGER,
         'actions': array({'enum': actions_of(CASEFILE)}),
         'attachments': array(ref('Attachment')), 'drafts': array(ref('Draft')),
         # the id of the decided summary the file was opened to implement
@@ -173,8 +186,8 @@ SCHEMAS = {
         'state': {'enum': list(SUMMARY.states)},
         'classification': {'enum': list(CLASSIFICATIONS)},
         'priority': {'enum': list(PRIORITIES)}, 'department': STRING,
-        'holder': ref('PostRef'), 'notes': array(ref('Note')),
-        'movements': array(ref('Movement')),
+        'holder': ref('PostRef'), 'notes': array(ref('Note')), 'notes_count': INTEGER,
+        'movements': array(ref('Movement')), 'movements_count': INTEGER,
         'actions': array({'enum': actions_of(SUMMARY)}),
         'background': STRING, 'proposal': STRING, 'financial_implications': STRING,
         'decision_sought': STRING,
@@ -184,6 +197,8 @@ SCHEMAS = {
         # filed by the department once decided; the file opened to implement it, if any
         'filed_at': MAYBE_TIME, 'implementing_file': MAYBE_STRING, **FOLLOW_UP}),
     'Opened': closed({'id': STRING, 'number': STRING, 'state': STRING, 'holder': STRING}),
+    # a page of notes, in order; "more": notes numbered after the last one follow
+    'Notes': closed({'items': array(ref('Note')), 'more': BOOLEAN}),
     'NoteNumber': closed({'n': INTEGER}),
     'NoteEdited': closed({'n': INTEGER, 'text': STRING}),
     'Attached': closed({'id': STRING, 'content_type': STRING, 'size': INTEGER,
@@ -202,8 +217,9 @@ SCHEMAS = {
         optional=('sent_at', 'now_since', 'parked_until', 'reason', 'due')),
     # "total" is null for the overdue and sent views (counting them would walk them all)
     # (inbox and pending: what the posts hold, and what they parked whose date has come)
+    # "next_cursor": give it as "cursor" for the page after this one (null: none follows)
     'Inbox': closed({'items': array(ref('InboxItem')), 'total': {'type': ['integer', 'null']},
-                     'more': BOOLEAN}),
+                     'more': BOOLEAN, 'next_cursor': MAYBE_STRING}),
     'Receipt': closed({
         'id': STRING, 'kind': {'const': 'receipt'}, 'number': STRING, 'subject': STRING,
         'sender': STRING, 'reference': STRING,
@@ -329,6 +345,16 @@ def text(maximum, minimum=1, line=False, blank=False):
 
 
 ID = path_params('id')
+# a file or summary with only its newest notes and movements (10 of each; "notes_count"
+# and "movements_count" say how many there are, GET .../notes pages through the notes)
+COMPACT = {'name': 'compact', 'in': 'query', 'required': False,
+           'description': 'Only the 10 newest notes and movements', 'schema': BOOLEAN}
+NOTES_PAGE = (
+    {'name': 'after', 'in': 'query', 'required': False,
+     'description': 'Only the notes numbered after this one (the last "n" of a page)',
+     'schema': {'type': 'integer', 'minimum': 0, 'maximum': 999999999}},
+    {'name': 'limit', 'in': 'query', 'required': False,
+     'schema': {'type': 'integer', 'minimum': 1, 'maximum': 50}})
 TEXT = json_body({'text': text(20000)}, ['text'])
 ACTION_BODY = {'required': False, 'content': json_content({
     'type': 'object', 'additionalProperties': False, 'properties': {
@@ -393,10 +419,12 @@ PATHS = {
             ['subject', 'background', 'proposal', 'decision_sought']),
         params=path_params('department_id'))},
     '/api/v1/files/{id}': {'get': op('A case file with notes, attachments, movements and '
-                                     'drafts', 'The file', ref('File'),
-                                     (401, 404, 410, *WRITE),
-                                     params=ID)},
-    '/api/v1/files/{id}/notes': {'post': op(
+                                     'drafts (compact: the newest notes and movements only)',
+                                     'The file', ref('File'), (401, 404, 410, *WRITE),
+                                     params=[*ID, COMPACT])},
+    '/api/v1/files/{id}/notes': {'get': op(
+        'The notes of a file, in order, a page at a time', 'A page of notes', ref('Notes'),
+        (400, 401, 404, 410, *WRITE), params=[*ID, *NOTES_PAGE]), 'post': op(
         'Write a note as the holder', 'The number of the new note', ref('NoteNumber'),
         (400, 401, 403, 404, 409, *WRITE), status='201', body=TEXT, params=ID)},
     '/api/v1/files/{id}/notes/{n}': {'patch': op(
@@ -499,9 +527,12 @@ PATHS = {
                         'received_on': {'type': 'string', 'format': 'date'},
                         'remarks': text(500, line=True, blank=True)},
                        ['recipient', 'received_on']))},
-    '/api/v1/summaries/{id}': {'get': op('A summary', 'The summary', ref('Summary'),
-                                         (401, 404, *WRITE), params=ID)},
-    '/api/v1/summaries/{id}/notes': {'post': op(
+    '/api/v1/summaries/{id}': {'get': op('A summary (compact: the newest notes and movements '
+                                         'only)', 'The summary', ref('Summary'),
+                                         (401, 404, *WRITE), params=[*ID, COMPACT])},
+    '/api/v1/summaries/{id}/notes': {'get': op(
+        'The notes of a summary, in order, a page at a time', 'A page of notes',
+        ref('Notes'), (400, 401, 404, *WRITE), params=[*ID, *NOTES_PAGE]), 'post': op(
         'Comment on a summary as its holder', 'The number of the new note', ref('NoteNumber'),
         (400, 401, 403, 404, 409, *WRITE), status='201', body=TEXT, params=ID)},
     '/api/v1/summaries/{id}/actions/{action}': {'post': item_action(SUMMARY, 'summary', 429)},
@@ -517,10 +548,7 @@ PATHS = {
         (400, 401), params=[
             {'name': 'view', 'in': 'query', 'required': False,
              'schema': {'enum': ['inbox', 'pending', 'overdue', 'sent', 'parked']}},
-            {'name': 'offset', 'in': 'query', 'required': False,
-             'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
-            {'name': 'limit', 'in': 'query', 'required': False,
-             'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}}])},
+            *CURSOR_PAGE])},
     '/api/v1/charges': {
         'get': op('The acting charges you may see (all, for an administrator) and the posts '
                   'you hold acting today', 'The charges', ref('Charges'), (401,)),
@@ -573,11 +601,7 @@ PATHS = {
                                'priority': {'enum': list(PRIORITIES)}}}}}})},
     '/api/v1/receipts': {'get': op(
         'The letters marked to your posts (your Receipts), newest first', 'A page of them',
-        ref('Inbox'), (400, 401), params=[
-            {'name': 'offset', 'in': 'query', 'required': False,
-             'schema': {'type': 'integer', 'minimum': 0, 'maximum': 1000000}},
-            {'name': 'limit', 'in': 'query', 'required': False,
-             'schema': {'type': 'integer', 'minimum': 1, 'maximum': 200}}])},
+        ref('Inbox'), (400, 401), params=CURSOR_PAGE)},
     '/api/v1/receipts/{id}': {'get': op('A receipt (a letter in the dak) and its movements',
                                         'The receipt', ref('Receipt'), (401, 404, *WRITE),
                                         params=ID)},
@@ -650,7 +674,7 @@ PATHS.update({
         'many waiting, it answers at once and the app asks again).', 'What is new',
         ref('AlertChanges'), (400, 401), params=[
             {'name': 'since', 'in': 'query', 'required': False,
-             'schema': {'type': 'string', 'pattern': '^-?[0-9]{1,18}$'}},
+             'schema': {'type': 'string', 'pattern': '^[0-9]{1,18}$'}},
             {'name': 'wait', 'in': 'query', 'required': False,
              'schema': {'type': 'integer', 'minimum': 0, 'maximum': 25}}])},
     '/api/v1/auth/refresh': {'post': op(
@@ -752,6 +776,7 @@ OPERATIONS = {
     'GET /api/v1/posts': ('listPosts', 'directory'),
     'POST /api/v1/departments/{department_id}/files': ('openFile', 'files'),
     'GET /api/v1/files/{id}': ('getFile', 'files'),
+    'GET /api/v1/files/{id}/notes': ('listFileNotes', 'files'),
     'POST /api/v1/files/{id}/notes': ('writeFileNote', 'files'),
     'PATCH /api/v1/files/{id}/notes/{n}': ('editFileNote', 'files'),
     'POST /api/v1/files/{id}/attachments': ('attachToFile', 'files'),
@@ -771,6 +796,7 @@ OPERATIONS = {
         ('acknowledgeDispatch', 'dispatch'),
     'POST /api/v1/departments/{department_id}/summaries': ('draftSummary', 'summaries'),
     'GET /api/v1/summaries/{id}': ('getSummary', 'summaries'),
+    'GET /api/v1/summaries/{id}/notes': ('listSummaryNotes', 'summaries'),
     'POST /api/v1/summaries/{id}/notes': ('writeSummaryNote', 'summaries'),
     'POST /api/v1/summaries/{id}/actions/{action}': ('runSummaryAction', 'summaries'),
     'GET /api/v1/summaries/{id}/pdf': ('getSummaryPdf', 'summaries'),
@@ -844,8 +870,25 @@ def _named(paths):
                 # (with a bearer token: its rate limit, where one is set)
                 operation = {**operation, 'responses': {**errors(429),
                                                         **operation['responses']}}
+            example = REQUEST_EXAMPLES.get(f'{method.upper()} {path}')
+            if example is not None:
+                operation = _with_request_example(operation, example)
             named[path][method] = {'operationId': operation_id, 'tags': [tag], **operation}
     return named
+
+
+def _with_request_example(operation, example):
+    body = operation['requestBody']
+    media = body['content']['application/json']
+    return {**operation, 'requestBody': {
+        **body, 'content': {**body['content'], 'application/json': {**media,
+                                                                    'example': example}}}}
+
+
+def _with_examples(schemas):
+    """``schemas``, those in :data:`SCHEMA_EXAMPLES` with their example."""
+    return {name: {**schema, 'examples': [SCHEMA_EXAMPLES[name]]}
+            if name in SCHEMA_EXAMPLES else schema for name, schema in schemas.items()}
 
 
 def openapi_document(server_url):
@@ -858,7 +901,7 @@ def openapi_document(server_url):
                                 'operation.'},
         'servers': [{'url': server_url}],
         'components': {'securitySchemes': {'bearer': {'type': 'http', 'scheme': 'bearer'}},
-                       'schemas': SCHEMAS},
+                       'schemas': _with_examples(SCHEMAS)},
         'security': [{'bearer': []}],
         'paths': _named(PATHS),
     }
