@@ -5,8 +5,10 @@ is sent through pyramid_mailer's transactional ``send``: only after the
 transaction commits, so an aborted action sends nothing.
 """
 import datetime
+import itertools
 
 from BTrees.Length import Length
+from BTrees.LLBTree import LLBTree
 from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
@@ -27,7 +29,7 @@ class Alert(Record):
         self.at, self.kind, self.text, self.item_id = at, kind, text, item_id
 
 
-EMPTY = 0   # the cursor of a box with no alert yet: every alert is newer (keys are < 0)
+EMPTY = 0   # the cursor of a box with no alert yet: every alert is newer (numbers are > 0)
 
 
 class AlertBox(Persistent):
@@ -37,14 +39,24 @@ class AlertBox(Persistent):
     about one item are found (and marked read when the user opens it) without
     walking the box.  It is a tree set of its own: a new alert and a reading
     rarely touch the same bucket, and when they do ZODB merges or retries.
+
+    Each alert also has a number in the order its transaction committed
+    (``_numbered``: number -> key): what an app asks for "since" it last looked.  The
+    time of an alert would not do: a slow transaction (a signature waiting for the
+    time-stamping service) commits an alert timed before one already read.  Taking
+    the next number writes the box itself, so two transactions adding to one box
+    conflict, and the later is retried after the first commits.
     """
 
-    _unread = None  # (before generation 10: see kp_workspace.evolve.step_10_alerts_by_item)
+    _unread = None    # (before generation 10: see kp_workspace.evolve.step_10_alerts_by_item)
+    _numbered = None  # (before generation 21: see kp_workspace.evolve.step_21_alert_numbers)
+    last_number = 0
 
     def __init__(self):
         super().__init__()
         self._items = LOBTree()     # -(microseconds) -> Alert, newest first
         self._unread = OOTreeSet()  # (item id or '', key) of the unread alerts
+        self._numbered = LLBTree()  # number (in commit order) -> key
         self.unread = Length(0)
         self.read_through = None    # (before generation 10) key of the newest alert read
 
@@ -55,6 +67,18 @@ class AlertBox(Persistent):
         self._items[key] = alert
         self._unread.add((alert.item_id or '', key))
         self.unread.change(1)
+        self._number(key)
+
+    def _number(self, key):
+        self.last_number += 1
+        self._numbered[self.last_number] = key
+
+    def number_all(self):
+        """Number the alerts of a box from before generation 21, oldest first."""
+        self._numbered = LLBTree()
+        self.last_number = 0
+        for key in reversed(self._items.keys()):
+            self._number(key)
 
     def newest(self, limit=50):
         found = []
@@ -65,33 +89,25 @@ class AlertBox(Persistent):
         return found
 
     def since(self, cursor=None, limit=50):
-        """``([(alert, unread)], cursor, more)``: the alerts newer than ``cursor`` (a
-        position this gave before; None: the newest ``limit``), newest first; the position
-        to ask from next; whether more newer ones wait (ask again from the new cursor).
+        """``([(alert, unread)], cursor, more)``: the alerts added after ``cursor`` (a
+        number this gave before; None: the newest ``limit``), newest first; the cursor to
+        ask from next; whether more new ones wait (ask again from the new cursor).
 
         From a cursor the oldest new ones come first, so none is skipped however many
-        arrived since; keys are ``-(microseconds)``, the newest the smallest.
+        arrived since.
         """
         if cursor is None:
-            taken = []
-            for key in self._items.keys():
-                if len(taken) == limit:
-                    break
-                taken.append(key)
+            numbers = list(itertools.islice(reversed(self._numbered.keys()), limit))[::-1]
             more = False
-            newest = taken[0] if taken else EMPTY
         else:
-            taken = []
-            for key in reversed(self._items.keys(max=cursor, excludemax=True)):
-                if len(taken) == limit:
-                    break
-                taken.append(key)
-            more = len(taken) == limit and next(
-                iter(self._items.keys(max=taken[-1], excludemax=True)), None) is not None
-            taken.reverse()
-            newest = taken[0] if taken else cursor
+            numbers = list(itertools.islice(
+                self._numbered.keys(min=cursor, excludemin=True), limit + 1))
+            more = len(numbers) > limit
+            numbers = numbers[:limit]
+        newest = numbers[-1] if numbers else (self.last_number if cursor is None else cursor)
+        keys = [self._numbered[n] for n in reversed(numbers)]
         found = [(self._items[k], (self._items[k].item_id or '', k) in self._unread)
-                 for k in taken]
+                 for k in keys]
         return found, newest, more
 
     def mark_read(self):

@@ -241,6 +241,15 @@ def step_20_record_room(site, registry):
             item.record_class = UNCLASSED
 
 
+def step_21_alert_numbers(site, registry):
+    """Each alert box numbers its alerts in the order they were added (the cursor of
+    ``GET /api/v1/alerts/changes``, which counted microseconds before: a cursor an app
+    kept from then is refused, and the app starts again without one)."""
+    for _login, box in site.alerts._boxes.items():
+        if getattr(box, '_numbered', None) is None:
+            box.number_all()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -262,6 +271,7 @@ STEPS = (
     (18, step_18_dispatch_registers),
     (19, step_19_follow_ups),
     (20, step_20_record_room),
+    (21, step_21_alert_numbers),
 )
 GENERATION = STEPS[-1][0]
 

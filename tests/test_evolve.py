@@ -486,3 +486,30 @@ def test_step_20_opens_the_record_room_and_keeps_unclassed_files(var_dir):
             assert (data['record_class'], data['weed_from']) == ('A', None)
     finally:
         close_app(app)
+
+
+def test_step_21_numbers_the_alerts_an_app_asks_for(var_dir):
+    """Alert boxes as release 20 left them (keyed by time only): step 21 numbers their
+    alerts oldest first, and what is new since a cursor comes after them."""
+    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                                   blob_dir=str(var_dir / 'blobs')))
+    with main_db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        box = site.alerts.box('secretary.finance')
+        texts = [alert.text for alert, _unread in box.newest(50)]
+        assert texts   # (the demo's)
+        del box._numbered, box.last_number
+        site.generation = 20
+    main_db.close()
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (20, evolve.GENERATION)
+        browser = Browser(app)
+        token = browser.token('secretary.finance')
+        first = browser.api('get', '/api/v1/alerts/changes', token).json
+        assert [a['text'] for a in first['items']] == texts
+        assert first['cursor'] == str(len(texts))
+        assert [a['text'] for a in browser.api('get', '/api/v1/alerts/changes', token,
+                                               params={'since': '0'}).json['items']] == texts
+    finally:
+        close_app(app)

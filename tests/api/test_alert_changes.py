@@ -34,6 +34,9 @@ def test_what_is_new_since_the_cursor(app, tokens):
     assert changes(app, secretary, since=new['cursor']).json['items'] == []
     # bad cursors and waits: 400
     changes(app, secretary, status=400, since='abc')
+    changes(app, secretary, status=400, since='-1796650459056739')  # (an older release's)
+    beyond = str(int(new['cursor']) + 1)   # (not given yet: a restored database is behind)
+    assert 'starts again' in changes(app, secretary, status=400, since=beyond).json['error']
     changes(app, secretary, status=400, since=first['cursor'], wait='26')
     changes(app, secretary, status=400, since=first['cursor'], wait='-1')
 

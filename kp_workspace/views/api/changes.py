@@ -25,14 +25,16 @@ MAX_WAIT = 25
 MAX_WAITERS = 2
 POLL = 1.0
 _waiters = threading.BoundedSemaphore(MAX_WAITERS)
+BAD_CURSOR = ('"since" must be a cursor from an earlier answer (an app that kept one from '
+              'an older release, or from before a restore, starts again without it).')
 
 
 def _cursor(request):
     raw = request.params.get('since', '')
     if raw == '':
         return None
-    if not re.fullmatch(r'-?[0-9]{1,19}', raw) or not -2**63 <= int(raw) < 2**63:
-        raise DomainError('"since" must be a cursor from an earlier answer.', field='since')
+    if not re.fullmatch(r'[0-9]{1,18}', raw):
+        raise DomainError(BAD_CURSOR, field='since')
     return int(raw)
 
 
@@ -47,6 +49,9 @@ def _wait(request):
 def _changes(request, cursor):
     officer = officer_for(request)
     box = officer.site.alerts.box(officer.login)
+    if cursor is not None and cursor > (box.last_number if box is not None else EMPTY):
+        # not one this box gave (a database restored from a backup is behind the app)
+        raise DomainError(BAD_CURSOR, field='since')
     if box is None:
         return [], EMPTY if cursor is None else cursor, False
     return box.since(cursor)
