@@ -21,7 +21,9 @@ import secrets
 
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
+from pyramid.i18n import TranslationStringFactory
 
+from ..errors import NotFound
 from ..records import Record
 
 from .expiry import purge_expired
@@ -29,6 +31,10 @@ from .expiry import purge_expired
 PREFIX = 'kpw_'
 REFRESH_PREFIX = 'kpwr_'
 PURGE_BATCH = 100
+
+_ = TranslationStringFactory('kp_workspace')
+# (what every 404 says: another user's device looks like one that does not exist)
+NO_SUCH_DEVICE = _('There is nothing at this address, or you may not see it.')
 
 
 def token_key(secret):
@@ -188,6 +194,29 @@ class TokenStore(Persistent):
         return sorted((d for d in found if d.revoked_at is None and d.refresh_expires > now
                        and d.epoch == user.epoch),
                       key=lambda d: d.created, reverse=True)
+
+    def device_of(self, login, device_id):
+        """``login``'s device ``device_id``, not signed out yet.
+
+        :raises NotFound: there is none (unknown, another user's, or signed out already).
+        """
+        device = self.device(device_id)
+        if device is None or device.login != login or device.revoked_at is not None:
+            raise NotFound(NO_SUCH_DEVICE)
+        return device
+
+    def sign_out_device(self, actor, login, device_id):
+        """Sign out ``login``'s device ``device_id`` for ``actor`` (its owner, or an
+        administrator): every token of it ends, and ``device.revoked`` is recorded.  The
+        API and the browser pages both come here.
+
+        :returns: the device.  :raises NotFound: as :meth:`device_of`.
+        """
+        device = self.device_of(login, device_id)
+        self.revoke_device(device, actor.login)
+        actor.record('device.revoked', f'user:{login}', device=device.id,
+                     device_name=device.name)
+        return device
 
     def revoke_device(self, device, by, now=None):
         """End ``device``: its access tokens, its refresh token."""

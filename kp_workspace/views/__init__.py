@@ -8,6 +8,8 @@ ROUTES = (
     ('login', '/login'),
     ('logout', '/logout'),
     ('account_password', '/account/password'),
+    ('account_devices', '/account/devices'),
+    ('account_device_sign_out', '/account/devices/{id}/sign-out'),
     ('set_language', '/language/{code}'),
     ('healthz', '/healthz'),
     ('favicon', '/favicon.ico'),  # (browsers ask for it by themselves)
@@ -16,6 +18,7 @@ ROUTES = (
     ('admin_user_add', '/admin/users/+add'),
     ('admin_user', '/admin/users/{login}'),
     ('admin_user_password', '/admin/users/{login}/password'),
+    ('admin_user_device_sign_out', '/admin/users/{login}/devices/{id}/sign-out'),
     ('admin_groups', '/admin/groups'),
     ('admin_posts', '/admin/posts'),
     ('admin_post_add', '/admin/posts/+add'),

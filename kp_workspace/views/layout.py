@@ -106,6 +106,8 @@ class Chrome:
         if get_site(request).signing.current(self.identity.user.login) is not None:
             items.append((_('Signing'), request.route_url('account_signing'),
                           route == 'account_signing'))
+        items.append((_('My devices'), request.route_url('account_devices'),
+                      route == 'account_devices'))
         items.append((_('Password'), request.route_url('account_password'),
                       route == 'account_password'))
         return items

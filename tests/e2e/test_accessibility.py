@@ -19,15 +19,18 @@ import re
 import sys
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
+from kp_workspace.populate import DEMO_PASSWORD
 from tests.conftest import IMPACTS, REPO
 
 from .conftest import DESK, PHONE, new_page, run_output, sign_in
 
 # (name, who is signed in (None: nobody), path, the status the page answers with).
 # ``{file}`` is the demo file held by secretary.finance with the put-up draft,
-# ``{summary}`` a summary so.finance drafts for these tests.
+# ``{summary}`` a summary so.finance drafts for these tests; so.finance has two devices
+# signed in (through the API, as the Super-App does), secretary.finance none.
 PAGES = [
     ('login', None, '/login', 200),
     ('verify', None, '/verify', 200),
@@ -44,16 +47,19 @@ PAGES = [
     ('department dashboard', 'secretary.finance', '/departments/finance', 200),
     ('department files', 'secretary.finance', '/departments/finance/files?age=0-2', 200),
     ('signing', 'secretary.finance', '/account/signing', 200),
+    ('my devices (none)', 'secretary.finance', '/account/devices', 200),
     ('new file form', 'so.finance', '/departments/finance/files/new', 200),
     ('new summary form', 'so.finance', '/departments/finance/summaries/new', 200),
     ('summary', 'so.finance', '{summary}', 200),
     ('sent (officer)', 'so.finance', '/sent', 200),
     ('password', 'so.finance', '/account/password', 200),
+    ('my devices', 'so.finance', '/account/devices', 200),
     ('not found (signed in)', 'so.finance', '/files/no-such-file', 404),
     ('record room', 'clerk.finance', '/departments/finance/records', 200),
     ('admin', 'admin', '/admin', 200),
     ('admin users', 'admin', '/admin/users', 200),
     ('admin user', 'admin', '/admin/users/so.finance', 200),
+    ('admin user (no devices)', 'admin', '/admin/users/secretary.finance', 200),
     ('admin new user', 'admin', '/admin/users/+add', 200),
     ('admin posts', 'admin', '/admin/posts', 200),
     ('admin post', 'admin', '/admin/posts/so-budget-finance', 200),
@@ -88,7 +94,12 @@ def axe_source():
 
 @pytest.fixture(scope='module')
 def places(module_server, chromium):
-    """The paths that depend on the data: the demo file, a summary drafted now."""
+    """The paths that depend on the data: the demo file, a summary drafted now (and
+    so.finance's devices)."""
+    for device in ("Ayesha's phone", 'دفتر کا ٹیبلٹ'):
+        requests.post(module_server + '/api/v1/auth/token', json={
+            'login': 'so.finance', 'password': DEMO_PASSWORD, 'device': device},
+            timeout=60).raise_for_status()
     page = new_page(chromium)
     try:
         sign_in(page, module_server, 'so.finance')

@@ -261,6 +261,11 @@ MATRIX = {
                      fresh_session=True)],
     'account_password': [Probe('GET', '/account/password', everyone(200)),
                          Probe('POST', '/account/password', everyone(400), form={})],
+    # one's own devices; an unknown one (or another user's) is not there
+    # (tests/views/test_devices.py)
+    'account_devices': [Probe('GET', '/account/devices', everyone(200))],
+    'account_device_sign_out': [Probe('POST', '/account/devices/0000000000000000/sign-out',
+                                      everyone(404), form={'confirmed': '1'})],
     'set_language': [Probe('GET', '/language/ur', everyone(303, anonymous=303))],
     'healthz': [Probe('GET', '/healthz', everyone(200, anonymous=200))],
     'favicon': [Probe('GET', '/favicon.ico', everyone(200, anonymous=200))],
@@ -273,6 +278,9 @@ MATRIX = {
     'admin_user_password': [
         Probe('GET', '/admin/users/so.finance/password', only(ADMIN, 200)),
         Probe('POST', '/admin/users/so.finance/password', only(ADMIN, 400), form={})],
+    'admin_user_device_sign_out': [
+        Probe('POST', '/admin/users/so.finance/devices/0000000000000000/sign-out',
+              only(ADMIN, 404), form={'confirmed': '1'})],
     'admin_groups': [Probe('GET', '/admin/groups', only(ADMIN, 200)),
                      Probe('POST', '/admin/groups', only(ADMIN, 400), form={})],
     'admin_posts': [Probe('GET', '/admin/posts', only(ADMIN, 200))],

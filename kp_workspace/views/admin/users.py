@@ -1,4 +1,5 @@
-"""Administration of users: list, create, edit, deactivate, reset password."""
+"""Administration of users: list, create, edit, deactivate, reset password, sign out
+their devices."""
 import colander
 import deform
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -9,6 +10,7 @@ from ...audit import actor_from_request
 from ...i18n import display_title
 from ...security.roles import MANAGE_USERS, ROLES
 from ...site import get_site
+from ..devices import device_rows, sign_out
 from ..forms import CSRFSchema, run_form
 from ..layout import flash
 from . import PAGE_SIZE, crumbs
@@ -147,8 +149,18 @@ class UserAdmin:
                 posts=[(display_title(posts[p], request), request.route_url('admin_post', post_id=p))
                        for p in user.post_ids if p in posts],
                 password_url=request.route_url('admin_user_password', login=user.login),
+                devices=device_rows(
+                    request, get_site(request).tokens.devices_of(user),
+                    lambda d: request.route_url('admin_user_device_sign_out',
+                                                login=user.login, id=d.id)),
                 crumbs=crumbs(request, (_('Users'), request.route_url('admin_users'))))
         return result
+
+    @view_config(route_name='admin_user_device_sign_out', request_method='POST')
+    def sign_out_device(self):
+        user = self._user()
+        return sign_out(self.request, user,
+                        self.request.route_url('admin_user', login=user.login))
 
     @view_config(route_name='admin_user_password', renderer='kp_workspace:templates/form.pt')
     def reset_password(self):

@@ -133,13 +133,8 @@ def revoke_user_device(request):
 
 
 def _revoke(request, login):
-    tokens = get_site(request).tokens
-    device = tokens.device(request.matchdict['id'])
-    if device is None or device.login != login or device.revoked_at is not None:
-        raise HTTPNotFound()
-    tokens.revoke_device(device, request.identity.login)
-    actor_from_request(request).record('device.revoked', f'user:{login}', device=device.id,
-                                       device_name=device.name)
+    get_site(request).tokens.sign_out_device(actor_from_request(request), login,
+                                             request.matchdict['id'])
     return Response(status=204)
 
 
