@@ -46,6 +46,27 @@ def demo_due_id(app, tokens):
     return found['id']
 
 
+def every_file_operation_is_gone(app, tokens, file_id):
+    """Every operation of the API on the destroyed ``file_id`` answers the record room
+    410, as the OpenAPI document says it may (and anyone else 404)."""
+    from kp_workspace.views.api.openapi import openapi_document
+    paths = openapi_document('http://localhost')['paths']
+    tried = 0
+    for path, operations in paths.items():
+        if not path.startswith('/api/v1/files/{id}'):
+            continue
+        url = path.format(id=file_id, n='1', att_id='a1', action='forward', other='x')
+        for method, operation in operations.items():
+            assert '410' in operation['responses'], (method, path)
+            method = {'post': 'post_json', 'patch': 'patch_json'}.get(method, method)
+            body = {'text': 'A note.'} if method.endswith('json') else {}
+            res = api(app, tokens, 'clerk.finance', method, url, 410, **body)
+            assert 'was destroyed on' in res.json['error'], (method, path)
+            api(app, tokens, 'so.finance', method, url, 404, **body)
+            tried += 1
+    assert tried >= 12
+
+
 def test_the_demo_has_a_file_due_and_one_kept(app, tokens):
     found = due(app, tokens)
     assert [f['subject'] for f in found] == [DUE_SUBJECT]
@@ -142,6 +163,7 @@ def test_weeding_proposed_signed_and_carried_out(app, tokens, open_site, audit_e
     assert 'was destroyed on' in res.json['error'] and wl['number'] in res.json['error']
     api(app, tokens, 'so.finance', 'get', f'/api/v1/files/{first}', 404)
     api(app, tokens, 'secretary.hed', 'get', f'/api/v1/files/{first}', 404)
+    every_file_operation_is_gone(app, tokens, first)
     tombs = api(app, tokens, 'clerk.finance', 'get', f'{ROOM}/tombstones').json['items']
     assert {t['id'] for t in tombs} == {first, second}
     tomb = [t for t in tombs if t['id'] == first][0]

@@ -866,6 +866,10 @@ def _named(paths):
         for method, operation in operations.items():
             operation_id, tag = OPERATIONS[f'{method.upper()} {path}']
             operation = _conditional(path, method, operation)
+            if path.startswith('/api/v1/files/{id}'):
+                # (a file destroyed under a weeding list: said to its record room)
+                operation = {**operation, 'responses': {**operation['responses'],
+                                                        **errors(410)}}
             if operation.get('security') != [] and path.startswith('/api/v1/'):
                 # (with a bearer token: its rate limit, where one is set)
                 operation = {**operation, 'responses': {**errors(429),
