@@ -124,3 +124,10 @@ class WorkspaceSecurityPolicy:
         request.session.invalidate()
         request.__dict__['_kpw_identity'] = None
         return []
+
+
+def identity_afresh(request):
+    """The identity of ``request`` read again, for a request that began a new transaction
+    (a long poll): a token revoked meanwhile, or its user's password reset, is None."""
+    request.__dict__.pop('_kpw_identity', None)
+    return request.identity

@@ -3,6 +3,7 @@ answers as soon as an alert arrives."""
 import threading
 import time
 
+from kp_workspace.populate import DEMO_PASSWORD
 from tests.conftest import Browser
 
 
@@ -84,3 +85,26 @@ def test_none_is_skipped_however_many_arrived(wsgi_app, app, tokens, open_site):
     # cursors that are not cursors: 400, never 500
     changes(app, secretary, status=400, since='99999999999999999999')
     changes(app, secretary, status=400, since=cursor, wait='\u00b2')
+
+
+def test_a_long_poll_ends_when_its_device_is_signed_out(wsgi_app, app):
+    """A phone signed out while its long poll waits gets 401, not the alerts that come."""
+    device = app.post_json('/api/v1/auth/token', {'login': 'secretary.finance',
+                                                  'password': DEMO_PASSWORD,
+                                                  'device': 'A lost phone'}, status=201).json
+    cursor = changes(app, device['token']).json['cursor']
+    answer = {}
+
+    def wait():
+        started = time.monotonic()
+        res = changes(Browser(wsgi_app), device['token'], status='*', since=cursor, wait='20')
+        answer.update(status=res.status_int, body=res.json,
+                      seconds=time.monotonic() - started)
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(1.5)
+    Browser(wsgi_app).delete(f'/api/v1/auth/devices/{device["device_id"]}', status=204,
+                             headers={'Authorization': f'Bearer {device["token"]}'})
+    waiter.join(30)
+    assert answer['status'] == 401 and 'sign in again' in answer['body']['error']
+    assert answer['seconds'] < 15

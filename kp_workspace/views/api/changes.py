@@ -17,7 +17,9 @@ from pyramid.view import view_config
 
 from ...alerts import EMPTY
 from ...errors import DomainError
+from ...security.policy import identity_afresh
 from ...security.roles import VIEW
+from ..errors import error_response
 from ..work import officer_for
 from . import api_config
 
@@ -25,6 +27,7 @@ MAX_WAIT = 25
 MAX_WAITERS = 2
 POLL = 1.0
 _waiters = threading.BoundedSemaphore(MAX_WAITERS)
+SIGNED_OUT = 'Signed out while waiting: sign in again.'
 BAD_CURSOR = ('"since" must be a cursor from an earlier answer (an app that kept one from '
               'an older release, or from before a restore, starts again without it).')
 
@@ -69,6 +72,8 @@ def alert_changes(request):
                 time.sleep(POLL)
                 request.tm.abort()   # (a new transaction sees what others committed)
                 request.tm.begin()
+                if identity_afresh(request) is None:   # (signed out while waiting)
+                    return error_response(request, 401, SIGNED_OUT)
                 found, newest, more = _changes(request, cursor)
         finally:
             _waiters.release()
