@@ -8,7 +8,7 @@ import datetime
 import itertools
 
 from BTrees.Length import Length
-from BTrees.LLBTree import LLBTree
+from BTrees.LLBTree import LLBTree, LLTreeSet
 from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
@@ -30,6 +30,10 @@ class Alert(Record):
 
 
 EMPTY = 0   # the cursor of a box with no alert yet: every alert is newer (numbers are > 0)
+# Kept in every box's set of unnumbered alerts, never an alert's key (those are < 0): a
+# reading that numbered every alert would otherwise empty the set, and ZODB cannot merge
+# an emptied tree set with an alert added to it at the same time (a conflict, retried).
+KEEP = 0
 
 
 class AlertBox(Persistent):
@@ -40,23 +44,28 @@ class AlertBox(Persistent):
     walking the box.  It is a tree set of its own: a new alert and a reading
     rarely touch the same bucket, and when they do ZODB merges or retries.
 
-    Each alert also has a number in the order its transaction committed
-    (``_numbered``: number -> key): what an app asks for "since" it last looked.  The
-    time of an alert would not do: a slow transaction (a signature waiting for the
-    time-stamping service) commits an alert timed before one already read.  Taking
-    the next number writes the box itself, so two transactions adding to one box
-    conflict, and the later is retried after the first commits.
+    Each alert also has a number (``_numbered``: number -> key): what an app asks for
+    "since" it last looked.  The time of an alert would not do: a slow transaction (a
+    signature waiting for the time-stamping service) commits an alert timed before one
+    an app has already read.  Numbers are given when the alerts are read for an app
+    (:meth:`since`), to those added since the last reading, oldest first: an alert
+    committed late is numbered after every alert already read, and so is still new to
+    the app.  Adding an alert only inserts into tree sets (``_unnumbered``), which
+    concurrent transactions merge: the actions that alert a busy post do not conflict
+    over its holder's box; only two readings of one box at once do, and one is retried.
     """
 
-    _unread = None    # (before generation 10: see kp_workspace.evolve.step_10_alerts_by_item)
-    _numbered = None  # (before generation 21: see kp_workspace.evolve.step_21_alert_numbers)
+    _unread = None       # (before generation 10: see evolve.step_10_alerts_by_item)
+    _numbered = None     # (before generation 21: see evolve.step_21_alert_numbers)
+    _unnumbered = None   # keys of the alerts added since the last reading
     last_number = 0
 
     def __init__(self):
         super().__init__()
         self._items = LOBTree()     # -(microseconds) -> Alert, newest first
         self._unread = OOTreeSet()  # (item id or '', key) of the unread alerts
-        self._numbered = LLBTree()  # number (in commit order) -> key
+        self._numbered = LLBTree()  # number (in the order read) -> key
+        self._unnumbered = LLTreeSet([KEEP])
         self.unread = Length(0)
         self.read_through = None    # (before generation 10) key of the newest alert read
 
@@ -66,16 +75,27 @@ class AlertBox(Persistent):
             key -= 1
         self._items[key] = alert
         self._unread.add((alert.item_id or '', key))
+        self._unnumbered.add(key)
         self.unread.change(1)
-        self._number(key)
 
     def _number(self, key):
         self.last_number += 1
         self._numbered[self.last_number] = key
 
+    def number_new(self):
+        """Number the alerts added since the last reading, oldest first (a write only
+        when there are some).  :returns: how many."""
+        keys = list(self._unnumbered.keys(max=KEEP, excludemax=True))  # (the newest first)
+        for key in reversed(keys):
+            self._number(key)
+        for key in keys:   # (one by one: an alert added meanwhile stays, to be numbered;
+            self._unnumbered.remove(key)   # and never all: see KEEP)
+        return len(keys)
+
     def number_all(self):
         """Number the alerts of a box from before generation 21, oldest first."""
         self._numbered = LLBTree()
+        self._unnumbered = LLTreeSet([KEEP])
         self.last_number = 0
         for key in reversed(self._items.keys()):
             self._number(key)
@@ -94,8 +114,9 @@ class AlertBox(Persistent):
         ask from next; whether more new ones wait (ask again from the new cursor).
 
         From a cursor the oldest new ones come first, so none is skipped however many
-        arrived since.
+        arrived since.  Numbers the alerts added since the last reading first.
         """
+        self.number_new()
         if cursor is None:
             numbers = list(itertools.islice(reversed(self._numbered.keys()), limit))[::-1]
             more = False

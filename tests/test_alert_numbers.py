@@ -1,5 +1,6 @@
-"""Alerts are numbered in the order they commit: an app asking for what is new since its
-cursor misses none, even one timed before the last it read (a slow transaction)."""
+"""Alerts are numbered in the order they are first read for an app: an app asking for
+what is new since its cursor misses none, even one timed before the last it read (a
+slow transaction), and adding alerts to a busy post's box does not conflict."""
 import datetime
 
 import pytest
@@ -43,18 +44,48 @@ def test_an_alert_timed_earlier_but_committed_later_is_not_skipped(db):
     app_tm, app_box = opened(db)
     found, cursor, more = app_box.since(0)
     assert [a.text for a, _unread in found] == ['forwarded quickly'] and not more
-    app_tm.abort()
-    # the slow one conflicts on the box, and is retried after the other committed
-    with pytest.raises(ConflictError):
-        slow_tm.commit()
-    slow_tm.abort()
-    slow_tm.begin()
-    slow_box.add(alert(0, 'signed slowly'))
+    app_tm.commit()   # (the reading numbered it)
+    # the slow one commits after: adding alerts to one box at once does not conflict
     slow_tm.commit()
     app_tm.begin()
     found, newer, more = app_box.since(cursor)
     assert [a.text for a, _unread in found] == ['signed slowly'] and newer > cursor
+    app_tm.commit()
+    app_tm.begin()
+    assert app_box.since(newer) == ([], newer, False)
+    assert [a.text for a, _u in app_box.newest()] == ['forwarded quickly', 'signed slowly']
     app_tm.abort()
+
+
+def test_many_alerts_added_at_once_to_one_box_all_commit(db):
+    """A busy post: the actions alerting its holder at the same moment do not conflict
+    over the holder's box (each would be retried, and some given up)."""
+    opened_boxes = [opened(db) for _n in range(5)]
+    for n, (_tm, box) in enumerate(opened_boxes):
+        box.add(alert(n, f'file {n}'))
+    for tm, _box in opened_boxes:
+        tm.commit()
+    tm, box = opened(db)
+    found, cursor, _more = box.since(0)
+    assert sorted(a.text for a, _u in found) == [f'file {n}' for n in range(5)]
+    assert cursor == 5
+    tm.commit()
+
+
+def test_two_readings_at_once_give_each_alert_one_number(db):
+    tm, box = opened(db)
+    box.add(alert(0, 'one'))
+    tm.commit()
+    first_tm, first = opened(db)
+    second_tm, second = opened(db)
+    assert first.since(0)[1] == second.since(0)[1] == 1
+    first_tm.commit()
+    with pytest.raises(ConflictError):   # (the request is retried: it reads it numbered)
+        second_tm.commit()
+    second_tm.abort()
+    second_tm.begin()
+    assert [a.text for a, _u in second.since(0)[0]] == ['one'] and second.last_number == 1
+    second_tm.abort()
 
 
 def test_pages_from_a_cursor_come_oldest_first_and_each_newest_first(db):

@@ -37,6 +37,24 @@ def test_a_compact_file_has_its_newest_notes_and_the_counts(app, tokens):
         assert 'compact' in res.json['error']
 
 
+def test_a_compact_file_has_its_newest_movements(app, tokens):
+    officer, secretary = tokens('so.finance'), tokens('secretary.finance')
+    fid = file_with_notes(app, officer, 0)
+    for n in range(6):   # there and back, twelve movements
+        app.post_json(f'/api/v1/files/{fid}/actions/forward',
+                      {'to_post': 'secretary-finance', 'remarks': f'There {n}'},
+                      headers=auth(officer))
+        app.post_json(f'/api/v1/files/{fid}/actions/forward',
+                      {'to_post': 'so-budget-finance', 'remarks': f'Back {n}'},
+                      headers=auth(secretary))
+    whole = app.get(f'/api/v1/files/{fid}', headers=auth(officer)).json
+    compact = app.get(f'/api/v1/files/{fid}', params={'compact': 'true'},
+                      headers=auth(officer)).json
+    assert whole['movements_count'] == compact['movements_count'] == 12
+    assert compact['movements'] == whole['movements'][-10:]
+    assert compact['movements'][-1]['remarks'] == 'Back 5'
+
+
 def test_the_notes_a_page_at_a_time(app, tokens):
     token = tokens('so.finance')
     fid = file_with_notes(app, token, 12)
