@@ -23,14 +23,14 @@ STAMP := $(VENV)/.installed
 DOMAINS := kp_workspace deform colander
 MO := $(DOMAINS:%=kp_workspace/locale/ur/LC_MESSAGES/%.mo)
 
-.PHONY: run run-zeo test coverage install test-deps system-deps clean
+.PHONY: run run-zeo test coverage install test-deps system-deps ocr-deps clean
 
 # axe-core, the accessibility checker the end-to-end tests inject into pages,
 # from the npm registry (pinned), into a folder of its own inside the venv.
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 
-run: $(STAMP) $(MO)
+run: ocr-deps $(STAMP) $(MO)
 	$(BIN)/kpw -c $(CONFIG) init --demo-if-empty
 	$(BIN)/pserve $(CONFIG) http_port=$(PORT)
 
@@ -56,14 +56,27 @@ kp_workspace/locale/ur/LC_MESSAGES/%.mo: kp_workspace/locale/ur/LC_MESSAGES/%.po
 # pyHanko, and PostgreSQL's server, of which the tests start private clusters
 # (RelStorage and the PostgreSQL search).  (The PDFs' own fonts ship in kp_workspace/fonts.)
 # npm (Debian's, which brings node) installs axe-core; only when no npm is on the PATH.
-SYSTEM_PACKAGES := chromium fonts-noto-core poppler-utils libnss3-tools postgresql
-system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+# Tesseract with its English and Urdu data reads scanned correspondence (kp_workspace/ocr),
+# with poppler's pdftoppm drawing the pages of a scanned PDF: make run needs them too.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-urd poppler-utils
+SYSTEM_PACKAGES := chromium fonts-noto-core libnss3-tools postgresql \
+	$(OCR_PACKAGES)   # (poppler-utils among them)
+# $(call apt_install,packages,extra check): apt-get installs those of the packages that
+# are missing (as root, or with sudo), after the extra shell check adds to $$missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	$(2) \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,$(SYSTEM_PACKAGES),command -v npm >/dev/null 2>&1 || missing="$$missing npm";)
+
+ocr-deps:
+	$(call apt_install,$(OCR_PACKAGES),)
 
 $(AXE): | system-deps
 	mkdir -p $(VENV)/axe

@@ -34,6 +34,7 @@ def main(global_config, **settings):
         config.include('.security')            # sessions, CSRF, security policy
         config.include('.content_types')       # Department, CaseFile, Summary, ...
         config.include('.search')              # Whoosh index, its queue and indexer
+        config.include('.ocr')                 # scans read in the background
         config.include('.views')               # browser pages, JSON API, static files
         config.include('.views.api.etags')     # ETags and 304s on the API's reads
         config.include('.views.api.limits')    # per-token rate limits, CORS
@@ -47,4 +48,6 @@ def main(global_config, **settings):
         raise
     if kpw_settings.indexer == 'thread':
         config.registry.kpw_indexer.start()
+    if kpw_settings.ocr == 'thread':
+        config.registry.kpw_ocr.start()
     return UploadLimit(config.make_wsgi_app(), kpw_settings.upload_limit)

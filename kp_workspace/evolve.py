@@ -250,6 +250,22 @@ def step_21_alert_numbers(site, registry):
             box.number_all()
 
 
+def step_22_ocr_queue(site, registry):
+    """The queue of scans to read (``site.ocr_queue``), with every scan attached before it:
+    images, and PDFs without text of their own, in files and in the dak."""
+    from .ocr import OcrQueue, queue_if_scanned
+    if getattr(site, 'ocr_queue', None) is not None:
+        return
+    site.ocr_queue = OcrQueue()
+    for item_id, item in site.desk.items.items():
+        scans = list(getattr(item, 'attachments', {}).values())
+        if getattr(item, 'letter', None) is not None and item.letter not in scans:
+            scans.append(item.letter)
+        for att in scans:
+            if getattr(att, 'ocr_state', None) is None:
+                queue_if_scanned(site, att, item_id)
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -272,6 +288,7 @@ STEPS = (
     (19, step_19_follow_ups),
     (20, step_20_record_room),
     (21, step_21_alert_numbers),
+    (22, step_22_ocr_queue),
 )
 GENERATION = STEPS[-1][0]
 

@@ -42,6 +42,7 @@ class WorkspaceSettings:
     mail: bool = False
     tsa_url: str = ''          # an RFC 3161 time-stamping service for signatures, if any
     indexer: str = 'thread'    # 'thread': this process runs the search indexer; 'off': it does not
+    ocr: str = 'off'           # 'thread': this process reads scans (while it indexes); 'off'
     search: str = 'whoosh'     # the search engine: 'whoosh' or 'postgresql'
     search_dsn: str = ''       # the PostgreSQL search database (libpq string or URI)
 
@@ -217,6 +218,9 @@ def read_settings(global_config, settings):
     indexer = (settings.get(PREFIX + 'indexer') or 'thread').strip()
     if indexer not in ('thread', 'off'):
         raise SettingsError(f'{PREFIX}indexer must be thread or off')
+    ocr = (settings.get(PREFIX + 'ocr') or 'off').strip()
+    if ocr not in ('thread', 'off'):
+        raise SettingsError(f'{PREFIX}ocr must be thread or off')
     search, search_dsn = _search(settings)
     return WorkspaceSettings(
         var_dir=var_dir,
@@ -247,6 +251,7 @@ def read_settings(global_config, settings):
         mail=bool(settings.get('mail.host')),
         tsa_url=(settings.get(PREFIX + 'tsa_url') or '').strip(),
         indexer=indexer,
+        ocr=ocr,
         search=search,
         search_dsn=search_dsn,
     )

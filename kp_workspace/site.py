@@ -57,7 +57,11 @@ def databases(registry):
 
 
 def close_databases(registry):
-    """Stop the search indexer (after its batch) and close the databases."""
+    """Stop the scan reader and the search indexer (after their work under way) and close
+    the databases."""
+    ocr = getattr(registry, 'kpw_ocr', None)
+    if ocr is not None:   # (after the page under way; its job waits in the queue)
+        ocr.stop()
     indexer = getattr(registry, 'kpw_indexer', None)
     if indexer is not None:
         indexer.stop()

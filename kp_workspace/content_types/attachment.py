@@ -57,6 +57,16 @@ class UploadRefused(DomainError):
 class Attachment(Persistent):
     type_name = 'Attachment'
     seq = None   # its place in the order attached (1, 2, ...): its flag; see evolve step 10
+    held_in = None     # the id of the file it is in (None: a receipt's letter not filed)
+    # text recognition of a scan (kp_workspace.ocr): None (not a scan), waiting, reading,
+    # done, failed; pages read so far, of how many; why it failed; the text read; and
+    # the searchable PDF copy kept beside the original (never altered)
+    ocr_state = None
+    ocr_done = 0
+    ocr_pages = None
+    ocr_error = ''
+    ocr_text = ''
+    searchable = None
 
     def __init__(self, att_id, title, filename, content_type, size, uploaded_by, post_id,
                  at, diary_number=None, pages=None):
@@ -137,6 +147,8 @@ def attach(item, officer, stream, filename, title='', receipt=False, limit=DEFAU
     if receipt:
         att.diary_number = diary_number(officer.site, item.department)
     add_to_file(item, officer, att)
+    from ..ocr import queue_if_scanned   # (a scan: its text is read after the upload)
+    queue_if_scanned(officer.site, att, item.id)
     return att
 
 
@@ -155,6 +167,7 @@ def add_to_file(casefile, officer, att, **record):
         att_id += 'x'
     att.id = att_id
     att.seq = next_seq(casefile)
+    att.held_in = casefile.id
     casefile.attachments.add(att_id, att)
     touch(casefile)
     if att.diary_number:

@@ -116,6 +116,8 @@ def register_receipt(department, officer, sender, subject, mode, stream, filenam
     letter.title = check_name(receipt.subject, 'title', 200)
     receipt.letter = letter
     officer.site.desk.enter_in_diary(receipt)
+    from ..ocr import queue_if_scanned   # (a scan: its text is read after the upload)
+    queue_if_scanned(officer.site, letter, receipt.id)
     return receipt
 
 

@@ -107,6 +107,11 @@ def _parser():
     indexer.add_argument('--once', action='store_true',
                          help='index what waits now, then stop')
 
+    ocr = sub.add_parser('ocr', help='read scanned correspondence (for servers with '
+                                     'kp_workspace.ocr = off)')
+    ocr.add_argument('--pending', action='store_true', required=True,
+                     help='read every scan waiting now, then stop')
+
     verify = sub.add_parser('verify', help='check the signatures of a PDF (exit 3: not valid)')
     verify.add_argument('file')
     audit = sub.add_parser('audit', help='the audit log').add_subparsers(
@@ -470,6 +475,17 @@ def _indexer(args, env, out):
     return 0
 
 
+def _ocr(args, env, out):
+    """``kpw ocr --pending``: read the scans waiting now, then index what they said."""
+    from ..ocr import engine
+    if not engine.available():
+        raise DomainError('Tesseract and pdftoppm are not installed (see the Makefile).')
+    done = env['registry'].kpw_ocr.run_pending()
+    env['registry'].kpw_indexer.drain()   # (None when another process indexes)
+    print(f'Read {done} scans.', file=out)
+    return 0
+
+
 def _run(args, env, out):
     request = env['request']
     conn = get_connection(request)
@@ -578,6 +594,8 @@ def main(argv=None, out=None, err=None):
             return 0
         if args.command == 'indexer':
             return _indexer(args, env, out)
+        if args.command == 'ocr':
+            return _ocr(args, env, out)
         if args.command == 'init' and env['registry'].kpw_generations[1] == 0:
             # A new database is built by the evolve steps even where start-up does not
             # run them (kp_workspace.evolve_on_start = false, as in production.ini).

@@ -9,6 +9,7 @@ the officer's side of the same rule.
 import datetime
 
 from ..access import in_the_records
+from ..ocr import recognised_text
 from ..security.roles import READ_ARCHIVE, REGISTER_RECEIPT, permissions_of
 
 MAX_TEXT = 200_000
@@ -44,7 +45,7 @@ def item_text(item):
     elif item.kind == 'receipt':
         parts[1:1] = [item.sender, item.reference]
         if item.letter is not None:
-            parts.append(item.letter.text or '')
+            parts.append(recognised_text(item.letter))
     return '\n'.join(p for p in parts if p)[:MAX_TEXT]
 
 
@@ -55,7 +56,7 @@ def sub_text(item, key):
         return item_text(item)
     if sub in getattr(item, 'attachments', ()):
         att = item.attachments[sub]
-        return f'{att.title}\n{getattr(att, "text", "") or ""}'[:MAX_TEXT]
+        return f'{att.title}\n{recognised_text(att)}'[:MAX_TEXT]
     if sub in getattr(item, 'drafts', ()):
         draft = item.drafts[sub]
         return f'{draft.subject}\n{draft.body}'[:MAX_TEXT]

@@ -22,6 +22,7 @@ from ..content_types.receipt import MODE_TITLES, MODES, held_files, register_rec
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..lists import receipts
+from ..ocr import status as ocr_status
 from ..security.roles import VIEW
 from ..site import get_site
 from ..text_rules import check_text
@@ -408,7 +409,7 @@ def receipt_json(request, receipt):
         else None,
         'letter': None if letter is None else {
             'filename': letter.filename, 'content_type': letter.content_type,
-            'size': letter.size, 'pages': letter.pages},
+            'size': letter.size, 'pages': letter.pages, 'ocr': ocr_status(letter)},
         'movements': [{'from': m.from_post, 'to': m.to_post, 'action': m.action,
                        'remarks': m.remarks, 'at': m.at.isoformat(), 'by': m.by}
                       for m in receipt.movements],

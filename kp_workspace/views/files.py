@@ -21,6 +21,7 @@ from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_sum
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..lists import dashboard, follow_ups_due, inbox, overdue, parked, pending, sent
+from ..ocr import status as ocr_status
 from ..recordroom.views import record_class_choices, record_facts
 from ..security.directory import post_directory
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
@@ -38,7 +39,8 @@ from .forms import CSRFSchema, run_form
 from .layout import flash
 from .params import note_number, whole_number
 from .work import (WORKFLOWS, attachment_response, department_for, desk_row, item_for,
-                   item_url, now_ts, officer_for, run_action, run_draft_action)
+                   item_url, now_ts, officer_for, retry_reading, run_action, run_draft_action,
+                   searchable_response)
 
 _ = TranslationStringFactory('kp_workspace')
 
@@ -96,8 +98,34 @@ def attachment_rows(request, item):
             'url': request.route_url('file_attachment', id=item.id, att_id=a.id),
             'inline_url': request.route_url('file_attachment_inline', id=item.id, att_id=a.id),
             'read_url': request.route_url('file', id=item.id, _query={'read': a.id},
-                                          _anchor='reading')})
+                                          _anchor='reading'),
+            'ocr': ocr_row(request, item, a)})
     return rows
+
+
+OCR_LABELS = {
+    'waiting': _('Text recognition: waiting'),
+    'reading': _('Text recognition: ${done} of ${pages} pages read'),
+    'done': _('Text recognised: searchable'),
+    'failed': _('The text could not be read: ${error}'),
+}
+
+
+def ocr_row(request, item, att):
+    """What the correspondence list says of a scan's text recognition (None: not a scan):
+    its state in words, the searchable copy once made, a retry once failed."""
+    found = ocr_status(att)
+    if found is None:
+        return None
+    label = _(OCR_LABELS[found['state']], mapping={
+        'done': found['pages_done'], 'pages': found['pages'] or '?',
+        'error': found['error'] or ''})
+    return {'state': found['state'], 'label': request.localizer.translate(label),
+            'searchable_url': request.route_url('file_attachment_searchable', id=item.id,
+                                                att_id=att.id)
+            if found['searchable_pdf'] else None,
+            'retry_url': request.route_url('file_attachment_ocr', id=item.id, att_id=att.id)
+            if found['state'] == 'failed' else None}
 
 
 def reading_pane(request, item, rows):
@@ -499,6 +527,21 @@ class ItemPages:
     def attachment_inline(self):
         return attachment_response(self.request, item_for(self.request, 'file'),
                                    self.request.matchdict['att_id'], inline=True)
+
+    @view_config(route_name='file_attachment_ocr', request_method='POST')
+    def read_again(self):
+        item = item_for(self.request, 'file')
+        try:
+            att = retry_reading(self.request, item, self.request.matchdict['att_id'])
+        except DomainError as err:
+            return _render_error(self.request, item, err, 'kp_workspace:templates/file.pt')
+        return self._back(item, _('The text of ${title} will be read again.',
+                                  mapping={'title': att.title}))
+
+    @view_config(route_name='file_attachment_searchable', request_method='GET')
+    def searchable(self):
+        return searchable_response(self.request, item_for(self.request, 'file'),
+                                   self.request.matchdict['att_id'])
 
     @view_config(route_name='file_action', request_method='POST')
     @view_config(route_name='summary_action', request_method='POST')

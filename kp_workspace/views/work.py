@@ -177,11 +177,7 @@ def item_json(request, item, compact=False):
         **follow_up_json(officer, item),
     }
     if item.kind == 'file':
-        data['attachments'] = [{'id': a.id, 'flag': a.flag, 'title': a.title,
-                                'filename': a.filename, 'content_type': a.content_type,
-                                'size': a.size, 'pages': a.pages,
-                                'diary_number': a.diary_number}
-                               for a in in_order(item)]
+        data['attachments'] = [attachment_json(a) for a in in_order(item)]
         data['drafts'] = [draft_json(item, d) for d in item.drafts.values()]
         data['implements'] = item.implements
         data.update(record_json(request, item))
@@ -194,6 +190,13 @@ def item_json(request, item, compact=False):
         data['implementing_file'] = item.implementing_file
         data['signatures'] = signatures_json(item)
     return data
+
+
+def attachment_json(a):
+    from ..ocr import status
+    return {'id': a.id, 'flag': a.flag, 'title': a.title, 'filename': a.filename,
+            'content_type': a.content_type, 'size': a.size, 'pages': a.pages,
+            'diary_number': a.diary_number, 'ocr': status(a)}
 
 
 def record_json(request, casefile):
@@ -241,6 +244,33 @@ def attachment_response(request, item, att_id, inline=False):
     officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id,
                                       **({'inline': True} if inline else {}))
     return document_response(att, f'{att.id}-{att.filename}', inline)
+
+
+def searchable_response(request, item, att_id):
+    """The searchable PDF copy of scan ``att_id`` of ``item`` (made by text recognition,
+    beside the original), downloaded; 404 when there is none (yet)."""
+    att = item.attachments.get(att_id)
+    if att is None or att.searchable is None:
+        raise HTTPNotFound()
+    officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id,
+                                      searchable=True)
+    response = Response(content_type='application/pdf', app_iter=FileIter(
+        att.searchable.open('r')))
+    response.content_disposition = \
+        f'attachment; filename="{_ascii(f"{att.id}-searchable-{att.filename}")}.pdf"'
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    response.headers['Cache-Control'] = 'no-store'
+    return response
+
+
+def retry_reading(request, item, att_id):
+    """Queue the failed scan ``att_id`` of ``item`` again.  :returns: the attachment."""
+    from ..ocr import retry
+    att = item.attachments.get(att_id)
+    if att is None:
+        raise HTTPNotFound()
+    retry(get_site(request), officer_for(request), item, att)
+    return att
 
 
 def document_response(att, filename, inline):

@@ -381,6 +381,10 @@ MATRIX = {
                               states=F)],
     'file_attachment_inline': [Probe('GET', '/files/{file}/attachments/{attachment}/inline',
                                      read(), states=F)],
+    'file_attachment_ocr': [Probe('POST', '/files/{file}/attachments/{attachment}/ocr',
+                                  write('attach', 409), states=F, form={})],
+    'file_attachment_searchable': [Probe(
+        'GET', '/files/{file}/attachments/{attachment}/searchable', read(404), states=F)],
     'file_action': [Probe('POST', '/files/{file}/actions/forward', write('forward', 303),
                           states=F, form=FORWARD, moves=True)],
     'file_drafts': [Probe('POST', '/files/{file}/drafts', write('draft', 303), states=F,
@@ -507,6 +511,14 @@ MATRIX = {
               name='(a receipt: diary number)')],
     'api_file_attachment': [Probe('GET', '/api/v1/files/{file}/attachments/{attachment}',
                                   read(), states=F)],
+    # (the matrix's attachment is a PDF with text, not a scan: nothing to read again, and
+    # no searchable copy; tests/test_ocr.py reads real scans)
+    'api_file_attachment_ocr': [Probe('POST',
+                                      '/api/v1/files/{file}/attachments/{attachment}/ocr',
+                                      write('attach', 409), states=F, json={})],
+    'api_file_attachment_searchable': [Probe(
+        'GET', '/api/v1/files/{file}/attachments/{attachment}/searchable', read(404),
+        states=F)],
     'api_file_action': [Probe('POST', '/api/v1/files/{file}/actions/forward',
                               write('forward', 200), states=F, json=FORWARD, moves=True)],
     'api_file_drafts': [Probe('POST', '/api/v1/files/{file}/drafts', write('draft', 201),

@@ -17,7 +17,7 @@ MOVEMENT = {'from': 'so-budget-finance', 'to': 'secretary-finance', 'action': 'f
             'remarks': 'For approval, please.', 'at': NOW, 'by': 'so.finance'}
 ATTACHMENT = {'id': 'a1', 'title': 'Quotations', 'filename': 'quotations.pdf',
               'content_type': 'application/pdf', 'size': 48213, 'flag': 'A', 'pages': 3,
-              'diary_number': None}
+              'diary_number': None, 'ocr': None}
 INBOX_ITEM = {'id': FILE_ID, 'kind': 'file', 'number': 'FD/2026/0002',
               'subject': 'Purchase of laptops for the Budget Wing', 'priority': 'routine',
               'classification': 'routine', 'state': 'open', 'holder': 'secretary-finance',

@@ -14,8 +14,9 @@ from ...signing import WrongPin
 from ...site import get_site
 from ..auditing import read_item
 from ..errors import error_response
-from ..work import (attachment_response, draft_for, draft_json, item_for, item_json,
-                    notes_page, now_ts, officer_for, run_action, run_draft_action)
+from ..work import (attachment_json, attachment_response, draft_for, draft_json, item_for,
+                    item_json, notes_page, now_ts, officer_for, retry_reading, run_action,
+                    run_draft_action, searchable_response)
 from ..params import (MAX_NOTE_NUMBER, encode_cursor, flag, note_number,
                       offset_limit_or_cursor, whole_number)
 from . import api_config, json_body
@@ -126,6 +127,20 @@ def add_attachment(request):
                  limit=request.registry.kpw_settings.upload_limit)
     return _created(request, {'id': att.id, 'content_type': att.content_type, 'size': att.size,
                               'diary_number': att.diary_number})
+
+
+@view_config(**api_config(route_name='api_file_attachment_ocr', request_method='POST',
+                          permission=VIEW))
+def retry_attachment_reading(request):
+    item = item_for(request, 'file')
+    return attachment_json(retry_reading(request, item, request.matchdict['att_id']))
+
+
+@view_config(**api_config(route_name='api_file_attachment_searchable', request_method='GET',
+                          permission=VIEW))
+def attachment_searchable(request):
+    return searchable_response(request, read_item(request, 'file'),
+                               request.matchdict['att_id'])
 
 
 @view_config(**api_config(route_name='api_file_attachment', request_method='GET',

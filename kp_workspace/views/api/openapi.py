@@ -14,6 +14,7 @@ from ...content_types.receipt import MODES
 from ...security.charges import STATES as CHARGE_STATES
 from ...content_types.summary import DECISIONS
 from ...dispatch import MAX_ADDRESSES, MODES as DISPATCH_MODES
+from ...ocr import STATES as OCR_STATES
 from ...recordroom import LIST_STATES, MAX_HOLD_SEARCH, MAX_LIST, RECORD_CLASSES
 from ...search.engine import KINDS as SEARCH_KINDS
 from ...workflows.casefile import CASEFILE
@@ -149,7 +150,14 @@ SCHEMAS = {
                                    'A, B, C... in the order attached (cited as "F/A")'},
                           'pages': {'type': ['integer', 'null'],
                                     'description': 'pages of a PDF; null for anything else'},
-                          'diary_number': MAYBE_STRING}),
+                          'diary_number': MAYBE_STRING,
+                          # a scan (an image, a PDF without text): its text recognition
+                          'ocr': {'oneOf': [{'type': 'null'}, ref('Recognition')]}}),
+    # "waiting" or "reading" (pages_done of pages), "done" (searchable_pdf: a copy with
+    # the text, beside the original), or "failed" (error says why; POST .../ocr again)
+    'Recognition': closed({'state': {'enum': list(OCR_STATES)}, 'pages_done': INTEGER,
+                           'pages': {'type': ['integer', 'null']}, 'error': MAYBE_STRING,
+                           'searchable_pdf': BOOLEAN}),
     'Signature': closed({'login': STRING, 'name': STRING, 'post': MAYBE_STRING, 'at': TIME}),
     'Draft': closed({
         'id': STRING, 'kind': {'enum': list(DRAFT_KINDS)}, 'subject': STRING, 'body': STRING,
@@ -232,7 +240,8 @@ SCHEMAS = {
         'file_id': MAYBE_STRING,
         'letter': {'oneOf': [{'type': 'null'}, closed({
             'filename': STRING, 'content_type': STRING, 'size': INTEGER,
-            'pages': {'type': ['integer', 'null']}})]},
+            'pages': {'type': ['integer', 'null']},
+            'ocr': {'oneOf': [{'type': 'null'}, ref('Recognition')]}})]},
         'movements': array(ref('Movement')),
         'actions': array({'enum': actions_of(RECEIPT)})}),
     'Charge': closed({
@@ -445,6 +454,15 @@ PATHS = {
         'summary': 'The bytes of an attachment, of the type it was stored with',
         'parameters': path_params('id', 'att_id'),
         'responses': {'200': {'description': 'The file', 'content': ANY_FILE},
+                      **errors(400, 401, 404, *WRITE)}}},
+    '/api/v1/files/{id}/attachments/{att_id}/ocr': {'post': op(
+        'Read the text of a scan whose reading failed again, as the holder', 'The attachment',
+        ref('Attachment'), (401, 403, 404, 409, *WRITE), params=path_params('id', 'att_id'))},
+    '/api/v1/files/{id}/attachments/{att_id}/searchable': {'get': {
+        'summary': 'The searchable PDF copy of a scan (its text laid over its pages), once '
+                   'read; the original is never altered',
+        'parameters': path_params('id', 'att_id'),
+        'responses': {'200': {'description': 'A PDF', 'content': PDF},
                       **errors(400, 401, 404, *WRITE)}}},
     '/api/v1/files/{id}/actions/{action}': {'post': item_action(CASEFILE, 'file')},
     '/api/v1/files/{id}/drafts': {'post': op(
@@ -781,6 +799,8 @@ OPERATIONS = {
     'PATCH /api/v1/files/{id}/notes/{n}': ('editFileNote', 'files'),
     'POST /api/v1/files/{id}/attachments': ('attachToFile', 'files'),
     'GET /api/v1/files/{id}/attachments/{att_id}': ('getAttachment', 'files'),
+    'POST /api/v1/files/{id}/attachments/{att_id}/ocr': ('readAttachmentAgain', 'files'),
+    'GET /api/v1/files/{id}/attachments/{att_id}/searchable': ('getSearchableCopy', 'files'),
     'POST /api/v1/files/{id}/actions/{action}': ('runFileAction', 'files'),
     'POST /api/v1/files/{id}/drafts': ('addDraft', 'drafts'),
     'POST /api/v1/files/{id}/links': ('linkFile', 'follow-ups'),

@@ -1,0 +1,127 @@
+"""Recognising the text of scanned pages with Tesseract (English and Urdu).
+
+Tesseract and poppler's ``pdftoppm`` run as programs (Debian's ``tesseract-ocr``,
+``tesseract-ocr-eng``, ``tesseract-ocr-urd``, ``poppler-utils``; the Makefile installs
+them), one page at a time, each under a time limit, in a temporary directory of
+their own.  A page gives its text and a one-page PDF: the page's image with the
+recognised text laid invisibly over it, so that a reader can search and select it.
+The pages' PDFs together make the searchable copy kept beside the original, which
+is never altered.
+"""
+import glob
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+
+from pypdf import PdfReader, PdfWriter
+
+LANGS = 'eng+urd'
+DPI = 300
+PAGE_SECONDS = 180      # a reading that takes longer is given up (the scan fails, and says so)
+RASTER_SECONDS = 120
+
+
+class RecognitionFailed(Exception):
+    """The scan could not be read (a corrupt image, a page Tesseract gave up on)."""
+
+
+def available():
+    """Whether the programs are installed."""
+    return all(shutil.which(p) for p in ('tesseract', 'pdftoppm'))
+
+
+# Reading scans must not slow the pages officers wait on: Tesseract runs on one thread,
+# at the lowest priority (the serving threads come first whenever they want the CPU).
+# (``nice``, coreutils', not a preexec_fn: that is unsafe in a threaded server)
+LOWEST = ('nice', '-n', '19')
+ENVIRONMENT = {'OMP_THREAD_LIMIT': '1'}
+
+
+def _run(args, seconds, what):
+    try:
+        done = subprocess.run([*LOWEST, *args], capture_output=True, timeout=seconds,
+                              check=False, env={**os.environ, **ENVIRONMENT})
+    except subprocess.TimeoutExpired:
+        raise RecognitionFailed(f'{what} took longer than {seconds} seconds') from None
+    except OSError as err:
+        raise RecognitionFailed(f'{what} could not run: {err.strerror}') from None
+    if done.returncode != 0:
+        reason = done.stderr.decode('utf-8', 'replace').strip().splitlines()
+        raise RecognitionFailed(f'{what} failed: {reason[-1] if reason else done.returncode}')
+    return done
+
+
+def urdu_share(text):
+    """The share of the letters of ``text`` that are in the Arabic script (Urdu)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if '\u0600' <= c <= '\u06ff') / len(letters) \
+        if letters else 0.0
+
+
+def recognise_page(path, dpi=DPI, seconds=PAGE_SECONDS):
+    """``(text, pdf bytes)`` of one page in English, Urdu or both: read with both
+    languages, then, when most of what was read is Urdu, again with Urdu alone (which
+    reads Urdu better: ``benchmarks/ocr.py``).  :raises RecognitionFailed:"""
+    text, pdf = recognise_image(path, LANGS, dpi, seconds)
+    if urdu_share(text) > 0.5:
+        text, pdf = recognise_image(path, 'urd', dpi, seconds)
+    return text, pdf
+
+
+def recognise_image(path, langs=LANGS, dpi=DPI, seconds=PAGE_SECONDS):
+    """``(text, pdf bytes)`` of one page image (PNG, JPEG, TIFF: a TIFF of several pages
+    gives them all) read in ``langs``.  :raises RecognitionFailed:"""
+    with tempfile.TemporaryDirectory(prefix='kpw-ocr-') as work:
+        out = os.path.join(work, 'page')
+        _run(['tesseract', path, out, '-l', langs, '--dpi', str(dpi), 'txt', 'pdf'],
+             seconds, 'Text recognition')
+        try:
+            with open(out + '.txt', encoding='utf-8', errors='replace') as f:
+                text = f.read()
+            with open(out + '.pdf', 'rb') as f:
+                pdf = f.read()
+        except OSError:
+            raise RecognitionFailed('Text recognition gave no result') from None
+    return text.replace('\f', '\n').strip(), pdf
+
+
+def pdf_page_image(pdf_path, page, out_dir, dpi=DPI, seconds=RASTER_SECONDS):
+    """The path of page ``page`` (from 1) of a PDF drawn as a greyscale PNG at ``dpi``.
+    :raises RecognitionFailed:"""
+    prefix = os.path.join(out_dir, f'p{page}')
+    _run(['pdftoppm', '-r', str(dpi), '-gray', '-png', '-f', str(page), '-l', str(page),
+          '-singlefile', pdf_path, prefix], seconds, 'Drawing the page')
+    found = glob.glob(prefix + '.png')
+    if not found:
+        raise RecognitionFailed('Drawing the page gave no image')
+    return found[0]
+
+
+def recognise(path, content_type, pages=None, on_page=None):
+    """Recognise every page of a scan: ``(text, searchable PDF bytes)``.
+
+    :param pages: how many pages a PDF has (an image is one page, or a TIFF its own).
+    :param on_page: called with ``(done, total)`` after each page (progress).
+    :raises RecognitionFailed:
+    """
+    texts, writer = [], PdfWriter()
+    with tempfile.TemporaryDirectory(prefix='kpw-ocr-') as work:
+        if content_type == 'application/pdf':
+            total = pages or len(PdfReader(path).pages)
+            sources = ((n, lambda n=n: pdf_page_image(path, n, work)) for n in
+                       range(1, total + 1))
+        else:
+            total = 1
+            sources = ((1, lambda: path),)
+        for n, image in sources:
+            text, pdf = recognise_page(image())
+            texts.append(text)
+            for page in PdfReader(io.BytesIO(pdf)).pages:
+                writer.add_page(page)
+            if on_page is not None:
+                on_page(n, total)
+    out = io.BytesIO()
+    writer.write(out)
+    return '\n\n'.join(t for t in texts if t), out.getvalue()

@@ -1,0 +1,271 @@
+"""Scanned correspondence becomes searchable: a scanned PDF (pages that are pictures) and
+a PNG, in English and in Urdu, are read by Tesseract outside the request, and their
+words found by the search, by those who may see the file only.  The original bytes are
+never altered; a searchable copy is kept beside them; a restart in the middle of the
+queue loses no job; a corrupt image fails with a clear status, and is tried again."""
+import hashlib
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from kp_workspace.ocr import engine
+from tests.conftest import close_app, make_app
+from tests.ocr_pages import ENGLISH, URDU, render_png, scanned_pdf
+
+pytestmark = pytest.mark.skipif(not engine.available(), reason='make test installs Tesseract')
+
+
+@pytest.fixture(scope='module')
+def scans(tmp_path_factory):
+    """``{'english.pdf': bytes, 'urdu.png': bytes}``: pages as a scanner makes them."""
+    folder = tmp_path_factory.mktemp('scans')
+    render_png(folder / 'english.png', ENGLISH)
+    scanned_pdf(folder / 'english.pdf', [folder / 'english.png'])
+    render_png(folder / 'urdu.png', URDU, font='NotoNaskhArabic-Regular.ttf', rtl=True)
+    return {name: (folder / name).read_bytes() for name in ('english.pdf', 'urdu.png')}
+
+
+def auth(token):
+    return {'Authorization': f'Bearer {token}'}
+
+
+def new_file(app, token, subject='Correspondence on the new budget rules'):
+    return app.post_json('/api/v1/departments/finance/files', {'subject': subject},
+                         headers=auth(token), status=201).json['id']
+
+
+def upload(app, token, fid, name, data, title):
+    return app.post(f'/api/v1/files/{fid}/attachments', {'title': title},
+                    upload_files=[('file', name, data)], headers=auth(token),
+                    status=201).json['id']
+
+
+def attachment(app, token, fid, att_id):
+    found = app.get(f'/api/v1/files/{fid}', headers=auth(token)).json['attachments']
+    return [a for a in found if a['id'] == att_id][0]
+
+
+def search(app, token, q):
+    return {h['id'] for h in app.get('/api/v1/search', params={'q': q},
+                                     headers=auth(token)).json['items']}
+
+
+def test_a_scanned_pdf_and_a_png_become_searchable(wsgi_app, app, tokens, scans):
+    token = tokens('so.finance')
+    fid = new_file(app, token)
+    pdf_id = upload(app, token, fid, 'letter.pdf', scans['english.pdf'], 'Letter of the AG')
+    png_id = upload(app, token, fid, 'khat.png', scans['urdu.png'], 'Urdu letter')
+    # the upload answered at once: the scans wait, and nothing of them is searchable yet
+    for att_id in (pdf_id, png_id):
+        assert attachment(app, token, fid, att_id)['ocr'] == {
+            'state': 'waiting', 'pages_done': 0, 'pages': 1, 'error': None,
+            'searchable_pdf': False}
+    app.indexed()
+    assert fid not in search(app, token, 'pensioners')
+    assert wsgi_app.registry.kpw_ocr.run_pending() == 2
+    app.indexed()
+    for att_id in (pdf_id, png_id):
+        assert attachment(app, token, fid, att_id)['ocr'] == {
+            'state': 'done', 'pages_done': 1, 'pages': 1, 'error': None,
+            'searchable_pdf': True}
+    # English words (stemmed: "pension" finds "pensioners") and Urdu ones
+    assert fid in search(app, token, 'pension')
+    assert fid in search(app, token, 'خزانہ')
+    # only by those who may see the file
+    assert fid not in search(app, tokens('so.hed'), 'pension')
+    # the originals are the bytes sent; the searchable copy carries the text
+    for att_id, name in ((pdf_id, 'english.pdf'), (png_id, 'urdu.png')):
+        body = app.get(f'/api/v1/files/{fid}/attachments/{att_id}', headers=auth(token)).body
+        assert hashlib.sha256(body).digest() == hashlib.sha256(scans[name]).digest()
+    copy = app.get(f'/api/v1/files/{fid}/attachments/{pdf_id}/searchable',
+                   headers=auth(token))
+    assert copy.content_type == 'application/pdf'
+    text = PdfReader(io.BytesIO(copy.body)).pages[0].extract_text()
+    assert 'Finance' in text and 'pension' in text
+    app.get(f'/api/v1/files/{fid}/attachments/{pdf_id}/searchable',
+            headers=auth(tokens('so.hed')), status=404)
+    # the file page says it, and links the copy
+    app.login('so.finance')
+    page = app.get(f'/files/{fid}').text
+    assert 'Text recognised: searchable' in page and f'{pdf_id}/searchable' in page
+
+
+def test_a_restart_in_the_middle_of_the_queue_loses_no_job(var_dir, scans):
+    from tests.conftest import Browser
+    app1 = make_app(var_dir)
+    try:
+        browser = Browser(app1)
+        token = browser.token('so.finance')
+        fid = new_file(browser, token)
+        first = upload(browser, token, fid, 'a.pdf', scans['english.pdf'], 'First scan')
+        second = upload(browser, token, fid, 'b.png', scans['urdu.png'], 'Second scan')
+        # a worker claims the first scan and the process ends before it is read
+        worker = app1.registry.kpw_ocr
+        claimed = worker._in_transaction(lambda site: worker._claim(site, str(var_dir)))
+        assert claimed is not None
+        assert attachment(browser, token, fid, first)['ocr']['state'] == 'reading'
+    finally:
+        close_app(app1)
+    app2 = make_app(var_dir)
+    try:
+        browser = Browser(app2)
+        token = browser.token('so.finance')
+        worker = app2.registry.kpw_ocr
+        # the second waits and is read at once; the first once its claim is stale
+        assert worker.run_pending() == 1
+        assert attachment(browser, token, fid, second)['ocr']['state'] == 'done'
+        assert attachment(browser, token, fid, first)['ocr']['state'] == 'reading'
+        worker.claim_seconds = 0
+        assert worker.run_pending() == 1
+        assert attachment(browser, token, fid, first)['ocr']['state'] == 'done'
+        assert worker.run_pending() == 0
+    finally:
+        close_app(app2)
+
+
+def test_a_worker_stopping_between_pages_leaves_the_job_waiting(wsgi_app, app, tokens, scans,
+                                                                  tmp_path):
+    token = tokens('so.finance')
+    fid = new_file(app, token)
+    two_pages = tmp_path / 'two.pdf'
+    render_png(tmp_path / 'p1.png', ENGLISH)
+    render_png(tmp_path / 'p2.png', ENGLISH[::-1])
+    scanned_pdf(two_pages, [tmp_path / 'p1.png', tmp_path / 'p2.png'])
+    att_id = upload(app, token, fid, 'two.pdf', two_pages.read_bytes(), 'Two pages')
+    worker = wsgi_app.registry.kpw_ocr
+    worker._stop.set()   # (asked to stop: it stops after the page under way)
+    assert worker.run_one() is False
+    found = attachment(app, token, fid, att_id)['ocr']
+    assert found['state'] == 'waiting' and found['pages'] == 2
+    worker._stop.clear()
+    assert worker.run_pending() == 1
+    assert attachment(app, token, fid, att_id)['ocr'] == {
+        'state': 'done', 'pages_done': 2, 'pages': 2, 'error': None, 'searchable_pdf': True}
+    copy = app.get(f'/api/v1/files/{fid}/attachments/{att_id}/searchable', headers=auth(token))
+    assert len(PdfReader(io.BytesIO(copy.body)).pages) == 2
+
+
+def test_a_corrupt_image_fails_clearly_and_is_tried_again(wsgi_app, app, tokens, audit_entries):
+    token = tokens('so.finance')
+    fid = new_file(app, token)
+    broken = b'\x89PNG\r\n\x1a\n' + b'\x00\x00\x00\rIHDR' + b'not really an image' * 50
+    att_id = upload(app, token, fid, 'broken.png', broken, 'A damaged scan')
+    assert wsgi_app.registry.kpw_ocr.run_pending() == 1
+    found = attachment(app, token, fid, att_id)['ocr']
+    assert found['state'] == 'failed' and found['error'] and found['searchable_pdf'] is False
+    # it blocks nothing: the file still moves
+    app.login('so.finance')
+    page = app.get(f'/files/{fid}').text
+    assert 'The text could not be read' in page and 'Read the text again' in page
+    # tried again by the holder (not by another department, nor once done)
+    app.post_json(f'/api/v1/files/{fid}/attachments/{att_id}/ocr', {},
+                  headers=auth(tokens('so.hed')), status=404)
+    again = app.post_json(f'/api/v1/files/{fid}/attachments/{att_id}/ocr', {},
+                          headers=auth(token)).json
+    assert again['ocr']['state'] == 'waiting'
+    assert 'attachment.ocr_retried' in [e.action for e in audit_entries(10)]
+    app.post_json(f'/api/v1/files/{fid}/attachments/{att_id}/ocr', {},
+                  headers=auth(token), status=409)   # (waiting: nothing to try again)
+    assert wsgi_app.registry.kpw_ocr.run_pending() == 1
+    assert attachment(app, token, fid, att_id)['ocr']['state'] == 'failed'
+    moved = app.post_json(f'/api/v1/files/{fid}/actions/forward',
+                          {'to_post': 'secretary-finance'}, headers=auth(token)).json
+    assert moved['holder']['id'] == 'secretary-finance'
+    # no longer the holder: may not try again
+    app.post_json(f'/api/v1/files/{fid}/attachments/{att_id}/ocr', {},
+                  headers=auth(token), status=409)
+
+
+def test_the_browser_tries_a_failed_scan_again(wsgi_app, app, tokens):
+    token = tokens('so.finance')
+    fid = new_file(app, token)
+    att_id = upload(app, token, fid, 'broken.png', b'\x89PNG\r\n\x1a\n' + b'x' * 500, 'Bad')
+    wsgi_app.registry.kpw_ocr.run_pending()
+    app.login('so.finance')
+    page = app.get(f'/files/{fid}')
+    form = [f for f in page.forms.values() if f.action.endswith(f'{att_id}/ocr')][0]
+    # forged (no CSRF token): refused, nothing changes
+    app.post(f'/files/{fid}/attachments/{att_id}/ocr', status=400)
+    assert attachment(app, token, fid, att_id)['ocr']['state'] == 'failed'
+    done = form.submit(status=303).follow()
+    assert 'will be read again' in done.text and 'Text recognition: waiting' in done.text
+
+
+def test_a_scanned_letter_in_the_dak_becomes_searchable(wsgi_app, app, tokens, scans):
+    token = tokens('diary.finance')
+    receipt = app.post('/api/v1/departments/finance/receipts', {
+        'subject': 'Letter from the Accountant General', 'sender': 'Accountant General',
+        'mode': 'post'}, upload_files=[('file', 'scan.png', scans['urdu.png'])],
+        headers=auth(token), status=201).json
+    assert receipt['letter']['ocr']['state'] == 'waiting'
+    assert wsgi_app.registry.kpw_ocr.run_pending() == 1
+    app.indexed()
+    assert receipt['id'] in search(app, token, 'خزانہ')
+
+
+def test_kpw_ocr_reads_what_waits(var_dir, tmp_path, scans):
+    """``kpw ocr --pending`` (for servers with kp_workspace.ocr = off) reads the queue and
+    indexes what it read."""
+    from tests.conftest import Browser, write_ini
+    from tests.scripts.test_kpw import run
+    app = make_app(var_dir)
+    try:
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        fid = new_file(browser, token)
+        att_id = upload(browser, token, fid, 'scan.pdf', scans['english.pdf'], 'A scan')
+    finally:
+        close_app(app)
+    ini = write_ini(tmp_path, var_dir)
+    status, out, err = run(ini, 'ocr', '--pending')
+    assert (status, err) == (0, '') and 'Read 1 scans.' in out
+    assert run(ini, 'ocr', '--pending')[1].strip() == 'Read 0 scans.'
+    app = make_app(var_dir)
+    try:
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'done'
+        browser.indexed()
+        assert fid in search(browser, token, 'pension')
+    finally:
+        close_app(app)
+
+
+def test_step_22_queues_the_scans_attached_before_it(var_dir, scans):
+    """A database as release 21 left it (scans attached, no queue): step 22 queues them."""
+    import ZODB
+    import ZODB.FileStorage
+    from kp_workspace.evolve import GENERATION
+    from kp_workspace.site import ROOT_KEY
+    from tests.conftest import Browser
+    app = make_app(var_dir)
+    try:
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        fid = new_file(browser, token)
+        att_id = upload(browser, token, fid, 'scan.png', scans['urdu.png'], 'A scan')
+    finally:
+        close_app(app)
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                              blob_dir=str(var_dir / 'blobs')))
+    with db.transaction() as conn:
+        site = conn.root()[ROOT_KEY]
+        att = site.desk.items[fid].attachments[att_id]
+        att._p_activate()   # (a ghost's __dict__ is empty)
+        for name in ('ocr_state', 'ocr_pages', 'ocr_done', 'ocr_error'):
+            att.__dict__.pop(name, None)
+        att._p_changed = True
+        del site.ocr_queue
+        site.generation = 21
+    db.close()
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (21, GENERATION)
+        browser = Browser(app)
+        token = browser.token('so.finance')
+        assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'waiting'
+        assert app.registry.kpw_ocr.run_pending() >= 1
+        assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'done'
+    finally:
+        close_app(app)
