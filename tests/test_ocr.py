@@ -5,6 +5,8 @@ never altered; a searchable copy is kept beside them; a restart in the middle of
 queue loses no job; a corrupt image fails with a clear status, and is tried again."""
 import hashlib
 import io
+import struct
+import zlib
 
 import pytest
 from pypdf import PdfReader
@@ -269,3 +271,43 @@ def test_step_22_queues_the_scans_attached_before_it(var_dir, scans):
         assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'done'
     finally:
         close_app(app)
+
+
+def png_declaring(width, height):
+    """A small PNG whose header declares ``width`` x ``height`` grey pixels."""
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data
+                + struct.pack('>I', zlib.crc32(kind + data)))
+    return (b'\x89PNG\r\n\x1a\n'
+            + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0))
+            + chunk(b'IDAT', zlib.compress(b'\x00' * 64)) + chunk(b'IEND', b''))
+
+
+@pytest.mark.parametrize('name, data, reason', [
+    ('bomb.png', png_declaring(60_000, 60_000), 'too large'),     # Pillow's own limit
+    ('wide.png', png_declaring(20_000, 4_000), 'too large'),      # past ours only
+    ('plain.png', b'\x89PNG\r\n\x1a\n' + b'\x00' * 300, 'cannot be opened'),
+])
+def test_an_image_made_to_exhaust_the_reader_fails_at_once(wsgi_app, app, tokens, name, data,
+                                                            reason):
+    token = tokens('so.finance')
+    fid = new_file(app, token)
+    att_id = upload(app, token, fid, name, data, 'Hostile')
+    assert wsgi_app.registry.kpw_ocr.run_pending() == 1
+    found = attachment(app, token, fid, att_id)['ocr']
+    assert found['state'] == 'failed' and reason in found['error']
+
+
+def test_a_pdf_page_too_large_is_read_smaller_or_refused(tmp_path):
+    from reportlab.pdfgen import canvas
+    big = tmp_path / 'big.pdf'
+    pdf = canvas.Canvas(str(big), pagesize=(40 * 72, 30 * 72))   # 40 x 30 inches
+    pdf.drawString(72, 72, 'A large drawing')
+    pdf.showPage()
+    pdf.setPageSize((400 * 72, 400 * 72))                        # 400 x 400 inches
+    pdf.showPage()
+    pdf.save()
+    dpi = engine.page_dpi(str(big), 1)
+    assert dpi < engine.DPI and 40 * 30 * dpi * dpi <= engine.MAX_PIXELS
+    with pytest.raises(engine.RecognitionFailed, match='too large'):
+        engine.page_dpi(str(big), 2)

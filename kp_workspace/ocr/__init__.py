@@ -214,6 +214,10 @@ class OcrWorker:
                 return False
             except RecognitionFailed as err:
                 self._in_transaction(lambda site: self._finish(site, key, error=str(err)))
+            except Exception as err:   # (a scan no reader expected: failed, not retried
+                log.exception('ocr: reading job %s failed', key)   # for ever)
+                reason = f'The scan could not be read ({type(err).__name__})'
+                self._in_transaction(lambda site: self._finish(site, key, error=reason))
             else:
                 self._in_transaction(lambda site: self._finish(site, key, text, pdf))
             indexer = getattr(self.registry, 'kpw_indexer', None)

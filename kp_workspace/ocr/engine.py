@@ -11,14 +11,21 @@ is never altered.
 import glob
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 
+from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 LANGS = 'eng+urd'
 DPI = 300
+MIN_DPI = 100
+# the most pixels a page is read at: an A3 sheet at 300 dpi is 17.4 million; more is
+# an image (or a PDF page) made to exhaust the memory of the reader, and is refused
+MAX_PIXELS = 40_000_000
+MAX_FRAMES = 50   # pages of a TIFF
 PAGE_SECONDS = 180      # a reading that takes longer is given up (the scan fails, and says so)
 RASTER_SECONDS = 120
 
@@ -49,7 +56,8 @@ def _run(args, seconds, what):
         raise RecognitionFailed(f'{what} could not run: {err.strerror}') from None
     if done.returncode != 0:
         reason = done.stderr.decode('utf-8', 'replace').strip().splitlines()
-        raise RecognitionFailed(f'{what} failed: {reason[-1] if reason else done.returncode}')
+        reason = re.sub(r'/\S*', '...', reason[-1])[:200] if reason else done.returncode
+        raise RecognitionFailed(f'{what} failed: {reason}')   # (no paths of this machine)
     return done
 
 
@@ -99,6 +107,49 @@ def pdf_page_image(pdf_path, page, out_dir, dpi=DPI, seconds=RASTER_SECONDS):
     return found[0]
 
 
+def check_image(path):
+    """:raises RecognitionFailed: ``path`` is not an image Pillow can open, or has more
+    than :data:`MAX_PIXELS` (read from its header: the pixels are not decoded)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            frames = getattr(image, 'n_frames', 1)
+    except Image.DecompressionBombError:   # (Pillow's own limit, far above ours)
+        raise RecognitionFailed(f'The image is too large to read (more than '
+                                f'{MAX_PIXELS:,} pixels)') from None
+    except (OSError, ValueError):
+        raise RecognitionFailed('The image cannot be opened: it is damaged, or not an '
+                                'image') from None
+    if frames > MAX_FRAMES:
+        raise RecognitionFailed(f'The image has {frames} pages; at most {MAX_FRAMES} are read')
+    if width * height > MAX_PIXELS:
+        raise RecognitionFailed(f'The image is too large to read ({width} x {height} pixels, '
+                                f'at most {MAX_PIXELS:,} in all)')
+
+
+def page_dpi(pdf_path, page):
+    """The resolution page ``page`` (from 1) is drawn at: :data:`DPI`, or less for a page so
+    large that it would pass :data:`MAX_PIXELS`.
+    :raises RecognitionFailed: a page too large to read even at :data:`MIN_DPI`."""
+    box = PdfReader(pdf_path).pages[page - 1].mediabox
+    inches = (abs(float(box.width)) / 72) * (abs(float(box.height)) / 72)
+    dpi = DPI
+    while inches * dpi * dpi > MAX_PIXELS and dpi > MIN_DPI:
+        dpi -= 50
+    if inches * dpi * dpi > MAX_PIXELS:
+        raise RecognitionFailed(f'Page {page} is too large to read '
+                                f'({float(box.width) / 72:.0f} x {float(box.height) / 72:.0f} '
+                                f'inches)')
+    return dpi
+
+
+def _pdf_images(path, total, work):
+    """Iterate ``(page number, image path, dpi)``, each page drawn when its turn comes."""
+    for n in range(1, total + 1):
+        dpi = page_dpi(path, n)
+        yield n, pdf_page_image(path, n, work, dpi), dpi
+
+
 def recognise(path, content_type, pages=None, on_page=None):
     """Recognise every page of a scan: ``(text, searchable PDF bytes)``.
 
@@ -110,13 +161,12 @@ def recognise(path, content_type, pages=None, on_page=None):
     with tempfile.TemporaryDirectory(prefix='kpw-ocr-') as work:
         if content_type == 'application/pdf':
             total = pages or len(PdfReader(path).pages)
-            sources = ((n, lambda n=n: pdf_page_image(path, n, work)) for n in
-                       range(1, total + 1))
+            images = _pdf_images(path, total, work)
         else:
-            total = 1
-            sources = ((1, lambda: path),)
-        for n, image in sources:
-            text, pdf = recognise_page(image())
+            check_image(path)
+            total, images = 1, [(1, path, DPI)]
+        for n, image, dpi in images:
+            text, pdf = recognise_page(image, dpi)
             texts.append(text)
             for page in PdfReader(io.BytesIO(pdf)).pages:
                 writer.add_page(page)
