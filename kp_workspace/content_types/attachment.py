@@ -65,6 +65,7 @@ class Attachment(Persistent):
     ocr_done = 0
     ocr_pages = None
     ocr_error = ''
+    ocr_reason = None   # why it failed, in a word (kp_workspace.ocr.engine.REASONS)
     ocr_text = ''
     searchable = None
 

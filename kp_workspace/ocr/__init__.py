@@ -160,6 +160,11 @@ def status(att):
             'error': att.ocr_error or None, 'searchable_pdf': att.searchable is not None}
 
 
+def failure_reason(att):
+    """Why the reading of ``att`` failed, in a word of :data:`engine.REASONS`."""
+    return getattr(att, 'ocr_reason', None) or 'failed'
+
+
 def recognised_text(att):
     """The text of ``att`` for search: its own and what recognition read."""
     return '\n'.join(t for t in (getattr(att, 'text', '') or '',
@@ -213,11 +218,12 @@ class OcrWorker:
                 self._in_transaction(lambda site: self._release(site, key))
                 return False
             except RecognitionFailed as err:
-                self._in_transaction(lambda site: self._finish(site, key, error=str(err)))
+                self._in_transaction(lambda site: self._finish(
+                    site, key, error=(err.reason, str(err))))
             except Exception as err:   # (a scan no reader expected: failed, not retried
                 log.exception('ocr: reading job %s failed', key)   # for ever)
-                reason = f'The scan could not be read ({type(err).__name__})'
-                self._in_transaction(lambda site: self._finish(site, key, error=reason))
+                error = ('failed', f'The scan could not be read ({type(err).__name__})')
+                self._in_transaction(lambda site: self._finish(site, key, error=error))
             else:
                 self._in_transaction(lambda site: self._finish(site, key, text, pdf))
             indexer = getattr(self.registry, 'kpw_indexer', None)
@@ -283,8 +289,9 @@ class OcrWorker:
                 f.write(pdf)
             att.ocr_state, att.ocr_done = 'done', att.ocr_pages or att.ocr_done
         else:
-            att.ocr_state, att.ocr_error = 'failed', error[:500]
-            log.warning('ocr: %s of %s could not be read: %s', att.id, job.item_id, error)
+            att.ocr_reason, message = error
+            att.ocr_state, att.ocr_error = 'failed', message[:500]
+            log.warning('ocr: %s of %s could not be read: %s', att.id, job.item_id, message)
         queue.remove(key)
         self._reindex(site, {job.item_id, getattr(att, 'held_in', None)} - {None})
 

@@ -31,7 +31,18 @@ RASTER_SECONDS = 120
 
 
 class RecognitionFailed(Exception):
-    """The scan could not be read (a corrupt image, a page Tesseract gave up on)."""
+    """The scan could not be read (a corrupt image, a page Tesseract gave up on).
+
+    ``reason`` says why in a word the pages translate (:data:`REASONS`); the message
+    says it in full, in English, for the API and the log.
+    """
+
+    def __init__(self, message, reason='failed'):
+        super().__init__(message)
+        self.reason = reason
+
+
+REASONS = ('damaged', 'too_large', 'too_many_pages', 'too_slow', 'failed')
 
 
 def available():
@@ -51,7 +62,8 @@ def _run(args, seconds, what):
         done = subprocess.run([*LOWEST, *args], capture_output=True, timeout=seconds,
                               check=False, env={**os.environ, **ENVIRONMENT})
     except subprocess.TimeoutExpired:
-        raise RecognitionFailed(f'{what} took longer than {seconds} seconds') from None
+        raise RecognitionFailed(f'{what} took longer than {seconds} seconds',
+                                'too_slow') from None
     except OSError as err:
         raise RecognitionFailed(f'{what} could not run: {err.strerror}') from None
     if done.returncode != 0:
@@ -116,15 +128,16 @@ def check_image(path):
             frames = getattr(image, 'n_frames', 1)
     except Image.DecompressionBombError:   # (Pillow's own limit, far above ours)
         raise RecognitionFailed(f'The image is too large to read (more than '
-                                f'{MAX_PIXELS:,} pixels)') from None
+                                f'{MAX_PIXELS:,} pixels)', 'too_large') from None
     except (OSError, ValueError):
         raise RecognitionFailed('The image cannot be opened: it is damaged, or not an '
-                                'image') from None
+                                'image', 'damaged') from None
     if frames > MAX_FRAMES:
-        raise RecognitionFailed(f'The image has {frames} pages; at most {MAX_FRAMES} are read')
+        raise RecognitionFailed(f'The image has {frames} pages; at most {MAX_FRAMES} are read',
+                                'too_many_pages')
     if width * height > MAX_PIXELS:
         raise RecognitionFailed(f'The image is too large to read ({width} x {height} pixels, '
-                                f'at most {MAX_PIXELS:,} in all)')
+                                f'at most {MAX_PIXELS:,} in all)', 'too_large')
 
 
 def page_dpi(pdf_path, page):
@@ -139,7 +152,7 @@ def page_dpi(pdf_path, page):
     if inches * dpi * dpi > MAX_PIXELS:
         raise RecognitionFailed(f'Page {page} is too large to read '
                                 f'({float(box.width) / 72:.0f} x {float(box.height) / 72:.0f} '
-                                f'inches)')
+                                f'inches)', 'too_large')
     return dpi
 
 

@@ -21,7 +21,7 @@ from ..content_types.summary import DECISION_TITLES, SummarySchema, initiate_sum
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..lists import dashboard, follow_ups_due, inbox, overdue, parked, pending, sent
-from ..ocr import status as ocr_status
+from ..ocr import failure_reason, status as ocr_status
 from ..recordroom.views import record_class_choices, record_facts
 from ..security.directory import post_directory
 from ..security.roles import (APPROVE, ATTACH, DRAFT, OPEN_FILE, REGISTER_RECEIPT, VIEW,
@@ -109,6 +109,13 @@ OCR_LABELS = {
     'done': _('Text recognised: searchable'),
     'failed': _('The text could not be read: ${error}'),
 }
+OCR_REASONS = {
+    'damaged': _('the scan is damaged, or is not an image.'),
+    'too_large': _('a page is too large to read.'),
+    'too_many_pages': _('it has too many pages.'),
+    'too_slow': _('reading a page took too long.'),
+    'failed': _('the text recognition failed.'),
+}
 
 
 def ocr_row(request, item, att):
@@ -117,10 +124,12 @@ def ocr_row(request, item, att):
     found = ocr_status(att)
     if found is None:
         return None
+    translate = request.localizer.translate
+    reason = OCR_REASONS.get(failure_reason(att), OCR_REASONS['failed'])
     label = _(OCR_LABELS[found['state']], mapping={
         'done': found['pages_done'], 'pages': found['pages'] or '?',
-        'error': found['error'] or ''})
-    return {'state': found['state'], 'label': request.localizer.translate(label),
+        'error': translate(reason)})
+    return {'state': found['state'], 'label': translate(label),
             'searchable_url': request.route_url('file_attachment_searchable', id=item.id,
                                                 att_id=att.id)
             if found['searchable_pdf'] else None,
