@@ -259,6 +259,8 @@ def step_22_ocr_queue(site, registry):
     site.ocr_queue = OcrQueue()
     for item_id, item in site.desk.items.items():
         scans = list(getattr(item, 'attachments', {}).values())
+        for att in scans:   # (the file it is in: read, both it and its receipt re-indexed)
+            att.held_in = item_id
         if getattr(item, 'letter', None) is not None and item.letter not in scans:
             scans.append(item.letter)
         for att in scans:

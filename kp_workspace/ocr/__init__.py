@@ -36,7 +36,7 @@ from ZODB.POSException import ConflictError
 from ..errors import DomainError
 from ..records import Record
 from ..text_rules import scrub
-from .engine import PAGE_SECONDS, RecognitionFailed, recognise
+from .engine import PAGE_SECONDS, RASTER_SECONDS, RecognitionFailed, recognise
 
 _ = TranslationStringFactory('kp_workspace')
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ MIN_CHARACTERS_A_PAGE = 20   # fewer in a PDF's own text: its pages are pictures
 MAX_TEXT = 1_000_000
 # a claim not renewed for this long (a worker renews it after every page, and a page
 # takes at most engine.PAGE_SECONDS) was left by a worker that stopped without saying so
-CLAIM_SECONDS = 2 * PAGE_SECONDS + 60
+CLAIM_SECONDS = RASTER_SECONDS + 2 * PAGE_SECONDS + 120
+MAX_ATTEMPTS = 3   # claims of one job (each by a worker that stopped before the end)
 POLL = 2.0
 STATES = ('waiting', 'reading', 'done', 'failed')
 SITE_KEY = 'kp_workspace'
@@ -207,12 +208,17 @@ class OcrWorker:
         """Read the oldest scan waiting.  :returns: False when none waits."""
         work = tempfile.mkdtemp(prefix='kpw-ocr-')
         try:
-            claimed = self._in_transaction(lambda site: self._claim(site, work))
+            claimed = self._in_transaction(self._claim)
             if claimed is None:
                 return False
-            key, path, content_type, pages = claimed
+            key, attempts = claimed
             try:
-                text, pdf = recognise(path, content_type, pages,
+                if attempts > MAX_ATTEMPTS:   # (it stopped a worker each time: give up)
+                    raise RecognitionFailed(f'Reading it was begun {MAX_ATTEMPTS} times and '
+                                            f'never finished')
+                path, content_type = self._in_transaction(
+                    lambda site: self._copy(site, key, work))
+                text, pdf = recognise(path, content_type,
                                       on_page=lambda done, total: self._progress(key, done))
             except Stopped:   # (the process is stopping: the job waits for the next worker)
                 self._in_transaction(lambda site: self._release(site, key))
@@ -240,17 +246,23 @@ class OcrWorker:
             done += 1
         return done
 
-    def _claim(self, site, work):
+    def _claim(self, site):
+        """Claim the oldest job (committed on its own: whatever happens to the reading,
+        the next worker goes on to the next job).  :returns: ``(key, attempts)``."""
         found = ocr_queue(site).claim(self.name, time.time(), self.claim_seconds)
         if found is None:
             return None
         key, job = found
-        att = job.att
-        att.ocr_state, att.ocr_done, att.ocr_error = 'reading', 0, ''
+        job.att.ocr_state, job.att.ocr_done, job.att.ocr_error = 'reading', 0, ''
+        return key, job.attempts
+
+    def _copy(self, site, key, work):
+        """The scan's bytes, copied out of the database for the readers."""
+        att = ocr_queue(site)._jobs[key].att
         path = os.path.join(work, 'scan')
         with att.blob.open('r') as source, open(path, 'wb') as target:
             shutil.copyfileobj(source, target)
-        return key, path, att.content_type, att.pages
+        return path, att.content_type
 
     def _progress(self, key, done):
         """A page is read: say so, and renew the claim (it is this worker's still).
@@ -313,8 +325,10 @@ class OcrWorker:
         while not self._stop.is_set():
             indexer = getattr(self.registry, 'kpw_indexer', None)
             try:
-                # one worker per deployment: the process that indexes the search
-                if indexer is None or indexer.active:
+                # one worker per deployment: the process that indexes the search (where
+                # none does, as with kp_workspace.indexer = off, each that is asked to)
+                if indexer is None or indexer.active or \
+                        self.registry.kpw_settings.indexer == 'off':
                     self.run_pending()
             except Exception:   # (logged, and tried again: a job stays in the queue)
                 log.exception('ocr: the worker failed; trying again')

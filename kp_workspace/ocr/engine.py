@@ -26,6 +26,7 @@ MIN_DPI = 100
 # an image (or a PDF page) made to exhaust the memory of the reader, and is refused
 MAX_PIXELS = 40_000_000
 MAX_FRAMES = 50   # pages of a TIFF
+MAX_PDF_PAGES = 300   # pages of a scanned PDF read (a longer one fails, and says so)
 PAGE_SECONDS = 180      # a reading that takes longer is given up (the scan fails, and says so)
 RASTER_SECONDS = 120
 
@@ -124,27 +125,30 @@ def check_image(path):
     than :data:`MAX_PIXELS` (read from its header: the pixels are not decoded)."""
     try:
         with Image.open(path) as image:
-            width, height = image.size
             frames = getattr(image, 'n_frames', 1)
+            if frames > MAX_FRAMES:
+                raise RecognitionFailed(f'The image has {frames} pages; at most {MAX_FRAMES} '
+                                        f'are read', 'too_many_pages')
+            sizes = []
+            for frame in range(frames):   # (each page's header: no pixel is decoded)
+                image.seek(frame)
+                sizes.append(image.size)
     except Image.DecompressionBombError:   # (Pillow's own limit, far above ours)
         raise RecognitionFailed(f'The image is too large to read (more than '
                                 f'{MAX_PIXELS:,} pixels)', 'too_large') from None
     except (OSError, ValueError):
         raise RecognitionFailed('The image cannot be opened: it is damaged, or not an '
                                 'image', 'damaged') from None
-    if frames > MAX_FRAMES:
-        raise RecognitionFailed(f'The image has {frames} pages; at most {MAX_FRAMES} are read',
-                                'too_many_pages')
+    width, height = max(sizes, key=lambda size: size[0] * size[1])
     if width * height > MAX_PIXELS:
         raise RecognitionFailed(f'The image is too large to read ({width} x {height} pixels, '
                                 f'at most {MAX_PIXELS:,} in all)', 'too_large')
 
 
-def page_dpi(pdf_path, page):
-    """The resolution page ``page`` (from 1) is drawn at: :data:`DPI`, or less for a page so
-    large that it would pass :data:`MAX_PIXELS`.
+def page_dpi(box, page):
+    """The resolution page ``page`` (from 1), of media box ``box``, is drawn at:
+    :data:`DPI`, or less for a page so large that it would pass :data:`MAX_PIXELS`.
     :raises RecognitionFailed: a page too large to read even at :data:`MIN_DPI`."""
-    box = PdfReader(pdf_path).pages[page - 1].mediabox
     inches = (abs(float(box.width)) / 72) * (abs(float(box.height)) / 72)
     dpi = DPI
     while inches * dpi * dpi > MAX_PIXELS and dpi > MIN_DPI:
@@ -156,30 +160,39 @@ def page_dpi(pdf_path, page):
     return dpi
 
 
-def _pdf_images(path, total, work):
-    """Iterate ``(page number, image path, dpi)``, each page drawn when its turn comes."""
-    for n in range(1, total + 1):
-        dpi = page_dpi(path, n)
-        yield n, pdf_page_image(path, n, work, dpi), dpi
+def _pdf_images(path, work):
+    """``(pages, iterator of (page number, image path, dpi))``: each page drawn when its
+    turn comes, at a resolution its size allows (every page's checked first).
+    :raises RecognitionFailed: too many pages, or one too large."""
+    boxes = [page.mediabox for page in PdfReader(path).pages]
+    if len(boxes) > MAX_PDF_PAGES:
+        raise RecognitionFailed(f'The scan has {len(boxes)} pages; at most {MAX_PDF_PAGES} '
+                                f'are read', 'too_many_pages')
+    resolutions = [page_dpi(box, n) for n, box in enumerate(boxes, 1)]
+
+    def drawn():
+        for n, dpi in enumerate(resolutions, 1):
+            yield n, pdf_page_image(path, n, work, dpi), dpi
+    return len(boxes), drawn()
 
 
-def recognise(path, content_type, pages=None, on_page=None):
+def recognise(path, content_type, on_page=None):
     """Recognise every page of a scan: ``(text, searchable PDF bytes)``.
 
-    :param pages: how many pages a PDF has (an image is one page, or a TIFF its own).
     :param on_page: called with ``(done, total)`` after each page (progress).
     :raises RecognitionFailed:
     """
     texts, writer = [], PdfWriter()
     with tempfile.TemporaryDirectory(prefix='kpw-ocr-') as work:
         if content_type == 'application/pdf':
-            total = pages or len(PdfReader(path).pages)
-            images = _pdf_images(path, total, work)
+            total, images = _pdf_images(path, work)
         else:
             check_image(path)
             total, images = 1, [(1, path, DPI)]
         for n, image, dpi in images:
             text, pdf = recognise_page(image, dpi)
+            if image != path:
+                os.remove(image)   # (a drawn page: the next is drawn when its turn comes)
             texts.append(text)
             for page in PdfReader(io.BytesIO(pdf)).pages:
                 writer.add_page(page)
