@@ -116,20 +116,20 @@ class OcrQueue(Persistent):
 
 
 def ocr_queue(site):
-    queue = getattr(site, 'ocr_queue', None)
-    if queue is None:   # (a database before generation 22 is evolved at start-up)
-        queue = site.ocr_queue = OcrQueue()
-    return queue
+    """The queue of ``site``: None before generation 22 (``kpw evolve`` makes it; never a
+    request or a worker: the site is everyone's, and writing it would conflict)."""
+    return getattr(site, 'ocr_queue', None)
 
 
 def queue_if_scanned(site, att, item_id):
     """Queue ``att`` (attached to ``item_id``) for recognition if it is a scan.
     :returns: whether it was queued."""
-    if not is_scan(att):
+    queue = ocr_queue(site)
+    if queue is None or not is_scan(att):   # (step 22 queues it, when it is run)
         return False
     att.ocr_state, att.ocr_done, att.ocr_error = 'waiting', 0, ''
     att.ocr_pages = att.pages if att.content_type == 'application/pdf' else 1
-    ocr_queue(site).add(att, item_id)
+    queue.add(att, item_id)
     return True
 
 
@@ -249,7 +249,9 @@ class OcrWorker:
     def _claim(self, site):
         """Claim the oldest job (committed on its own: whatever happens to the reading,
         the next worker goes on to the next job).  :returns: ``(key, attempts)``."""
-        found = ocr_queue(site).claim(self.name, time.time(), self.claim_seconds)
+        queue = ocr_queue(site)
+        found = queue.claim(self.name, time.time(), self.claim_seconds) \
+            if queue is not None else None
         if found is None:
             return None
         key, job = found

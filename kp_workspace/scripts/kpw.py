@@ -548,10 +548,11 @@ def _run(args, env, out):
 
 
 def _bootstrap(config):
-    """The application (without its indexer thread) and a request, as
+    """The application (without its indexer and scan reader threads) and a request, as
     ``pyramid.paster.bootstrap`` would make them."""
     settings = get_appsettings(config)
-    app = make_app(settings.global_conf, **{**settings, 'kp_workspace.indexer': 'off'})
+    app = make_app(settings.global_conf, **{**settings, 'kp_workspace.indexer': 'off',
+                                            'kp_workspace.ocr': 'off'})
     env = prepare(registry=app.registry)
     env['app'] = app
     return env
