@@ -5,6 +5,7 @@ indexer, the oldest for ``search.lag_seconds``; ``search.indexer`` is
 ``this process`` when this process indexes, else ``elsewhere`` (another process
 holds the indexer's lock, or none runs: a lag that keeps growing says which);
 ``search.failed`` items could not be indexed (``kpw reindex --check`` says why).
+``ocr.waiting``: scans waiting to be read, or being read (their text is then indexed).
 """
 import logging
 
@@ -22,6 +23,8 @@ def healthz(request):
         site = get_connection(request).root().get(ROOT_KEY)
         get_connection(request, 'audit').root()
         queue = getattr(site, 'index_queue', None)  # (None before evolve step 6)
+        scans = getattr(site, 'ocr_queue', None)    # (None before evolve step 22)
+        ocr = {'waiting': len(scans) if scans is not None else 0}
         search = None if queue is None else {
             'pending': len(queue), 'lag_seconds': round(queue.lag(), 3),
             'failed': queue.failure_count(),
@@ -32,4 +35,4 @@ def healthz(request):
     if site is None:
         request.response.status = 503
         return {'status': 'unavailable'}
-    return {'status': 'ok', 'search': search}
+    return {'status': 'ok', 'search': search, 'ocr': ocr}

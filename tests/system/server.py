@@ -133,12 +133,14 @@ class Server:
         return Client(self.port, timeout=60).call('GET', '/healthz')[1]
 
     def wait_indexed(self, timeout=600):
-        """Until /healthz says no change waits for the search indexer.  :returns: its body."""
+        """Until /healthz says no scan waits to be read and no change waits for the search
+        indexer (a scan read queues its text for the indexer).  :returns: its body."""
         deadline = time.monotonic() + timeout
         body = None
         while time.monotonic() < deadline:
             body = self.health()
-            if (body.get('search') or {}).get('pending') == 0:
+            if (body.get('search') or {}).get('pending') == 0 \
+                    and (body.get('ocr') or {}).get('waiting', 0) == 0:
                 return body
             time.sleep(0.5)
         raise AssertionError(f'the indexer did not catch up within {timeout} s: {body}')

@@ -167,7 +167,8 @@ def test_healthz(app, wsgi_app):
     app.indexed()
     assert app.get('/healthz').json == {
         'status': 'ok',
-        'search': {'pending': 0, 'lag_seconds': 0.0, 'failed': 0, 'indexer': 'this process'}}
+        'search': {'pending': 0, 'lag_seconds': 0.0, 'failed': 0, 'indexer': 'this process'},
+        'ocr': {'waiting': 0}}
 
 
 def test_healthz_reports_a_broken_database(app, monkeypatch):

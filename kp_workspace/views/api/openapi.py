@@ -280,7 +280,9 @@ SCHEMAS = {
     'Health': closed({'status': {'const': 'ok'}, 'search': {'oneOf': [
         {'type': 'null'},
         closed({'pending': INTEGER, 'lag_seconds': {'type': 'number'}, 'failed': INTEGER,
-                'indexer': {'enum': ['this process', 'elsewhere']}})]}}),
+                'indexer': {'enum': ['this process', 'elsewhere']}})]},
+        # scans waiting to be read or being read (their text is indexed after)
+        'ocr': closed({'waiting': INTEGER})}),
     'Unavailable': closed({'status': {'const': 'unavailable'}}),
     'Acknowledgement': closed({'received_on': {'type': 'string', 'format': 'date'},
                                'remarks': STRING, 'by': STRING, 'recorded_at': TIME}),
