@@ -237,38 +237,38 @@ def attachment_response(request, item, att_id, inline=False):
     type is never shown inline, and one not known to be harmless is sent as bytes.
     :raises HTTPNotFound: no such attachment (the same answer as for a file not seen).
     """
-    att = item.attachments.get(att_id)
-    if att is None:
-        raise HTTPNotFound()
+    att = attachment_of(item, att_id)
     inline = inline and att.reading is not None
     officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id,
                                       **({'inline': True} if inline else {}))
     return document_response(att, f'{att.id}-{att.filename}', inline)
 
 
+def attachment_of(item, att_id):
+    """Attachment ``att_id`` of ``item`` (already checked: the user may view it).
+    :raises HTTPNotFound: no such attachment (the same answer as for a file not seen)."""
+    att = item.attachments.get(att_id)
+    if att is None:
+        raise HTTPNotFound()
+    return att
+
+
 def searchable_response(request, item, att_id):
     """The searchable PDF copy of scan ``att_id`` of ``item`` (made by text recognition,
     beside the original), downloaded; 404 when there is none (yet)."""
-    att = item.attachments.get(att_id)
-    if att is None or att.searchable is None:
+    att = attachment_of(item, att_id)
+    if att.searchable is None:
         raise HTTPNotFound()
     officer_for(request).actor.record('attachment.read', f'file:{item.id}', attachment=att_id,
                                       searchable=True)
-    response = Response(content_type='application/pdf', app_iter=FileIter(
-        att.searchable.open('r')))
-    response.content_disposition = \
-        f'attachment; filename="{_ascii(f"{att.id}-searchable-{att.filename}")}.pdf"'
-    response.headers['X-Content-Type-Options'] = 'nosniff'
-    response.headers['Cache-Control'] = 'no-store'
-    return response
+    return file_response(att.searchable.open('r'), 'application/pdf',
+                         f'{att.id}-searchable-{att.filename}.pdf')
 
 
 def retry_reading(request, item, att_id):
     """Queue the failed scan ``att_id`` of ``item`` again.  :returns: the attachment."""
     from ..ocr import retry
-    att = item.attachments.get(att_id)
-    if att is None:
-        raise HTTPNotFound()
+    att = attachment_of(item, att_id)
     retry(get_site(request), officer_for(request), item, att)
     return att
 
@@ -276,14 +276,22 @@ def retry_reading(request, item, att_id):
 def document_response(att, filename, inline):
     """The bytes of ``att`` (an attachment, or a receipt's letter) as ``filename``: shown
     by the browser when ``inline`` (the caller has checked it may be), else downloaded."""
-    response = Response(content_type=att.served_type, app_iter=FileIter(att.open()))
-    response.content_length = att.size
+    response = file_response(att.open(), att.served_type, filename, inline, att.size)
+    if inline and att.reading == 'pdf':
+        show_in_reading_pane(response)
+    return response
+
+
+def file_response(stream, content_type, filename, inline=False, size=None):
+    """Stored bytes (an open blob) as ``filename``, never sniffed nor cached: shown by the
+    browser when ``inline``, else downloaded."""
+    response = Response(content_type=content_type, app_iter=FileIter(stream))
+    if size is not None:
+        response.content_length = size
     kind = 'inline' if inline else 'attachment'
     response.content_disposition = f'{kind}; filename="{_ascii(filename)}"'
     response.headers['X-Content-Type-Options'] = 'nosniff'
     response.headers['Cache-Control'] = 'no-store'
-    if inline and att.reading == 'pdf':
-        show_in_reading_pane(response)
     return response
 
 
