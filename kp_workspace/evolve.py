@@ -264,7 +264,7 @@ def step_22_ocr_queue(site, registry):
         if getattr(item, 'letter', None) is not None and item.letter not in scans:
             scans.append(item.letter)
         for att in scans:
-            if getattr(att, 'ocr_state', None) is None:
+            if att.ocr_state is None:
                 queue_if_scanned(site, att, item_id)
 
 

@@ -102,17 +102,22 @@ class OcrQueue(Persistent):
             if job.claimed_by is None or now - job.claimed_at > claim_seconds:
                 job.claimed_by, job.claimed_at = worker, now
                 job.attempts += 1
-                self._jobs[key] = job   # (a record: stored again to be saved)
+                self.save(key, job)
                 return key, job
         return None
+
+    def job(self, key):
+        """The job at ``key`` (None: done, or removed)."""
+        return self._jobs.get(key)
+
+    def save(self, key, job):
+        """Store ``job`` again after changing it (a record: its bucket must be told)."""
+        self._jobs[key] = job
 
     def remove(self, key):
         if key in self._jobs:
             del self._jobs[key]
             self.count.change(-1)
-
-    def keys(self):
-        return list(self._jobs.keys())
 
 
 def ocr_queue(site):
@@ -144,32 +149,30 @@ def retry(site, officer, item, att):
     from ..content_types.movable import check_change
     from ..security.roles import ATTACH
     check_change(item, officer, ATTACH)
-    if getattr(att, 'ocr_state', None) != 'failed':
+    if att.ocr_state != 'failed':
         raise DomainError(_('Only a scan whose text could not be read can be tried again.'),
                           status=409)
     queue_if_scanned(site, att, item.id)
     officer.actor.record('attachment.ocr_retried', f'{item.kind}:{item.id}',
-                         attachment=att.id or 'letter')
+                         attachment=att.id)
 
 
 def status(att):
     """What the pages and the API say of ``att``'s recognition (None: not a scan)."""
-    state = getattr(att, 'ocr_state', None)
-    if state is None:
+    if att.ocr_state is None:
         return None
-    return {'state': state, 'pages_done': att.ocr_done, 'pages': att.ocr_pages,
+    return {'state': att.ocr_state, 'pages_done': att.ocr_done, 'pages': att.ocr_pages,
             'error': att.ocr_error or None, 'searchable_pdf': att.searchable is not None}
 
 
 def failure_reason(att):
     """Why the reading of ``att`` failed, in a word of :data:`engine.REASONS`."""
-    return getattr(att, 'ocr_reason', None) or 'failed'
+    return att.ocr_reason or 'failed'
 
 
 def recognised_text(att):
     """The text of ``att`` for search: its own and what recognition read."""
-    return '\n'.join(t for t in (getattr(att, 'text', '') or '',
-                                 getattr(att, 'ocr_text', '') or '') if t)
+    return '\n'.join(t for t in (att.text, att.ocr_text) if t)
 
 
 class OcrWorker:
@@ -224,8 +227,8 @@ class OcrWorker:
                 self._in_transaction(lambda site: self._release(site, key))
                 return False
             except RecognitionFailed as err:
-                self._in_transaction(lambda site: self._finish(
-                    site, key, error=(err.reason, str(err))))
+                error = (err.reason, str(err))
+                self._in_transaction(lambda site: self._finish(site, key, error=error))
             except Exception as err:   # (a scan no reader expected: failed, not retried
                 log.exception('ocr: reading job %s failed', key)   # for ever)
                 error = ('failed', f'The scan could not be read ({type(err).__name__})')
@@ -260,7 +263,7 @@ class OcrWorker:
 
     def _copy(self, site, key, work):
         """The scan's bytes, copied out of the database for the readers."""
-        att = ocr_queue(site)._jobs[key].att
+        att = ocr_queue(site).job(key).att
         path = os.path.join(work, 'scan')
         with att.blob.open('r') as source, open(path, 'wb') as target:
             shutil.copyfileobj(source, target)
@@ -271,11 +274,11 @@ class OcrWorker:
         :raises Stopped: the worker is stopping."""
         def write(site):
             queue = ocr_queue(site)
-            job = queue._jobs.get(key)
+            job = queue.job(key)
             if job is not None and job.claimed_by == self.name:
                 job.att.ocr_done = done
                 job.claimed_at = time.time()
-                queue._jobs[key] = job
+                queue.save(key, job)
         try:
             self._in_transaction(write, attempts=1)
         except ConflictError:   # (a figure on a page: the next one will say it)
@@ -284,15 +287,16 @@ class OcrWorker:
             raise Stopped()
 
     def _release(self, site, key):
-        job = ocr_queue(site)._jobs.get(key)
+        queue = ocr_queue(site)
+        job = queue.job(key)
         if job is not None and job.claimed_by == self.name:
             job.claimed_by = job.claimed_at = None
             job.att.ocr_state, job.att.ocr_done = 'waiting', 0
-            ocr_queue(site)._jobs[key] = job
+            queue.save(key, job)
 
     def _finish(self, site, key, text=None, pdf=None, error=None):
         queue = ocr_queue(site)
-        job = queue._jobs.get(key)
+        job = queue.job(key)
         if job is None or job.claimed_by != self.name:
             return   # (taken over by another worker after this one was too slow)
         att = job.att
@@ -307,7 +311,7 @@ class OcrWorker:
             att.ocr_state, att.ocr_error = 'failed', message[:500]
             log.warning('ocr: %s of %s could not be read: %s', att.id, job.item_id, message)
         queue.remove(key)
-        self._reindex(site, {job.item_id, getattr(att, 'held_in', None)} - {None})
+        self._reindex(site, {job.item_id, att.held_in} - {None})
 
     def _reindex(self, site, item_ids):
         from ..search.documents import allowed_principals
