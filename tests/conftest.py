@@ -138,14 +138,20 @@ def close_app(wsgi_app):
     close_databases(wsgi_app.registry)
 
 
-def set_generation(var_dir, generation):
+def set_generation(var_dir, generation, change=None):
     """Put the main database (a FileStorage) of ``var_dir`` at ``generation``, as if
-    another release had left it there."""
+    another release had left it there; ``change(site)`` first undoes what the steps
+    after it made."""
     from kp_workspace.site import ROOT_KEY
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(pathlib.Path(var_dir) / 'Data.fs')))
+    var_dir = pathlib.Path(var_dir)
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
+                                              blob_dir=str(var_dir / 'blobs')))
     try:
         with db.transaction() as conn:
-            conn.root()[ROOT_KEY].generation = generation
+            site = conn.root()[ROOT_KEY]
+            if change is not None:
+                change(site)
+            site.generation = generation
     finally:
         db.close()
 

@@ -491,18 +491,16 @@ def test_step_20_opens_the_record_room_and_keeps_unclassed_files(var_dir):
 def test_step_21_numbers_the_alerts_an_app_asks_for(var_dir):
     """Alert boxes as release 20 left them (keyed by time only): step 21 numbers their
     alerts oldest first, and what is new since a cursor comes after them."""
-    main_db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
-                                                   blob_dir=str(var_dir / 'blobs')))
-    with main_db.transaction() as conn:
-        site = conn.root()[ROOT_KEY]
+    texts = []
+
+    def as_release_20(site):
         box = site.alerts.box('secretary.finance')
-        texts = [alert.text for alert, _unread in box.newest(50)]
+        texts.extend(alert.text for alert, _unread in box.newest(50))
         assert texts   # (the demo's)
         del box._numbered, box._unnumbered
         box.__dict__.pop('last_number', None)
         box._p_changed = True
-        site.generation = 20
-    main_db.close()
+    set_generation(var_dir, 20, as_release_20)
     app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
     try:
         assert app.registry.kpw_generations == (20, evolve.GENERATION)

@@ -3,6 +3,7 @@ a PNG, in English and in Urdu, are read by Tesseract outside the request, and th
 words found by the search, by those who may see the file only.  The original bytes are
 never altered; a searchable copy is kept beside them; a restart in the middle of the
 queue loses no job; a corrupt image fails with a clear status, and is tried again."""
+import contextlib
 import hashlib
 import io
 import os
@@ -13,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from kp_workspace.ocr import engine
-from tests.conftest import close_app, make_app
+from tests.conftest import Browser, close_app, make_app, set_generation
 from tests.ocr_pages import ENGLISH, URDU, render_png, scanned_pdf
 
 pytestmark = pytest.mark.skipif(not engine.available(), reason='make test installs Tesseract')
@@ -27,6 +28,26 @@ def scans(tmp_path_factory):
     scanned_pdf(folder / 'english.pdf', [folder / 'english.png'])
     render_png(folder / 'urdu.png', URDU, font='NotoNaskhArabic-Regular.ttf', rtl=True)
     return {name: (folder / name).read_bytes() for name in ('english.pdf', 'urdu.png')}
+
+
+@contextlib.contextmanager
+def served(var_dir, **settings):
+    """``(app, browser, so.finance's token)`` on ``var_dir``, closed at the end (an app
+    that stops, as a server's process does)."""
+    app = make_app(var_dir, **settings)
+    try:
+        browser = Browser(app)
+        yield app, browser, browser.token('so.finance')
+    finally:
+        close_app(app)
+
+
+def a_file_with_a_scan(var_dir, data, name):
+    """``(file id, attachment id)``: a new file with the scan ``data``, in an app that
+    then stops."""
+    with served(var_dir) as (_app, browser, token):
+        fid = new_file(browser, token)
+        return fid, upload(browser, token, fid, name, data, 'A scan')
 
 
 def auth(token):
@@ -95,26 +116,17 @@ def test_a_scanned_pdf_and_a_png_become_searchable(wsgi_app, app, tokens, scans)
 
 
 def test_a_restart_in_the_middle_of_the_queue_loses_no_job(var_dir, scans):
-    from tests.conftest import Browser
-    app1 = make_app(var_dir)
-    try:
-        browser = Browser(app1)
-        token = browser.token('so.finance')
+    with served(var_dir) as (app, browser, token):
         fid = new_file(browser, token)
         first = upload(browser, token, fid, 'a.pdf', scans['english.pdf'], 'First scan')
         second = upload(browser, token, fid, 'b.png', scans['urdu.png'], 'Second scan')
         # a worker claims the first scan and the process ends before it is read
-        worker = app1.registry.kpw_ocr
+        worker = app.registry.kpw_ocr
         claimed = worker._in_transaction(worker._claim)
         assert claimed is not None
         assert attachment(browser, token, fid, first)['ocr']['state'] == 'reading'
-    finally:
-        close_app(app1)
-    app2 = make_app(var_dir)
-    try:
-        browser = Browser(app2)
-        token = browser.token('so.finance')
-        worker = app2.registry.kpw_ocr
+    with served(var_dir) as (app, browser, token):
+        worker = app.registry.kpw_ocr
         # the second waits and is read at once; the first once its claim is stale
         assert worker.run_pending() == 1
         assert attachment(browser, token, fid, second)['ocr']['state'] == 'done'
@@ -123,8 +135,6 @@ def test_a_restart_in_the_middle_of_the_queue_loses_no_job(var_dir, scans):
         assert worker.run_pending() == 1
         assert attachment(browser, token, fid, first)['ocr']['state'] == 'done'
         assert worker.run_pending() == 0
-    finally:
-        close_app(app2)
 
 
 def test_a_worker_stopping_between_pages_leaves_the_job_waiting(wsgi_app, app, tokens, scans,
@@ -211,68 +221,37 @@ def test_a_scanned_letter_in_the_dak_becomes_searchable(wsgi_app, app, tokens, s
 def test_kpw_ocr_reads_what_waits(var_dir, tmp_path, scans):
     """``kpw ocr --pending`` (for servers with kp_workspace.ocr = off) reads the queue and
     indexes what it read."""
-    from tests.conftest import Browser, write_ini
+    from tests.conftest import write_ini
     from tests.scripts.test_kpw import run
-    app = make_app(var_dir)
-    try:
-        browser = Browser(app)
-        token = browser.token('so.finance')
-        fid = new_file(browser, token)
-        att_id = upload(browser, token, fid, 'scan.pdf', scans['english.pdf'], 'A scan')
-    finally:
-        close_app(app)
+    fid, att_id = a_file_with_a_scan(var_dir, scans['english.pdf'], 'scan.pdf')
     ini = write_ini(tmp_path, var_dir)
     status, out, err = run(ini, 'ocr', '--pending')
     assert (status, err) == (0, '') and 'Read 1 scans.' in out
     assert run(ini, 'ocr', '--pending')[1].strip() == 'Read 0 scans.'
-    app = make_app(var_dir)
-    try:
-        browser = Browser(app)
-        token = browser.token('so.finance')
+    with served(var_dir) as (_app, browser, token):
         assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'done'
         browser.indexed()
         assert fid in search(browser, token, 'pension')
-    finally:
-        close_app(app)
 
 
 def test_step_22_queues_the_scans_attached_before_it(var_dir, scans):
     """A database as release 21 left it (scans attached, no queue): step 22 queues them."""
-    import ZODB
-    import ZODB.FileStorage
     from kp_workspace.evolve import GENERATION
-    from kp_workspace.site import ROOT_KEY
-    from tests.conftest import Browser
-    app = make_app(var_dir)
-    try:
-        browser = Browser(app)
-        token = browser.token('so.finance')
-        fid = new_file(browser, token)
-        att_id = upload(browser, token, fid, 'scan.png', scans['urdu.png'], 'A scan')
-    finally:
-        close_app(app)
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(var_dir / 'Data.fs'),
-                                              blob_dir=str(var_dir / 'blobs')))
-    with db.transaction() as conn:
-        site = conn.root()[ROOT_KEY]
+    fid, att_id = a_file_with_a_scan(var_dir, scans['urdu.png'], 'scan.png')
+
+    def as_release_21(site):
         att = site.desk.items[fid].attachments[att_id]
         att._p_activate()   # (a ghost's __dict__ is empty)
         for name in ('ocr_state', 'ocr_pages', 'ocr_done', 'ocr_error'):
             att.__dict__.pop(name, None)
         att._p_changed = True
         del site.ocr_queue
-        site.generation = 21
-    db.close()
-    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
-    try:
+    set_generation(var_dir, 21, as_release_21)
+    with served(var_dir, **{'kp_workspace.indexer': 'off'}) as (app, browser, token):
         assert app.registry.kpw_generations == (21, GENERATION)
-        browser = Browser(app)
-        token = browser.token('so.finance')
         assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'waiting'
         assert app.registry.kpw_ocr.run_pending() == 1   # (the demo has no scan)
         assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'done'
-    finally:
-        close_app(app)
 
 
 def png_declaring(width, height):
