@@ -17,7 +17,6 @@ noisy.
 """
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -25,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.desk_scale import median_ms  # noqa: E402
 from kp_workspace.scripts import kpw  # noqa: E402
 from kp_workspace.site import close_databases  # noqa: E402
 from tests.conftest import Browser, make_app, write_ini  # noqa: E402
@@ -33,20 +33,11 @@ from tests.ocr_pages import ENGLISH, URDU, render_png, scanned_pdf  # noqa: E402
 PAGES = ('/inbox', '/', '/search?q=pension')
 
 
-def median_ms(get, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        get()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def measure(browser, file_path, runs):
     found = {}
     for path in (*PAGES, file_path):
         browser.get(path, status=200)   # (warm)
-        found[path] = median_ms(lambda p=path: browser.get(p, status=200), runs)
+        found[path] = median_ms(browser, path, runs=runs)
     return found
 
 
