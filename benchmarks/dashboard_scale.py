@@ -23,7 +23,6 @@ import contextlib
 import datetime
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from pyramid.threadlocal import manager
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.desk_scale import median_ms  # noqa: E402
 from kp_workspace.access import Officer  # noqa: E402
 from kp_workspace.audit import Actor, ensure_audit_log  # noqa: E402
 from kp_workspace.content_types import movable  # noqa: E402
@@ -108,15 +108,6 @@ def fill(app, start, stop, when, close_all, batch=500, seed=12):
     print()
 
 
-def median_ms(browser, path, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        browser.get(path, status=200)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def measure(app, runs):
     browser = Browser(app)
     browser.login('secretary.finance')
@@ -128,7 +119,7 @@ def measure(app, runs):
     values = [int(v.text) for v in page.html.select('.chart-columns .chart-value')]
     for path in paths.values():
         browser.get(path)  # warm the caches once
-    found = {name: median_ms(browser, path, runs) for name, path in paths.items()}
+    found = {name: median_ms(browser, path, runs=runs) for name, path in paths.items()}
     found['trend'] = values
     return found
 

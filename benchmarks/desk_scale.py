@@ -89,16 +89,19 @@ def _fill_batch(db, done, stop, batch, subject):
         conn.close()
 
 
-def median_ms(browser, path, token=None, runs=40):
+def samples_ms(browser, path, token=None, runs=40):
+    """The milliseconds of ``runs`` GETs of ``path`` (with the bearer ``token``, if any)."""
+    headers = {'Authorization': f'Bearer {token}'} if token else {}
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        if token:
-            browser.get(path, headers={'Authorization': f'Bearer {token}'}, status=200)
-        else:
-            browser.get(path, status=200)
+        browser.get(path, headers=headers, status=200)
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
+
+
+def median_ms(browser, path, token=None, runs=40):
+    return statistics.median(samples_ms(browser, path, token, runs))
 
 
 def measure(app, runs):

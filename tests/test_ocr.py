@@ -339,3 +339,61 @@ def test_a_job_begun_too_often_fails(wsgi_app, app, tokens, scans):
     assert worker.run_pending() == 1
     found = attachment(app, token, fid, att_id)['ocr']
     assert found['state'] == 'failed' and 'never finished' in found['error']
+
+
+KILLED_READER = '''
+import os, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from kp_workspace.ocr import engine
+threading.Thread(target=engine._run, args=(['sleep', '60'], 90, 'Sleeping'),
+                 daemon=True).start()
+for _ in range(100):
+    children = [c for t in os.listdir('/proc/self/task')
+                for c in open(f'/proc/self/task/{t}/children').read().split()]
+    if children:
+        break
+    time.sleep(0.05)
+print(children[0], flush=True)
+time.sleep(60)
+'''
+
+
+def gone(pid):
+    """Whether process ``pid`` has ended (a zombie has: nobody may have reaped it)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except FileNotFoundError:
+        return True
+
+
+def test_a_reader_killed_outright_leaves_no_program_running(tmp_path):
+    """A server killed (not stopped) takes its Tesseract with it; the temporary folders
+    of the killed reader are swept by the next one to start."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    reader = subprocess.Popen([sys.executable, '-c', KILLED_READER, root],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        program = int(reader.stdout.readline())
+        assert not gone(program)
+        os.kill(reader.pid, signal.SIGKILL)
+        reader.wait(10)
+        for _ in range(100):
+            if gone(program):
+                break
+            time.sleep(0.05)
+        assert gone(program), 'the program outlived the reader that started it'
+    finally:
+        reader.kill()
+        reader.wait(10)
+    left = tmp_path / f'kpw-ocr-{reader.pid}-abc'   # (its pid is now no process's)
+    left.mkdir()
+    (left / 'page.png').write_bytes(b'x')
+    mine = tmp_path / f'{engine.work_prefix()}def'
+    mine.mkdir()
+    engine.sweep(str(tmp_path))
+    assert not left.exists() and mine.exists()

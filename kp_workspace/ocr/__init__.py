@@ -36,7 +36,8 @@ from ZODB.POSException import ConflictError
 from ..errors import DomainError
 from ..records import Record
 from ..text_rules import scrub
-from .engine import PAGE_SECONDS, RASTER_SECONDS, RecognitionFailed, recognise
+from .engine import (PAGE_SECONDS, RASTER_SECONDS, RecognitionFailed, recognise, sweep,
+                     work_prefix)
 
 _ = TranslationStringFactory('kp_workspace')
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ class OcrWorker:
 
     def run_one(self):
         """Read the oldest scan waiting.  :returns: False when none waits."""
-        work = tempfile.mkdtemp(prefix='kpw-ocr-')
+        work = tempfile.mkdtemp(prefix=work_prefix())
         try:
             claimed = self._in_transaction(self._claim)
             if claimed is None:
@@ -322,6 +323,7 @@ class OcrWorker:
 
     # the thread ----------------------------------------------------------------
     def start(self):
+        sweep()   # (what readers killed before they could clean up left behind)
         self._thread = threading.Thread(target=self.run, name='kpw-ocr', daemon=True)
         self._thread.start()
         atexit.register(self.stop)   # (Ctrl-C on make run: the job under way waits, claimed

@@ -53,8 +53,10 @@ def available():
 
 # Reading scans must not slow the pages officers wait on: Tesseract runs on one thread,
 # at the lowest priority (the serving threads come first whenever they want the CPU).
-# (``nice``, coreutils', not a preexec_fn: that is unsafe in a threaded server)
-LOWEST = ('nice', '-n', '19')
+# A program is killed with the thread that started it (``--pdeathsig``): a server
+# killed outright leaves no reader running on behind it.  (``nice`` and ``setpriv``,
+# coreutils' and util-linux's, not a preexec_fn: that is unsafe in a threaded server)
+LOWEST = ('setpriv', '--pdeathsig', 'KILL', 'nice', '-n', '19')
 ENVIRONMENT = {'OMP_THREAD_LIMIT': '1'}
 
 
@@ -72,6 +74,27 @@ def _run(args, seconds, what):
         reason = re.sub(r'/\S*', '...', reason[-1])[:200] if reason else done.returncode
         raise RecognitionFailed(f'{what} failed: {reason}')   # (no paths of this machine)
     return done
+
+
+def work_prefix():
+    """The start of the names of this process's temporary folders (see :func:`sweep`)."""
+    return f'kpw-ocr-{os.getpid()}-'
+
+
+def sweep(folder=None):
+    """Remove the temporary folders left by readers whose process has ended (killed
+    before it could)."""
+    folder = folder or tempfile.gettempdir()
+    for path in glob.glob(os.path.join(folder, 'kpw-ocr-*-*')):
+        pid = os.path.basename(path).split('-')[2]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:   # (its process is gone: nobody uses it)
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:   # (another user's process of that number: alive)
+            pass
 
 
 def urdu_share(text):
@@ -94,7 +117,7 @@ def recognise_page(path, dpi=DPI, seconds=PAGE_SECONDS):
 def recognise_image(path, langs=LANGS, dpi=DPI, seconds=PAGE_SECONDS):
     """``(text, pdf bytes)`` of one page image (PNG, JPEG, TIFF: a TIFF of several pages
     gives them all) read in ``langs``.  :raises RecognitionFailed:"""
-    with tempfile.TemporaryDirectory(prefix='kpw-ocr-') as work:
+    with tempfile.TemporaryDirectory(prefix=work_prefix()) as work:
         out = os.path.join(work, 'page')
         _run(['tesseract', path, out, '-l', langs, '--dpi', str(dpi), 'txt', 'pdf'],
              seconds, 'Text recognition')
@@ -183,7 +206,7 @@ def recognise(path, content_type, on_page=None):
     :raises RecognitionFailed:
     """
     texts, writer = [], PdfWriter()
-    with tempfile.TemporaryDirectory(prefix='kpw-ocr-') as work:
+    with tempfile.TemporaryDirectory(prefix=work_prefix()) as work:
         if content_type == 'application/pdf':
             total, images = _pdf_images(path, work)
         else:
