@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from kp_workspace.ocr import engine
+from kp_workspace.search.reindex import check
 from tests.conftest import Browser, close_app, make_app, set_generation
 from tests.ocr_pages import ENGLISH, URDU, render_png, scanned_pdf
 
@@ -75,7 +76,7 @@ def search(app, token, q):
                                      headers=auth(token)).json['items']}
 
 
-def test_a_scanned_pdf_and_a_png_become_searchable(wsgi_app, app, tokens, scans):
+def test_a_scanned_pdf_and_a_png_become_searchable(wsgi_app, app, tokens, scans, open_site):
     token = tokens('so.finance')
     fid = new_file(app, token)
     pdf_id = upload(app, token, fid, 'letter.pdf', scans['english.pdf'], 'Letter of the AG')
@@ -87,8 +88,15 @@ def test_a_scanned_pdf_and_a_png_become_searchable(wsgi_app, app, tokens, scans)
             'searchable_pdf': False}
     app.indexed()
     assert fid not in search(app, token, 'pensioners')
+    engine = wsgi_app.registry.kpw_search
+    before = engine.stamps()
     assert wsgi_app.registry.kpw_ocr.run_pending() == 2
+    # the index's check sees the recognised text missing until it is indexed
+    stale = open_site(lambda site, conn: check(engine, site))[2]
+    assert {f'{fid}/{pdf_id}', f'{fid}/{png_id}'} <= set(stale) or \
+        engine.stamps() != before   # (unless the indexer was quicker than the check)
     app.indexed()
+    assert open_site(lambda site, conn: check(engine, site)) == ([], [], [])
     for att_id in (pdf_id, png_id):
         assert attachment(app, token, fid, att_id)['ocr'] == {
             'state': 'done', 'pages_done': 1, 'pages': 1, 'error': None,
@@ -345,6 +353,7 @@ KILLED_READER = '''
 import os, sys, threading, time
 sys.path.insert(0, sys.argv[1])
 from kp_workspace.ocr import engine
+from kp_workspace.search.reindex import check
 threading.Thread(target=engine._run, args=(['sleep', '60'], 90, 'Sleeping'),
                  daemon=True).start()
 for _ in range(100):

@@ -69,6 +69,12 @@ def _date(item):
     return at.astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
 
+def _read(att):
+    """What of ``att``'s text recognition a document is built from, for its stamp
+    (recognition ends without touching the item's activity)."""
+    return f'|ocr:{att.ocr_state}' if att is not None and att.ocr_state else ''
+
+
 def documents_for(item):
     """The index documents of ``item``: itself, its attachments and its drafts."""
     allowed = allowed_principals(item)
@@ -76,11 +82,13 @@ def documents_for(item):
     common = {'item': item.id, 'number': item.number, 'department': item.department,
               'state': item.state, 'classification': item.classification, 'allowed': allowed, 'date': _date(item), 'stamp': stamp}
     docs = [dict(common, key=item.id, kind=item.kind, title=item.subject,
-                 content=f'{item.number}\n{item_text(item)}')]
+                 content=f'{item.number}\n{item_text(item)}',
+                 stamp=stamp + _read(getattr(item, 'letter', None)))]
     for att in getattr(item, 'attachments', {}).values() if item.kind == 'file' else ():
         docs.append(dict(common, key=f'{item.id}/{att.id}', kind='attachment',
                          title=f'{att.title} ({item.subject})',
-                         content=sub_text(item, f'{item.id}/{att.id}')))
+                         content=sub_text(item, f'{item.id}/{att.id}'),
+                         stamp=stamp + _read(att)))
     for draft in getattr(item, 'drafts', {}).values() if item.kind == 'file' else ():
         docs.append(dict(common, key=f'{item.id}/{draft.id}', kind='draft',
                          title=f'{draft.subject} ({item.subject})',
