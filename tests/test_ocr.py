@@ -226,6 +226,50 @@ def test_a_scanned_letter_in_the_dak_becomes_searchable(wsgi_app, app, tokens, s
     assert receipt['id'] in search(app, token, 'خزانہ')
 
 
+def test_a_letter_in_the_dak_that_fails_is_read_again_by_its_holder(wsgi_app, app, tokens,
+                                                                     audit_entries):
+    """A dak letter that could not be read says so on the receipt's page, and whoever holds
+    the receipt (the diary, then the officer it is marked to) may have it read again;
+    nobody else may (404 to those who may not see it, 409 to those who do not hold it)."""
+    token = tokens('diary.finance')
+    receipt = app.post('/api/v1/departments/finance/receipts', {
+        'subject': 'A torn letter', 'sender': 'Accountant General', 'mode': 'post'},
+        upload_files=[('file', 'torn.png', b'\x89PNG\r\n\x1a\n' + b'x' * 500)],
+        headers=auth(token), status=201).json
+    rid = receipt['id']
+    wsgi_app.registry.kpw_ocr.run_pending()
+    letter = app.get(f'/api/v1/receipts/{rid}', headers=auth(token)).json['letter']
+    assert letter['ocr']['state'] == 'failed' and 'damaged' in letter['ocr']['error']
+    # the diary holds it: its page says why, and offers to read it again
+    app.login('diary.finance')
+    page = app.get(f'/receipts/{rid}')
+    assert 'The text could not be read' in page.text
+    form = [f for f in page.forms.values() if f.action.endswith(f'{rid}/letter/ocr')][0]
+    app.post(f'/receipts/{rid}/letter/ocr', status=400)   # (forged: no CSRF token)
+    done = form.submit(status=303).follow()
+    assert 'will be read again' in done.text and 'Text recognition: waiting' in done.text
+    assert [e.target for e in audit_entries(10) if e.action == 'attachment.ocr_retried'][0] \
+        == f'receipt:{rid}'
+    # read again: it fails again (the same bytes); through the API this time
+    wsgi_app.registry.kpw_ocr.run_pending()
+    again = app.post_json(f'/api/v1/receipts/{rid}/letter/ocr', {}, headers=auth(token),
+                          status=200).json
+    assert again['letter']['ocr']['state'] == 'waiting'
+    # not failed (waiting): nothing to read again
+    app.post_json(f'/api/v1/receipts/{rid}/letter/ocr', {}, headers=auth(token), status=409)
+    wsgi_app.registry.kpw_ocr.run_pending()
+    # marked to the officer: the diary no longer holds it (409); another department's
+    # officer may not even see it (404); the officer may, and has no button before
+    app.post_json(f'/api/v1/receipts/{rid}/actions/mark', {'to_post': 'so-budget-finance'},
+                  headers=auth(token), status=200)
+    app.post_json(f'/api/v1/receipts/{rid}/letter/ocr', {}, headers=auth(token), status=409)
+    app.post_json(f'/api/v1/receipts/{rid}/letter/ocr', {},
+                  headers=auth(tokens('so.hed')), status=404)
+    assert f'{rid}/letter/ocr' not in app.get(f'/receipts/{rid}').text   # (the diary's)
+    app.post_json(f'/api/v1/receipts/{rid}/letter/ocr', {},
+                  headers=auth(tokens('so.finance')), status=200)
+
+
 def test_kpw_ocr_reads_what_waits(var_dir, tmp_path, scans):
     """``kpw ocr --pending`` (for servers with kp_workspace.ocr = off) reads the queue and
     indexes what it read."""

@@ -245,6 +245,8 @@ def acting_post(item, officer):
 FINAL_MESSAGES = {
     'file': _('${number} is closed: nothing in it can change until it is reopened.'),
     'summary': _('${number} has been decided: nothing in it can change any more.'),
+    'receipt': _('${number} has been put into a file: it changes there, as the file\'s '
+                 'correspondence.'),
 }
 NOT_YOUR_ROLE = {
     WRITE_NOTE: _('Your role does not let you write notes.'),

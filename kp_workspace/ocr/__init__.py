@@ -140,16 +140,17 @@ def queue_if_scanned(site, att, item_id):
 
 
 def retry(site, officer, item, att):
-    """Queue a scan of file ``item`` whose reading failed again, as the file's holder.
+    """Queue a scan of ``item`` (a file, or a receipt: its letter) whose reading failed
+    again, as the item's holder.
 
-    :raises Refused: as any change to the file (closed: 409; the role may not attach:
-        403; not the holder: 409).
+    :raises Refused: as any change to the item (closed, or a receipt put into a file:
+        409; on a file, the role may not attach: 403; not the holder: 409).
     :raises DomainError: 409 when it did not fail (waiting, being read, done, or not a
         scan).
     """
     from ..content_types.movable import check_change
     from ..security.roles import ATTACH
-    check_change(item, officer, ATTACH)
+    check_change(item, officer, ATTACH if item.kind == 'file' else None)
     if att.ocr_state != 'failed':
         raise DomainError(_('Only a scan whose text could not be read can be tried again.'),
                           status=409)

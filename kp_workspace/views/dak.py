@@ -18,11 +18,12 @@ from pyramid_retry import is_last_attempt
 
 from ..alerts import read_alerts_about
 from ..content_types.casefile import CLASSIFICATION_TITLES, PRIORITY_TITLES
+from ..content_types.movable import check_change
 from ..content_types.receipt import MODE_TITLES, MODES, held_files, register_receipt
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..lists import receipts
-from ..ocr import status as ocr_status
+from ..ocr import retry as retry_reading, status as ocr_status
 from ..security.roles import VIEW
 from ..site import get_site
 from ..text_rules import check_text
@@ -31,7 +32,7 @@ from .admin.audit import safe_cell
 from .api import api_config, json_body
 from .auditing import read_item, refused
 from .files import (LISTS, PAGE, _actions, _linked, _mark_primary, confirmation, human_size,
-                    movement_rows, pages_label)
+                    movement_rows, ocr_row, pages_label)
 from .layout import flash
 from .params import (day, encode_cursor, offset_and_limit, offset_limit_or_cursor,
                      whole_number)
@@ -296,7 +297,10 @@ def receipt_page(request, receipt, error=None):
             'title': letter.title, 'filename': letter.filename, 'size': human_size(letter.size),
             'pages': translate(pages) if pages else None, 'reading': letter.reading,
             'url': request.route_url('receipt_letter', id=receipt.id),
-            'inline_url': request.route_url('receipt_letter_inline', id=receipt.id)},
+            'inline_url': request.route_url('receipt_letter_inline', id=receipt.id),
+            'ocr': ocr_row(request, letter,
+                           retry_url=request.route_url('receipt_letter_ocr', id=receipt.id)
+                           if may_change(receipt, officer) else None)},
         'in_file': _linked(request, officer, receipt.file_id),
         'movements': movement_rows(request, site, receipt),
         'diary_url': request.route_url('department_diary', name=receipt.department)
@@ -336,6 +340,37 @@ def receipt_action(request):
                                    locale_name=request.locale_name))
     if receipt.state == 'in_file':
         return HTTPSeeOther(item_url(request, 'file', receipt.file_id))
+    return HTTPSeeOther(item_url(request, 'receipt', receipt.id))
+
+
+def may_change(receipt, officer):
+    """Whether ``officer`` may change ``receipt`` now (holds it; it is not in a file)."""
+    try:
+        check_change(receipt, officer)
+    except DomainError:
+        return False
+    return True
+
+
+def read_letter_again(request, receipt):
+    """Queue the letter of ``receipt``, whose reading failed, again (its holder only).
+    :raises DomainError: 404 without a letter; as :func:`kp_workspace.ocr.retry`."""
+    if receipt.letter is None:
+        raise HTTPNotFound()
+    officer = officer_for(request)
+    retry_reading(officer.site, officer, receipt, receipt.letter)
+
+
+@view_config(route_name='receipt_letter_ocr', permission=VIEW, request_method='POST')
+def receipt_letter_ocr(request):
+    receipt = read_item(request, 'receipt')
+    try:
+        read_letter_again(request, receipt)
+    except DomainError as err:
+        page = receipt_page(request, receipt, refused(request, err))
+        return render_to_response('kp_workspace:templates/receipt.pt', page, request=request,
+                                  response=request.response)
+    flash(request, _('The text of the letter will be read again.'))
     return HTTPSeeOther(item_url(request, 'receipt', receipt.id))
 
 
@@ -471,6 +506,14 @@ def api_receipt_action(request):
     body = json_body(request) if request.body else {}
     params = {k: v for k, v in body.items() if k in ACTION_PARAMS}
     run_action(request, receipt, request.matchdict['action'], params)
+    return receipt_json(request, receipt)
+
+
+@view_config(**api_config(route_name='api_receipt_letter_ocr', request_method='POST',
+                          permission=VIEW))
+def api_receipt_letter_ocr(request):
+    receipt = read_item(request, 'receipt')
+    read_letter_again(request, receipt)
     return receipt_json(request, receipt)
 
 

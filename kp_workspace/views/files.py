@@ -99,7 +99,9 @@ def attachment_rows(request, item):
             'inline_url': request.route_url('file_attachment_inline', id=item.id, att_id=a.id),
             'read_url': request.route_url('file', id=item.id, _query={'read': a.id},
                                           _anchor='reading'),
-            'ocr': ocr_row(request, item, a)})
+            'ocr': ocr_row(request, a, request.route_url('file_attachment_searchable',
+                                                         id=item.id, att_id=a.id),
+                           request.route_url('file_attachment_ocr', id=item.id, att_id=a.id))})
     return rows
 
 
@@ -118,9 +120,10 @@ OCR_REASONS = {
 }
 
 
-def ocr_row(request, item, att):
-    """What the correspondence list says of a scan's text recognition (None: not a scan):
-    its state in words, the searchable copy once made, a retry once failed."""
+def ocr_row(request, att, searchable_url=None, retry_url=None):
+    """What a page says of a scan's text recognition (None: not a scan): its state in
+    words, the searchable copy (``searchable_url``) once made, a retry (``retry_url``)
+    once failed."""
     found = ocr_status(att)
     if found is None:
         return None
@@ -130,11 +133,8 @@ def ocr_row(request, item, att):
         'done': found['pages_done'], 'pages': found['pages'] or '?',
         'error': translate(reason)})
     return {'state': found['state'], 'label': translate(label),
-            'searchable_url': request.route_url('file_attachment_searchable', id=item.id,
-                                                att_id=att.id)
-            if found['searchable_pdf'] else None,
-            'retry_url': request.route_url('file_attachment_ocr', id=item.id, att_id=att.id)
-            if found['state'] == 'failed' else None}
+            'searchable_url': searchable_url if found['searchable_pdf'] else None,
+            'retry_url': retry_url if found['state'] == 'failed' else None}
 
 
 def reading_pane(request, item, rows):

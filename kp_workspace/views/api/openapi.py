@@ -641,6 +641,10 @@ PATHS = {
         'parameters': ID,
         'responses': {'200': {'description': 'The file', 'content': ANY_FILE},
                       **errors(400, 401, 404, *WRITE)}}},
+    '/api/v1/receipts/{id}/letter/ocr': {'post': op(
+        'Read the text of a letter whose reading failed again, as the receipt\'s holder '
+        '(once it is in a file, through the file\'s attachment)', 'The receipt',
+        ref('Receipt'), (401, 404, 409, *WRITE), params=ID)},
     '/api/v1/alerts': {'get': op('Your newest 50 alerts and how many are unread, and the '
                                  'files parked at your posts that are due for follow-up',
                                  'The alerts', ref('Alerts'), (401,))},
@@ -833,6 +837,7 @@ OPERATIONS = {
     'GET /api/v1/receipts/{id}': ('getReceipt', 'dak'),
     'POST /api/v1/receipts/{id}/actions/{action}': ('runReceiptAction', 'dak'),
     'GET /api/v1/receipts/{id}/letter': ('getReceiptLetter', 'dak'),
+    'POST /api/v1/receipts/{id}/letter/ocr': ('readLetterAgain', 'dak'),
     'GET /api/v1/alerts': ('listAlerts', 'desk'),
     'POST /api/v1/alerts/read': ('markAlertsRead', 'desk'),
     'GET /api/v1/alerts/changes': ('getAlertChanges', 'desk'),
