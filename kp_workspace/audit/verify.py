@@ -118,7 +118,7 @@ def _verify_shard(shard, tree, head, anchor, report):
         after = _nearest_newer(tree, first)
         text = (f'{len(missing)} entries missing' if len(missing) > 1 else 'missing')
         problems.append(Problem(shard, first, 'removed',
-                                text + (f', the first stood before the one shown'
+                                text + (', the first stood before the one shown'
                                         if after is not None else ''), after))
     if newest is not None and newest.seq == head.count and newest.digest != head.digest:
         problems.append(Problem(shard, head.count, 'changed',

@@ -10,7 +10,6 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from pyramid.i18n import TranslationStringFactory
 
-from ..errors import DomainError
 from ..workflows import Refused
 from ..security.roles import DRAFT
 from ..text_rules import check_name, check_text

@@ -6,7 +6,6 @@ import datetime
 import io
 import time
 
-import pytest
 
 from kp_workspace.populate import DEMO_PIN
 from tests.conftest import Browser, close_app, make_app, token_getter

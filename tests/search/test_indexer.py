@@ -18,8 +18,7 @@ from kp_workspace.populate import DEMO_PASSWORD
 from kp_workspace.scripts import kpw
 from kp_workspace.search import engine as search_engine
 from kp_workspace.search.queue import IndexQueue, _shard as queue_shard
-from kp_workspace.site import ROOT_KEY
-from tests.conftest import SECRET, Browser, close_app, make_app, write_ini
+from tests.conftest import Browser, close_app, make_app, write_ini
 from tests.search.conftest import age_the_index, another_engine, whoosh_only
 from tests.search.test_search import _domain_file, open_api_file, search
 

@@ -1,7 +1,6 @@
 """Search: what is found, by whom, and nothing else; the index follows commits."""
 import datetime
 import io
-import itertools
 import random
 
 import transaction
