@@ -257,14 +257,16 @@ def step_22_ocr_queue(site, registry):
     if getattr(site, 'ocr_queue', None) is not None:
         return
     site.ocr_queue = OcrQueue()
+    # a dak letter first, as its receipt's (read, it re-indexes both the receipt and the
+    # file it was put into, its held_in); then the files' own scans, as theirs
     for item_id, item in site.desk.items.items():
-        scans = list(getattr(item, 'attachments', {}).values())
-        for att in scans:   # (the file it is in: read, both it and its receipt re-indexed)
+        for att in getattr(item, 'attachments', {}).values():
             att.held_in = item_id
-        if getattr(item, 'letter', None) is not None and item.letter not in scans:
-            scans.append(item.letter)
-        for att in scans:
-            if att.ocr_state is None:
+        if getattr(item, 'letter', None) is not None:
+            queue_if_scanned(site, item.letter, item_id)
+    for item_id, item in site.desk.items.items():
+        for att in getattr(item, 'attachments', {}).values():
+            if att.ocr_state is None:   # (not a letter queued already)
                 queue_if_scanned(site, att, item_id)
 
 

@@ -306,6 +306,40 @@ def test_step_22_queues_the_scans_attached_before_it(var_dir, scans):
         assert attachment(browser, token, fid, att_id)['ocr']['state'] == 'done'
 
 
+def test_step_22_reads_a_filed_letter_for_its_receipt_and_its_file(var_dir, scans):
+    """A dak letter put into a file before step 22 is read once, and its words found
+    through both the receipt and the file, whichever of them step 22 meets first."""
+    from kp_workspace.evolve import GENERATION
+    with served(var_dir) as (app, browser, token):
+        diary = browser.token('diary.finance')
+        rid = browser.post('/api/v1/departments/finance/receipts', {
+            'subject': 'Letter from the Treasury', 'sender': 'Treasury', 'mode': 'post'},
+            upload_files=[('file', 'khat.png', scans['urdu.png'])], headers=auth(diary),
+            status=201).json['id']
+        browser.post_json(f'/api/v1/receipts/{rid}/actions/mark',
+                          {'to_post': 'so-budget-finance'}, headers=auth(diary), status=200)
+        fid = new_file(browser, token)
+        while fid > rid:   # (a file met before the receipt: the order that was wrong)
+            fid = new_file(browser, token)
+        browser.post_json(f'/api/v1/receipts/{rid}/actions/file', {'file': fid},
+                          headers=auth(token), status=200)
+
+    def as_release_21(site):
+        letter = site.desk.items[rid].letter
+        letter._p_activate()   # (a ghost's __dict__ is empty)
+        for name in ('ocr_state', 'ocr_pages', 'ocr_done', 'ocr_error', 'held_in'):
+            letter.__dict__.pop(name, None)
+        letter._p_changed = True
+        del site.ocr_queue
+    set_generation(var_dir, 21, as_release_21)
+    with served(var_dir) as (app, browser, token):
+        assert app.registry.kpw_generations == (21, GENERATION)
+        assert app.registry.kpw_ocr.run_pending() == 1   # (read once)
+        browser.indexed()
+        found = search(browser, token, 'خزانہ')
+        assert {rid, fid} <= found
+
+
 def png_declaring(width, height):
     """A small PNG whose header declares ``width`` x ``height`` grey pixels."""
     def chunk(kind, data):
