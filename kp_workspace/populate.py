@@ -59,7 +59,8 @@ POSTS = (
      'سیکرٹری سائنس و انفارمیشن ٹیکنالوجی'),
     ('so-sports', 'Section Officer, Sports', 'sports', ('officer',), 'سیکشن آفیسر، محکمہ کھیل'),
     ('secretary-sports', 'Secretary Sports', 'sports', ('approver',), 'سیکرٹری کھیل'),
-    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver',), 'چیف سیکرٹری'),
+    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver', 'chief_secretary'),
+     'چیف سیکرٹری'),
     ('chief-minister', 'Chief Minister', 'cm-secretariat', ('chief_minister',), 'وزیر اعلیٰ'),
 )
 
