@@ -207,14 +207,30 @@ class ImplementationBook(Persistent):
         item.alerted_at = at
 
     # reading ------------------------------------------------------------------------------
-    def listed(self, department, statuses=STATUSES):
-        """The items of ``department`` with one of ``statuses``, due soonest first."""
+    def listed(self, department, statuses=STATUSES, limit=None):
+        """The items of ``department`` with one of ``statuses``, due soonest first (the
+        first ``limit`` of them; only those are loaded)."""
         keys = []
         for status in statuses:
             found = self._listed.get((department, status))
             if found is not None:
                 keys.extend(found.keys())
-        return [self._items[i] for _due, i in sorted(keys)]
+        keys.sort()
+        if limit is not None:
+            keys = keys[:limit]
+        return [self._items[i] for _due, i in keys]
+
+    def listed_count(self, department, statuses=STATUSES):
+        return sum(self.count(department, status) for status in statuses)
+
+    def overdue_count(self, department, on):
+        """How many of ``department``'s open items were due before ``on``."""
+        n = 0
+        for status in OPEN:
+            found = self._listed.get((department, status))
+            if found is not None:
+                n += len(found.keys(max=(on.toordinal(),), excludemax=True))
+        return n
 
     def count(self, department, status):
         counter = self._counts.get((department, status))
