@@ -324,3 +324,15 @@ def test_a_decision_not_yet_due_or_implemented_raises_no_alert(world, browsers):
                                             on=TODAY + 2 * DAY)]
     assert run(world, go) == [ahead]
     assert run(world, go) == []
+
+
+def test_the_demo_reports_a_decision_in_progress(world):
+    item_id = assign_one(world, 'meeting-13/item-1', department='finance')
+
+    def go(site, officer):
+        from kp_workspace.populate import demo_implementation
+        item = site.implementation.get(item_id)
+        first = demo_implementation(site, officer('admin').actor, item)
+        again = demo_implementation(site, officer('admin').actor, item)
+        return first.status, first.by, len(first.attachments), again, item.status
+    assert run(world, go) == ('in_progress', 'so.finance', 1, None, 'in_progress')
