@@ -259,6 +259,14 @@ def implementation_book(site):
     return getattr(site, 'implementation', None)
 
 
+def for_decision(site, source_id):
+    """The implementation items of the cabinet decision ``source_id`` (one per
+    department it was sent to, by department name): what the cabinet side shows of how
+    its decision stands (``item.status``, ``item.due``, ``item.is_overdue()``)."""
+    book = implementation_book(site)
+    return book.for_source(source_id) if book is not None else []
+
+
 # --- who may ----------------------------------------------------------------------------
 
 def may_report(officer, department):

@@ -142,7 +142,7 @@ def list_page(request):
             raise HTTPNotFound()
         shown = [asked]
     else:
-        shown = [d for d in departments_reporting(officer)]
+        shown = [d for d in departments_reporting(officer) if book.listed_count(d)]
     translate = request.localizer.translate
     groups = (('open', _('To implement'), OPEN), ('not_possible', _('Reported not possible'),
                                                   ('not_possible',)),
