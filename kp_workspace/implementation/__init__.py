@@ -105,10 +105,6 @@ class ImplementationItem(Persistent):
         """How people cite it: the meeting and the agenda item."""
         return f'{self.meeting_title}, item {self.item_number}'
 
-    @property
-    def title(self):
-        return f'{self.number}: {self.subject}'
-
     def report_list(self):
         return list(self.reports.values())
 
@@ -144,9 +140,6 @@ class ImplementationBook(Persistent):
 
     def get(self, item_id):
         return self._items.get(item_id) if isinstance(item_id, str) else None
-
-    def __len__(self):
-        return len(self._items)
 
     def for_source(self, source_id):
         """The items of the cabinet decision ``source_id``, one per department."""
@@ -420,9 +413,7 @@ def report(item, officer, status, note, reasons='', uploads=(), limit=None, tmp_
     at = now()
     att_ids = []
     for att in received:
-        att.id = f'a{len(item.attachments) + 1}'
-        while att.id in item.attachments:
-            att.id += 'x'
+        att.id = f'a{len(item.attachments) + 1}'   # (attachments are never removed)
         att.held_in = None   # (not a file's: the OCR queue and the file pages leave it)
         item.attachments[att.id] = att
         att_ids.append(att.id)
@@ -445,9 +436,7 @@ def report(item, officer, status, note, reasons='', uploads=(), limit=None, tmp_
 
 def approver_posts(site, department):
     """The posts with ``approve`` in ``department`` (its Secretary and the like)."""
-    dept = site['departments'].get(department)
-    if dept is None:
-        return []
+    dept = site['departments'][department]   # (departments are never removed)
     return [principal[5:] for principal, roles in dept.local_roles.items()
             if principal.startswith('post:') and APPROVE in permissions_of(roles)]
 
@@ -467,8 +456,6 @@ def alert_overdue(site, actor, on=None, mailer=None):
     at = now()
     for _due, item_id in book.due_for_alert(on):
         item = book.get(item_id)
-        if item is None:
-            continue
         text = (f'Cabinet decision overdue for implementation: {item.number} — '
                 f'{item.subject} (due {item.due.isoformat()})')
         for post_id in approver_posts(site, item.department):
@@ -481,10 +468,8 @@ def alert_overdue(site, actor, on=None, mailer=None):
 
 
 def age_band(days):
-    for low, high in AGE_BANDS:
-        if high is None or days <= high:
-            return (low, high)
-    return AGE_BANDS[-1]
+    """The band of :data:`AGE_BANDS` ``days`` falls in (the last has no end)."""
+    return next(band for band in AGE_BANDS if band[1] is None or days <= band[1])
 
 
 def dashboard_counts(site, on=None):

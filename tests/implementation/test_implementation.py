@@ -47,7 +47,8 @@ def assign_one(wsgi, source_id, department='finance', due=None, by='cs', **kw):
     def go(site, officer):
         item = assign(site, officer(by), department=department, source_id=source_id,
                       meeting_title=kw.get('meeting_title', '5th meeting of the Cabinet'),
-                      meeting_date=TODAY - 10 * DAY, item_number=kw.get('item_number', 2),
+                      meeting_date=kw.get('meeting_date', TODAY - 10 * DAY),
+                      item_number=kw.get('item_number', 2),
                       subject=kw.get('subject', 'Revision of pension rates'),
                       decision_text='The cabinet approved the proposal.',
                       due=due or TODAY + 30 * DAY)
@@ -337,3 +338,91 @@ def test_the_demo_reports_a_decision_in_progress(world):
         again = demo_implementation(site, officer('admin').actor, item)
         return first.status, first.by, len(first.attachments), again, item.status
     assert run(world, go) == ('in_progress', 'so.finance', 1, None, 'in_progress')
+
+
+# --- the rules, without the app ------------------------------------------------------------------
+
+def _bare_site():
+    from kp_workspace import evolve
+    from kp_workspace.site import Site
+    site = Site()
+    evolve.step_1_layout(site, None)
+    return site
+
+
+def test_assign_refuses_what_it_cannot_take(world):
+    from kp_workspace.errors import DomainError
+    from kp_workspace.implementation import alert_overdue, assign, dashboard_counts
+    site = _bare_site()
+    with pytest.raises(DomainError, match='not up to date'):
+        assign(site, None, department='finance', source_id='x', meeting_title='M',
+               meeting_date=TODAY, item_number=1, subject='Subject', decision_text='D',
+               due=TODAY)
+    assert alert_overdue(site, None) == []
+    assert dashboard_counts(site)['departments'] == []
+    for wrong, field in (({'department': 'no-such'}, 'department'),
+                         ({'due': TODAY.isoformat()}, 'due'),
+                         ({'meeting_date': datetime.datetime.now()}, 'meeting_date'),
+                         ({'subject': 'x'}, 'subject')):
+        with pytest.raises(DomainError) as err:
+            assign_one(world, f'meeting-14/{field}', **wrong)
+        assert err.value.field == field and err.value.status == 400
+
+
+def test_a_report_takes_ten_attachments_at_most(world):
+    from kp_workspace.errors import DomainError
+    from kp_workspace.implementation import report
+    item_id = assign_one(world, 'meeting-15/item-1')
+
+    def go(site, officer):
+        item = site.implementation.get(item_id)
+        with pytest.raises(DomainError, match='at most 10'):
+            report(item, officer('so.finance'), 'in_progress', 'Many files.',
+                   uploads=[(None, f'f{n}.pdf') for n in range(11)])
+        report(item, officer('so.finance'), 'in_progress', 'First.')
+        report(item, officer('so.finance'), 'in_progress', 'Second.')   # (still in progress)
+        return item.status, site.implementation.count('finance', 'in_progress') >= 1
+    assert run(world, go) == ('in_progress', True)
+
+
+def test_the_dashboard_permission_may_come_from_a_global_role():
+    from types import SimpleNamespace
+    from kp_workspace.implementation import age_band, may_see_dashboard
+    assert may_see_dashboard(SimpleNamespace(user=SimpleNamespace(roles=('chief_minister',)),
+                                             department_roles={}))
+    assert not may_see_dashboard(SimpleNamespace(user=SimpleNamespace(roles=('officer',)),
+                                                 department_roles={'finance': {'approver'}}))
+    assert [age_band(d) for d in (0, 30, 31, 180, 181, 5000)] == [
+        (0, 30), (0, 30), (31, 90), (91, 180), (181, None), (181, None)]
+
+
+def test_a_department_list_and_the_api_pages(world, browsers, tokens):
+    for n in range(3):
+        assign_one(world, f'meeting-16/item-{n}', department='sports',
+                   subject=f'Paged decision {n}')
+    cs = browsers('cs')
+    assert 'Paged decision 2' in cs.get('/implementation?department=sports').text
+    assert 'Implementation dashboard' in cs.get('/implementation').text
+    browsers('so.finance').get('/implementation?department=sports', status=404)
+    browsers('so.sports').get('/implementation/i1/attachments/a99', status=404)
+    b, token = tokens.browser, tokens('so.sports')
+    every = [i['id'] for i in b.api('get', '/api/v1/implementation', token,
+                                    params={'limit': '200'}).json['items']]
+    assert len(every) >= 3
+    pages, offset = [], 0
+    while True:
+        page = b.api('get', '/api/v1/implementation', token,
+                     params={'limit': '2', 'offset': str(offset)}).json
+        pages.extend(i['id'] for i in page['items'])
+        offset += 2
+        if not page['more']:
+            break
+    assert pages == every
+    across = [i['id'] for i in b.api('get', '/api/v1/implementation', tokens('cm'),
+                                     params={'limit': '200'}).json['items']]
+    paged = []
+    for offset in range(0, len(across), 3):
+        paged.extend(i['id'] for i in b.api('get', '/api/v1/implementation', tokens('cm'),
+                                            params={'limit': '3', 'offset': str(offset)}
+                                            ).json['items'])
+    assert paged == across
