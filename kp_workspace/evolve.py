@@ -270,6 +270,21 @@ def step_22_ocr_queue(site, registry):
                 queue_if_scanned(site, att, item_id)
 
 
+def step_24_implementation(site, registry):
+    """The registers of cabinet decisions sent to departments for implementation
+    (``site.implementation``, none yet).  The Chief Secretary's post, as the seed data
+    names it (``chief-secretary``), gets the new ``chief_secretary`` role, which lets it
+    see the implementation dashboard (elsewhere an administrator grants it)."""
+    from .implementation import ImplementationBook
+    if getattr(site, 'implementation', None) is None:
+        site.implementation = ImplementationBook()
+    dept = site['departments'].get('chief-secretary')
+    if dept is not None and 'chief-secretary' in site['principals'].posts:
+        roles = dept.roles_of('post:chief-secretary')
+        if roles and 'chief_secretary' not in roles:
+            dept.set_roles('post:chief-secretary', set(roles) | {'chief_secretary'})
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -293,6 +308,7 @@ STEPS = (
     (20, step_20_record_room),
     (21, step_21_alert_numbers),
     (22, step_22_ocr_queue),
+    (24, step_24_implementation),
 )
 GENERATION = STEPS[-1][0]
 

@@ -59,7 +59,8 @@ POSTS = (
      'سیکرٹری سائنس و انفارمیشن ٹیکنالوجی'),
     ('so-sports', 'Section Officer, Sports', 'sports', ('officer',), 'سیکشن آفیسر، محکمہ کھیل'),
     ('secretary-sports', 'Secretary Sports', 'sports', ('approver',), 'سیکرٹری کھیل'),
-    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver',), 'چیف سیکرٹری'),
+    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver', 'chief_secretary'),
+     'چیف سیکرٹری'),
     ('chief-minister', 'Chief Minister', 'cm-secretariat', ('chief_minister',), 'وزیر اعلیٰ'),
 )
 
@@ -298,3 +299,34 @@ def backdate_closing(site, casefile, by):
         last.at = casefile.closed_at
         casefile.movements._lines[last.n] = last   # (stored again: its bucket changed)
     room.filed(casefile)
+
+
+def demo_implementation(site, actor, item):
+    """A file worker of ``item``'s department (an implementation item the demo's cabinet
+    meeting sent it; its Section Officer rather than its Secretary) reports it in
+    progress, with a letter attached when the database keeps blobs.  Idempotent: an
+    item with a report already is left as it is.  :returns: the report, or None."""
+    from .access import Officer
+    from .implementation import report
+    from .security.roles import APPROVE, WRITE_NOTE, permissions_of
+    if len(item.reports):
+        return None
+    principals = site['principals']
+    dept = site['departments'][item.department]
+    workers = []
+    for principal, roles in dept.local_roles.items():
+        post = principals.posts.get(principal[5:]) if principal.startswith('post:') else None
+        perms = permissions_of(roles)
+        if post is not None and post.holders and WRITE_NOTE in perms:
+            workers.append((APPROVE in perms, post.post_id, post.holders[0]))
+    if not workers:
+        return None
+    officer = Officer(principals.users[min(workers)[2]], site, actor)
+    uploads = []
+    if blobs_stored(site):
+        uploads = [(io.BytesIO(letter_pdf(dept.title, f'{dept.code}/CAB/{item.id}',
+                                          f'Implementation of: {item.subject}')),
+                    'progress-report.pdf')]
+    return report(item, officer, 'in_progress',
+                  'The draft notification has been prepared and sent to the Law Department '
+                  'for vetting.', uploads=uploads)

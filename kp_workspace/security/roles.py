@@ -28,6 +28,7 @@ SIGN = 'sign'
 DECIDE_SUMMARY = 'decide_summary'
 READ_ARCHIVE = 'read_archive'          # search and read closed files of the department
 REGISTER_RECEIPT = 'register_receipt'  # diary incoming correspondence
+VIEW_IMPLEMENTATION = 'view_implementation'  # the dashboard of cabinet decisions' implementation
 
 PERMISSION_TITLES = {
     VIEW: _('Use the workspace'),
@@ -46,6 +47,7 @@ PERMISSION_TITLES = {
     DECIDE_SUMMARY: _('Decide summaries'),
     READ_ARCHIVE: _('Search and read closed files'),
     REGISTER_RECEIPT: _('Register receipts'),
+    VIEW_IMPLEMENTATION: _('See the implementation of cabinet decisions'),
 }
 
 _FILE_WORK = frozenset({OPEN_FILE, WRITE_NOTE, ATTACH, DRAFT, FORWARD})
@@ -64,8 +66,12 @@ ROLES = (
          _('Opens files, writes notes, attaches, drafts and forwards on files their post holds.')),
     Role('approver', _('Approver'), _FILE_WORK | {APPROVE, SIGN},
          _('An officer who also approves and signs (Secretary and the like).')),
-    Role('chief_minister', _('Chief Minister'), _FILE_WORK | {APPROVE, SIGN, DECIDE_SUMMARY},
+    Role('chief_minister', _('Chief Minister'),
+         _FILE_WORK | {APPROVE, SIGN, DECIDE_SUMMARY, VIEW_IMPLEMENTATION},
          _('Decides and signs summaries.')),
+    Role('chief_secretary', _('Chief Secretary'), frozenset({VIEW_IMPLEMENTATION}),
+         _('Follows the implementation of cabinet decisions in every department (held with '
+           'the Approver role for file work).')),
     Role('records_clerk', _('Records clerk'), frozenset({READ_ARCHIVE}),
          _('Searches and reads closed files of the department; changes nothing.')),
     Role('diary_clerk', _('Diary clerk'), frozenset({REGISTER_RECEIPT}),

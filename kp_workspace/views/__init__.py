@@ -86,6 +86,8 @@ ROUTES = (
     ('api_records_holds', '/api/v1/departments/{department_id}/holds'),
     ('api_records_hold_lift', '/api/v1/departments/{department_id}/holds/{file}/lift'),
     ('api_records_tombstones', '/api/v1/departments/{department_id}/tombstones'),
+    ('api_implementation', '/api/v1/implementation'),
+    ('api_implementation_reports', '/api/v1/implementation/{id}/reports'),
     # public: no sign-in
     ('verify', '/verify'),
     ('ca_pem', '/ca.pem'),
@@ -148,6 +150,12 @@ ROUTES = (
     ('summary_notes', '/summaries/{id}/notes'),
     ('summary_action', '/summaries/{id}/actions/{action}'),
     ('summary_pdf', '/summaries/{id}/pdf'),
+    # cabinet decisions' implementation (the dashboard before {id}: it is not an item)
+    ('implementation', '/implementation'),
+    ('implementation_dashboard', '/implementation/dashboard'),
+    ('implementation_item', '/implementation/{id}'),
+    ('implementation_reports', '/implementation/{id}/reports'),
+    ('implementation_attachment', '/implementation/{id}/attachments/{att_id}'),
 )
 
 
