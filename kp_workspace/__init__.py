@@ -40,6 +40,7 @@ def main(global_config, **settings):
         config.include('.views.api.limits')    # per-token rate limits, CORS
         config.include('.dispatch')            # the dispatch registers' pages and API
         config.include('.recordroom')          # the record room's pages and API
+        config.include('.transparency')        # public figures, feeds (no sign-in)
     try:
         config.registry.kpw_generations = prepare_database(
             config.registry, evolve=kpw_settings.evolve_on_start)
