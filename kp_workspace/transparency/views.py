@@ -100,7 +100,7 @@ def _page(request, template, values):
 
 
 # the index ---------------------------------------------------------------------------
-@view_config(route_name='public', permission=PUBLIC)
+@view_config(route_name='public', request_method='GET', permission=PUBLIC)
 def public_index(request):
     site = get_site(request)
     return _page(request, 'index.pt', {
@@ -196,7 +196,8 @@ def _newest_time(site):
     return started or datetime.datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@view_config(route_name='public_notifications_atom', permission=PUBLIC)
+@view_config(route_name='public_notifications_atom', request_method='GET',
+             permission=PUBLIC)
 def public_notifications_atom(request):
     """The Atom feed (RFC 4287) of the issued notifications, newest first; an older page
     follows ``rel="next"`` (RFC 5005)."""
@@ -303,7 +304,7 @@ def api_public_department(request):
     return figures_json(request, dept, _now_ts())
 
 
-@view_config(route_name='public_departments', permission=PUBLIC)
+@view_config(route_name='public_departments', request_method='GET', permission=PUBLIC)
 def public_departments(request):
     now_ts = _now_ts()
     rows, month = _summary_rows(request, now_ts)
@@ -322,7 +323,7 @@ def _month_title(request, month, pattern='MMMM yyyy'):
     return format_date(datetime.date(year, number, 1), pattern, locale=request.locale_name)
 
 
-@view_config(route_name='public_department', permission=PUBLIC)
+@view_config(route_name='public_department', request_method='GET', permission=PUBLIC)
 def public_department(request):
     dept = _public_department(request, request.matchdict['name'])
     now_ts = _now_ts()
