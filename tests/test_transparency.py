@@ -284,12 +284,15 @@ def test_public_answers_are_cacheable_signed_out_and_private_signed_in(world):
         else:
             assert res.headers['Access-Control-Allow-Origin'] == '*'
     # signed in, the page carries the user's name and sign-out form: kept by nobody
+    # (and, as every answer to a signed-in browser, neither is the rest)
     app = world['app']
     app.login('so.finance')
     try:
         page = app.get('/public/departments/finance')
         assert page.headers['Cache-Control'] == 'no-store'
         assert 'Sign out' in page.text
+        for path in ('/public/notifications.atom', '/api/v1/public/departments/finance'):
+            assert app.get(path).headers['Cache-Control'] == 'no-store'
     finally:
         app.post('/logout', {'csrf_token': app.csrf()})
     # a token changes nothing: the same public answer

@@ -2,8 +2,8 @@
 
 No sign-in, no session: everyone gets the same answer (pages in their language), so
 what is signed out is cacheable (``Cache-Control: public``, a short ``max-age`` and an
-ETag).  A page asked for with a session cookie shows its user's name and sign-out
-form, so it is not.
+ETag).  Asked for with a session cookie it is not (a page shows its user's name and
+sign-out form).
 
 - ``/public``: what is published, with links;
 - ``/public/notifications.atom`` and ``GET /api/v1/public/notifications``: the issued
@@ -60,9 +60,10 @@ CACHEABLE = {
 def public_caching(event):
     """A public answer (200 to GET or HEAD) may be kept by browsers and proxies for
     :data:`CACHE_SECONDS`, with an ETag to revalidate; data may be read from any web
-    page (CORS: no credentials are ever used).  A page asked for with a cookie other
-    than the language's is its user's own (their name, a sign-out token, messages):
-    it stays ``no-store``."""
+    page (CORS: no credentials are ever used).  Asked for with a cookie other than the
+    language's (a session: a page then shows its user's name, a sign-out token and
+    messages), an answer is that user's own, and stays ``no-store`` like every other
+    page they open."""
     request, response = event.request, event.response
     route = request.matched_route.name if request.matched_route is not None else None
     kind = CACHEABLE.get(route)
@@ -71,10 +72,10 @@ def public_caching(event):
         return
     if kind == 'page':
         response.vary = ('Cookie', 'Accept-Language')
-        if set(request.cookies) - {COOKIE}:
-            return
     else:
         response.headers['Access-Control-Allow-Origin'] = '*'
+    if set(request.cookies) - {COOKIE}:
+        return
     response.cache_control = f'public, max-age={CACHE_SECONDS}'
     if not request.path.startswith('/api/') and isinstance(response.app_iter, (list, tuple)):
         response.md5_etag()   # (the API's ETags come from its own tween)
