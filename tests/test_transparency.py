@@ -15,7 +15,8 @@ import transaction
 import webtest
 
 from kp_workspace import evolve
-from kp_workspace.transparency import AGE_BANDS, DAY, Pendency, last_months, month_of
+from kp_workspace.transparency import (AGE_BANDS, DAY, Pendency, department_figures,
+                                       last_months, month_of)
 from tests.conftest import (CLIENT, Browser, close_app, copy_demo, make_app, set_generation,
                             token_getter)
 from tests.test_signing import sign_demo
@@ -326,6 +327,22 @@ def test_pendency_bands_and_months_worked_back():
     assert last_months(datetime.datetime(2026, 2, 1, tzinfo=UTC).timestamp(), 3) == \
         ['2025-12', '2026-01', '2026-02']
     assert DAY == 86400.0
+
+
+def test_the_figures_read_the_counters_not_the_files():
+    """A site with no desk (no files to walk) gives its figures from the counters alone:
+    3,000 files open over four months, by band and month."""
+    class Bare:
+        pass
+    site, dept = Bare(), Bare()
+    site.pendency, dept.__name__ = Pendency(), 'finance'
+    now = datetime.datetime(2026, 12, 15, tzinfo=UTC)
+    for n in range(3000):
+        site.pendency.received('finance', f'f{n}', now - datetime.timedelta(hours=n))
+    found = department_figures(site, dept, now.timestamp())
+    assert found['pending'] == 3000
+    assert found['age_bands'] == [('0-7', 192), ('8-15', 192), ('16-30', 360), ('31-', 2256)]
+    assert sum(m[1] for m in found['months']) == 3000 and found['months'][-1][3] == 3000
 
 
 def test_step_25_counts_the_files_there_were_before_it(tmp_path, demo_template):
