@@ -7,6 +7,7 @@ generation before it; steps are never edited once released, only added.
 """
 import os
 import re
+import uuid
 
 from BTrees.OOBTree import OOBTree
 
@@ -285,6 +286,18 @@ def step_24_implementation(site, registry):
             dept.set_roles('post:chief-secretary', set(roles) | {'chief_secretary'})
 
 
+def step_25_public_figures(site, registry):
+    """The public figures of each department's case files (``site.pendency``), filled
+    from every file there is (its opening, closes and reopens), and a stable id for the
+    public notifications feed."""
+    from .transparency import Pendency, fill
+    if getattr(site.notices, 'feed_id', None) is None:
+        site.notices.feed_id = str(uuid.uuid4())
+        site.notices.feed_started = now()
+    if getattr(site, 'pendency', None) is None:
+        site.pendency = fill(site, Pendency())
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -309,6 +322,7 @@ STEPS = (
     (21, step_21_alert_numbers),
     (22, step_22_ocr_queue),
     (24, step_24_implementation),
+    (25, step_25_public_figures),
 )
 GENERATION = STEPS[-1][0]
 

@@ -17,6 +17,7 @@ from ..errors import DomainError
 from ..search import ItemChanged
 from ..security.roles import ATTACH, DRAFT, FORWARD, REGISTER_RECEIPT, WRITE_NOTE
 from ..text_rules import check_name, check_text
+from ..transparency import file_opened, file_state_changed
 from ..workflows import Refused
 
 _ = TranslationStringFactory('kp_workspace')
@@ -212,6 +213,7 @@ def create(cls, department, officer, post, number_format, series, subject, class
     department.add(item.id, item)
     site.desk.register(item)
     site.desk.place(item, post.post_id, item.received_at)
+    file_opened(site, item)   # (the public figures: a case file received)
     announce(item)
     officer.actor.record(f'{item.kind}.opened', f'{item.kind}:{item.id}', number=number,
                          classification=classification, post=post.post_id)
@@ -379,6 +381,8 @@ def put_away(item, officer, action, place, remarks=''):
 def change_state(item, officer, new_state):
     """Change ``item.state`` keeping the department counts right (a workflow's ``on_state``)."""
     officer.site.desk.state_changing(item)
-    item.state = new_state
+    old, item.state = item.state, new_state
     officer.site.desk.state_changed(item)
+    # (the public figures: a case file disposed of, or received again)
+    file_state_changed(officer.site, item, old, new_state, now())
     announce(item)

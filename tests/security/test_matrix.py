@@ -376,6 +376,24 @@ MATRIX = {
                                    everyone(200, anonymous=200))],
     'public_notification_pdf': [Probe('GET', '/public/notifications/FD-X-0.pdf',
                                       everyone(404, anonymous=404))],
+    # public transparency: the same answer for everyone, signed in or not (a department
+    # that does not exist: 404)
+    'public': [Probe('GET', '/public', everyone(200, anonymous=200))],
+    'public_notifications_atom': [Probe('GET', '/public/notifications.atom',
+                                        everyone(200, anonymous=200))],
+    'public_departments': [Probe('GET', '/public/departments', everyone(200, anonymous=200))],
+    'public_department': [
+        Probe('GET', '/public/departments/finance', everyone(200, anonymous=200)),
+        Probe('GET', '/public/departments/no-such-department', everyone(404, anonymous=404),
+              name='(none)')],
+    'api_public_notifications': [Probe('GET', '/api/v1/public/notifications',
+                                       everyone(200, anonymous=200))],
+    'api_public_departments': [Probe('GET', '/api/v1/public/departments',
+                                     everyone(200, anonymous=200))],
+    'api_public_department': [
+        Probe('GET', '/api/v1/public/departments/finance', everyone(200, anonymous=200)),
+        Probe('GET', '/api/v1/public/departments/no-such-department',
+              everyone(404, anonymous=404), name='(none)')],
     # departments
     'department': [Probe('GET', '/departments/{department}', in_department(APPROVERS, 200),
                          states=D)],

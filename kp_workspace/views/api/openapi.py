@@ -18,6 +18,7 @@ from ...ocr import STATES as OCR_STATES
 from ...implementation import MAX_ATTACHMENTS, MAX_NOTE, MAX_REASONS, REPORTED, STATUSES
 from ...recordroom import LIST_STATES, MAX_HOLD_SEARCH, MAX_LIST, RECORD_CLASSES
 from ...search.engine import KINDS as SEARCH_KINDS
+from ...transparency import AGE_BANDS
 from ...workflows.casefile import CASEFILE
 from ...workflows.draft import DRAFT_WORKFLOW
 from ...workflows.receipt import RECEIPT
@@ -837,6 +838,67 @@ PATHS.update({
                     'items': {'type': 'string', 'format': 'binary'}}}}}}})},
 })
 
+# public transparency (kp_workspace.transparency): no sign-in ("security": []), the same
+# answer for everyone (Cache-Control: public, a short max-age, and the ETag)
+NO_SIGN_IN = ('No sign-in: send no token. ')
+COUNT = {'type': 'integer', 'minimum': 0}
+SCHEMAS.update({
+    'PublicNotification': closed({
+        'id': {'type': 'string', 'description': 'stable: "<file id>-<draft id>"'},
+        'number': STRING, 'subject': STRING,
+        'department': {'type': 'string', 'description': 'the department\'s id'},
+        'department_title': STRING, 'department_title_ur': STRING,
+        'dated': {'type': ['string', 'null'], 'format': 'date'}, 'issued_at': TIME,
+        'pdf_url': {'type': 'string', 'format': 'uri',
+                    'description': 'the signed PDF (verify it at POST /api/v1/verify)'}}),
+    # "next_cursor": give it as "cursor" for the older page after this one (null: none)
+    'PublicNotifications': closed({'items': array(ref('PublicNotification')),
+                                   'total': COUNT, 'next_cursor': MAYBE_STRING}),
+    'PublicDepartment': closed({
+        'id': STRING, 'title': STRING, 'title_ur': STRING,
+        'pending': {**COUNT, 'description': 'case files open now'},
+        'received_this_month': COUNT, 'disposed_this_month': COUNT,
+        'url': {'type': 'string', 'format': 'uri', 'description': 'its figures'}}),
+    'PublicDepartments': closed({'as_of': TIME, 'month': {'type': 'string',
+                                                          'pattern': '^[0-9]{4}-[0-9]{2}$'},
+                                 'items': array(ref('PublicDepartment'))}),
+    'AgeBand': closed({'band': {'enum': [b[0] for b in AGE_BANDS]},
+                       'from_days': COUNT,
+                       'to_days': {'type': ['integer', 'null'], 'minimum': 0,
+                                   'description': 'null: no upper bound'},
+                       'count': COUNT}),
+    'MonthFigures': closed({'month': {'type': 'string', 'pattern': '^[0-9]{4}-[0-9]{2}$'},
+                            'received': COUNT, 'disposed': COUNT,
+                            'pending_at_end': {**COUNT, 'description':
+                                               'open at the month\'s end (the current '
+                                               'month: now)'}}),
+    'DepartmentFigures': closed({
+        'id': STRING, 'title': STRING, 'title_ur': STRING, 'as_of': TIME,
+        'pending': COUNT, 'age_bands': array(ref('AgeBand')),
+        'months': array(ref('MonthFigures'))}),
+})
+FIGURES = ('A department\'s case files as counts only (never a subject, number, post or '
+           'name; files of every classification counted together): received (opened or '
+           'reopened) and disposed of (closed) per month (UTC), and those pending now by '
+           'whole days since they came. ')
+PATHS.update({
+    '/api/v1/public/notifications': {'get': op(
+        NO_SIGN_IN + 'The notifications issued and published, newest first, a page at a '
+        'time ("cursor": the previous page\'s "next_cursor"). The same as the Atom feed at '
+        '/public/notifications.atom.', 'A page of notifications', ref('PublicNotifications'),
+        (400,), security=[], params=[
+            {'name': 'limit', 'in': 'query', 'required': False,
+             'schema': {'type': 'integer', 'minimum': 1, 'maximum': 100}},
+            CURSOR_PAGE[2]])},
+    '/api/v1/public/departments': {'get': op(
+        NO_SIGN_IN + 'Every department with its case files pending now, and received and '
+        'disposed of this month (counts only).', 'The departments',
+        ref('PublicDepartments'), (), security=[])},
+    '/api/v1/public/departments/{department_id}': {'get': op(
+        NO_SIGN_IN + FIGURES + 'The last 12 months, oldest first.', 'The figures',
+        ref('DepartmentFigures'), (404,), security=[], params=DEPT)},
+})
+
 # Every operation's stable name (operationId: what a generated client calls its function)
 # and its tag (how a generated client groups them).  A new operation without one fails
 # tests/api/test_openapi_document.py.
@@ -914,6 +976,9 @@ OPERATIONS = {
     'GET /api/v1/implementation': ('listImplementation', 'cabinet implementation'),
     'POST /api/v1/implementation/{id}/reports': ('reportImplementation',
                                                  'cabinet implementation'),
+    'GET /api/v1/public/notifications': ('listPublicNotifications', 'public'),
+    'GET /api/v1/public/departments': ('listPublicDepartments', 'public'),
+    'GET /api/v1/public/departments/{department_id}': ('getDepartmentFigures', 'public'),
 }
 
 
@@ -982,7 +1047,9 @@ def openapi_document(server_url):
         'openapi': '3.1.0',
         'info': {'title': 'KP Digital Workspace API', 'version': '1',
                  'description': 'JSON API for mobile and other clients. Authenticate with a '
-                                'bearer token from POST /api/v1/auth/token. Errors are '
+                                'bearer token from POST /api/v1/auth/token; the operations '
+                                'whose "security" is empty (those under /api/v1/public, '
+                                'verifying a PDF, this document) need none. Errors are '
                                 '{"error": "..."} with the status code given for each '
                                 'operation.'},
         'servers': [{'url': server_url}],
