@@ -337,3 +337,19 @@ def test_pdfsig_still_finds_the_signature_valid_once_the_certificate_expired(tmp
     time.sleep(max(0.0, (record.certificate.not_valid_after_utc - _utc()).total_seconds()) + 1)
     out = _pdfsig(db, pdf, tmp_path)
     assert 'Signature is Valid' in out and 'Certificate has Expired' in out, out
+
+
+def test_the_public_url_setting(tmp_path):
+    from kp_workspace.settings import SettingsError, read_settings
+
+    def read(value):
+        settings = {'kp_workspace.var_dir': str(tmp_path), 'kp_workspace.secret': SECRET}
+        if value is not None:
+            settings['kp_workspace.public_url'] = value
+        return read_settings({'here': str(tmp_path)}, settings)
+    assert read(None).crl_url == 'http://127.0.0.1:6543/ca.crl'
+    assert read(' https://eoffice.kp.example/kpw/ ').crl_url == \
+        'https://eoffice.kp.example/kpw/ca.crl'
+    for bad in ('eoffice.kp.example', 'ftp://x/', 'https://', 'https://x/?a=1'):
+        with pytest.raises(SettingsError, match='public_url'):
+            read(bad)

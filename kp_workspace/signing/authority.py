@@ -181,6 +181,7 @@ class SigningAuthority(Persistent):
         self.certificates = OOBTree()     # serial -> SignerCertificate
         self.by_login = OOBTree()         # login -> serial of the present certificate
         self.pin_attempts = LoginThrottle()
+        self.publish_crl(secret, now)     # (now, while the CA key is at hand anyway)
 
     # certificates ----------------------------------------------------------------
     @property
