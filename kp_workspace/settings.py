@@ -41,10 +41,17 @@ class WorkspaceSettings:
     retention_years: tuple = (('B', 10), ('C', 3))   # record classes kept for years
     mail: bool = False
     tsa_url: str = ''          # an RFC 3161 time-stamping service for signatures, if any
+    public_url: str = 'http://127.0.0.1:6543'  # where the public reaches us (CRL addresses)
     indexer: str = 'thread'    # 'thread': this process runs the search indexer; 'off': it does not
     ocr: str = 'off'           # 'thread': this process reads scans (while it indexes); 'off'
     search: str = 'whoosh'     # the search engine: 'whoosh' or 'postgresql'
     search_dsn: str = ''       # the PostgreSQL search database (libpq string or URI)
+
+
+    @property
+    def crl_url(self):
+        """The absolute address of the CA's CRL, written in every new certificate."""
+        return self.public_url + '/ca.crl'
 
 
 class SettingsError(ValueError):
@@ -250,11 +257,25 @@ def read_settings(global_config, settings):
                               for c, d in (('B', 10), ('C', 3))),
         mail=bool(settings.get('mail.host')),
         tsa_url=(settings.get(PREFIX + 'tsa_url') or '').strip(),
+        public_url=_public_url(settings),
         indexer=indexer,
         ocr=ocr,
         search=search,
         search_dsn=search_dsn,
     )
+
+
+def _public_url(settings):
+    """``kp_workspace.public_url`` without a trailing slash.
+
+    :raises SettingsError: it is not an absolute http(s) address of a host.
+    """
+    raw = (settings.get(PREFIX + 'public_url') or 'http://127.0.0.1:6543').strip()
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in ('http', 'https') or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f'{PREFIX}public_url must be an absolute http:// or https:// '
+                            f'address, not {raw!r}')
+    return raw.rstrip('/')
 
 
 def _search(settings):

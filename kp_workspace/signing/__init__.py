@@ -13,7 +13,7 @@ from pyramid.i18n import TranslationStringFactory
 from ZODB.blob import Blob
 
 from .authority import SigningAuthority, SigningRefused, WrongPin, load_pem  # noqa: F401
-from .pades import NotAPdf, WorkspaceKeySigner, sign_pdf, verify_pdf  # noqa: F401
+from .pades import LongTermData, NotAPdf, WorkspaceKeySigner, sign_pdf, verify_pdf  # noqa: F401
 
 _ = TranslationStringFactory('kp_workspace')
 log = logging.getLogger(__name__)
@@ -57,7 +57,16 @@ def unlock(officer, post_id, context, pin):
     if title and officer.acts_for(post_id):
         # the delegate's own certificate and name, for the post they hold acting
         title = f'for {title} (acting)'
-    return WorkspaceKeySigner(key, record.certificate, chain, record.name, title)
+    signer = WorkspaceKeySigner(key, record.certificate, chain, record.name, title)
+    signer.long_term = long_term_data(officer.site.signing, context.secret)
+    return signer
+
+
+def long_term_data(authority, secret):
+    """What a signature embeds to be verifiable for years: the CAs this workspace
+    trusts and its present CRL (re-issued first if it is a day old)."""
+    return LongTermData(trust_roots=tuple(authority.trust_roots()),
+                        crls=(authority.current_crl(secret),))
 
 
 def sign(data, signer, reason, context):

@@ -14,6 +14,15 @@ A signer's certificate has three states:
   key is never stored or logged in clear; the PIN is never stored at all;
 - *revoked*: by an administrator; verification reports it from then on.
 
+Revocations are published for any verifier as a CRL signed by the CA (served at
+``/ca.crl``; every certificate made here names that address in its CRL
+Distribution Points).  The CRL is stored: it is re-issued, with the next CRL
+number, in the transaction of every revocation, and whenever it is read or
+embedded in a signed document more than :data:`CRL_REFRESH` after it was
+issued (its nextUpdate is :data:`CRL_DAYS` after).  Being stored, it is the same
+bytes in every process; two processes re-issuing it at once conflict, and the
+retried one finds the other's.
+
 Wrong PINs are counted per login; after too many, signing is locked for a
 while (the same rule as failed sign-ins).
 """
@@ -42,6 +51,8 @@ ORGANISATION = 'Government of Khyber Pakhtunkhwa'
 CA_NAME = 'KP Digital Workspace Signing CA'
 PIN_MIN, PIN_MAX = 6, 12
 SIGNER_YEARS = 3
+CRL_DAYS = 7                                # a CRL's nextUpdate: a week after it was issued
+CRL_REFRESH = datetime.timedelta(days=1)    # re-issued when a day old, or on a revocation
 # argon2id for the PIN-derived key: the OWASP minimum (19 MiB, 2 passes)
 _KDF = {'time_cost': 2, 'memory_cost': 19 * 1024, 'parallelism': 1, 'hash_len': 32,
         'type': Type.ID}
@@ -138,6 +149,11 @@ class SignerCertificate(Persistent):
 
 
 class SigningAuthority(Persistent):
+    # (class defaults: an authority made before CRLs issues its first one when asked)
+    crl_der = None          # the present CRL (DER)
+    crl_number = 0          # its CRL number (RFC 5280: increases with each CRL issued)
+    crl_issued_at = None
+
     def __init__(self, secret, now=None):
         super().__init__()
         now = now or _now()
@@ -165,6 +181,7 @@ class SigningAuthority(Persistent):
         self.certificates = OOBTree()     # serial -> SignerCertificate
         self.by_login = OOBTree()         # login -> serial of the present certificate
         self.pin_attempts = LoginThrottle()
+        self.publish_crl(secret, now)     # (now, while the CA key is at hand anyway)
 
     # certificates ----------------------------------------------------------------
     @property
@@ -190,17 +207,24 @@ class SigningAuthority(Persistent):
         self.by_login[login] = serial
         return record
 
-    def activate(self, login, pin, secret, now=None):
-        """The signer sets a PIN: the key pair is made and certified now."""
+    def _ca_key(self, secret):
+        return serialization.load_pem_private_key(self._ca_key_pem, _ca_passphrase(secret))
+
+    def activate(self, login, pin, secret, now=None, crl_url=None):
+        """The signer sets a PIN: the key pair is made and certified now.
+
+        :param crl_url: the absolute address of the CRL (``/ca.crl``), written in the
+            certificate's CRL Distribution Points so that any verifier finds it.
+        """
         record = self.current(login)
         if record is None or record.state != 'awaiting_pin':
             raise SigningRefused(_('There is no certificate waiting for a PIN.'), status=409)
         pin = check_pin(pin)
         now = now or _now()
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        ca_key = serialization.load_pem_private_key(self._ca_key_pem, _ca_passphrase(secret))
+        ca_key = self._ca_key(secret)
         ca = self.ca_certificate
-        cert = (x509.CertificateBuilder()
+        builder = (x509.CertificateBuilder()
                 .subject_name(_name(record.name, login)).issuer_name(ca.subject)
                 .public_key(key.public_key())
                 .serial_number(int(record.serial, 16))
@@ -214,8 +238,12 @@ class SigningAuthority(Persistent):
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
                                critical=False)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    ca.public_key()), critical=False)
-                .sign(ca_key, hashes.SHA256()))
+                    ca.public_key()), critical=False))
+        if crl_url:
+            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
+                reasons=None, crl_issuer=None)]), critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
         record.cert_pem = _pem(cert)
         record.chain_pems = (self.ca_cert_pem,)
         record._store_key(key, pin, secret)
@@ -238,12 +266,51 @@ class SigningAuthority(Persistent):
             raise SigningRefused(_('This certificate is already revoked.'), status=409)
         return record
 
-    def revoke(self, serial, by, reason='', now=None):
+    def revoke(self, serial, by, reason='', now=None, *, secret):
+        """Revoke certificate ``serial`` and publish the CRL that says so (in this
+        transaction: the revocation and its CRL are committed together).
+
+        :raises SigningRefused: see :meth:`revocable`.
+        """
         record = self.revocable(serial)
         record.revoked_at = now or _now()
         record.revoked_by = by
         record.reason = reason
+        self.publish_crl(secret, record.revoked_at)
         return record
+
+    # the certificate revocation list -----------------------------------------------
+    def publish_crl(self, secret, now=None):
+        """Issue a new CRL (the next CRL number) listing every revoked certificate
+        this CA issued (imported ones belong to their own CA's CRL).  :returns: its DER."""
+        now = now or _now()
+        ca = self.ca_certificate
+        number = self.crl_number + 1
+        builder = (x509.CertificateRevocationListBuilder()
+                   .issuer_name(ca.subject)
+                   .last_update(now)
+                   .next_update(now + datetime.timedelta(days=CRL_DAYS))
+                   .add_extension(x509.CRLNumber(number), critical=False)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                       ca.public_key()), critical=False))
+        for record in self.certificates.values():
+            if record.revoked_at is not None and record.cert_pem and record.source == 'workspace':
+                builder = builder.add_revoked_certificate(
+                    x509.RevokedCertificateBuilder().serial_number(int(record.serial, 16))
+                    .revocation_date(record.revoked_at).build())
+        crl = builder.sign(self._ca_key(secret), hashes.SHA256())
+        self.crl_der = crl.public_bytes(serialization.Encoding.DER)
+        self.crl_number = number
+        self.crl_issued_at = now
+        return self.crl_der
+
+    def current_crl(self, secret, now=None):
+        """The present CRL (DER), re-issued first if it is :data:`CRL_REFRESH` old
+        (or there is none yet), so a verifier always gets one good for days."""
+        now = now or _now()
+        if self.crl_der is None or now - self.crl_issued_at >= CRL_REFRESH:
+            return self.publish_crl(secret, now)
+        return self.crl_der
 
     def revoked_serials(self):
         """``{serial (int): revoked_at}`` of every revoked certificate."""

@@ -13,6 +13,7 @@ import io
 import logging
 from dataclasses import dataclass, field
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
@@ -20,9 +21,11 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 log = logging.getLogger(__name__)
@@ -32,11 +35,23 @@ def _asn1_cert(cert):
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
+@dataclass(frozen=True)
+class LongTermData:
+    """What a signature embeds so that it can be verified for years (PAdES B-LT): the
+    CAs its chain ends in (``cryptography`` certificates) and the revocation lists
+    (DER) that say its certificate was not revoked when it signed."""
+
+    trust_roots: tuple = ()
+    crls: tuple = ()
+
+
 class Signer:
-    """Whatever holds a signer's key.  ``name`` and ``post`` go on the visible stamp."""
+    """Whatever holds a signer's key.  ``name`` and ``post`` go on the visible stamp;
+    ``long_term`` (a :class:`LongTermData`), if set, is embedded with the signature."""
 
     name = ''
     post = ''
+    long_term = None
 
     def cms_signer(self):  # pragma: no cover - interface
         """A pyHanko ``signers.Signer``."""
@@ -61,14 +76,44 @@ class WorkspaceKeySigner(Signer):
 STAMP_WIDTH, STAMP_HEIGHT = 200, 62
 
 
+class _FetchingNotAllowed(logging.Filter):
+    """pyHanko warns, on every signature, that it embeds validation data without
+    fetching any: we give it all it needs (the CRL) on purpose."""
+
+    def filter(self, record):
+        return 'fetching is not allowed' not in record.getMessage()
+
+
+_QUIET = _FetchingNotAllowed()
+
+
 def sign_pdf(data, signer, reason, location='Peshawar', tsa_url=None, slot=None):
     """Sign ``data`` (PDF bytes) incrementally; earlier signatures stay valid.
 
     The visible stamp goes in the bottom margin of the last page, one slot to
-    the right of the previous signature.  :returns: the signed PDF bytes.
+    the right of the previous signature.  With ``signer.long_term`` the signature
+    is PAdES B-LT: the chain and the CRL go into the document security store (DSS),
+    and with a time-stamping service a document time stamp follows them (B-LTA).
+    That needs the signer's chain, and the service's, to end in ``trust_roots``;
+    when one does not (an imported signer or service whose CA is not trusted yet),
+    the document is signed as before, without them, and the log says why.
+    :returns: the signed PDF bytes.
     """
+    long_term = signer.long_term
+    if long_term is not None:
+        try:
+            return _sign(data, signer, reason, location, tsa_url, slot, long_term)
+        except SigningError as exc:  # (the signer's or the service's chain is not trusted)
+            log.warning('signed without long-term validation data: %s', exc)
+        except (PathBuildingError, PathValidationError) as exc:
+            log.warning('signed without long-term validation data: the time-stamping '
+                        "service's certificate is not trusted (%s)", exc)
+    return _sign(data, signer, reason, location, tsa_url, slot, None)
+
+
+def _sign(data, signer, reason, location, tsa_url, slot, long_term):
     writer = IncrementalPdfFileWriter(io.BytesIO(data))
-    existing = len(writer.prev.embedded_signatures)  # the writer has read the PDF already
+    existing = len(writer.prev.embedded_regular_signatures)  # (read by the writer already)
     slot = existing if slot is None else slot
     field_name = f'Signature{existing + 1}'
     last_page = int(writer.root['/Pages']['/Count']) - 1
@@ -76,13 +121,21 @@ def sign_pdf(data, signer, reason, location='Peshawar', tsa_url=None, slot=None)
     bottom = 40 + (slot // 2) * (STAMP_HEIGHT + 6)  # above the page footer
     style = TextStampStyle(stamp_text='Digitally signed by %(signer)s\n%(post)s\n%(ts)s',
                            timestamp_format='%d %b %Y %H:%M UTC')
-    meta = signers.PdfSignatureMetadata(
-        field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm='sha256',
-        reason=reason, location=location, name=signer.name)
     timestamper = None
     if tsa_url:
         from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
         timestamper = RequestsHTTPTimeStamper(tsa_url)
+    evidence = {}
+    if long_term is not None:
+        logging.getLogger('pyhanko.sign.signers.pdf_signer').addFilter(_QUIET)  # (once)
+        evidence = {'embed_validation_info': True, 'use_pades_lta': timestamper is not None,
+                    'validation_context': ValidationContext(
+                        trust_roots=[_asn1_cert(c) for c in long_term.trust_roots],
+                        crls=[asn1_crl.CertificateList.load(c) for c in long_term.crls],
+                        allow_fetching=False, revocation_mode='soft-fail')}
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm='sha256',
+        reason=reason, location=location, name=signer.name, **evidence)
     pdf_signer = signers.PdfSigner(
         meta, signer=signer.cms_signer(), stamp_style=style, timestamper=timestamper,
         new_field_spec=fields.SigFieldSpec(
@@ -137,7 +190,9 @@ def verify_pdf(data, trust_roots, revoked=None):
     revoked = revoked or {}
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
-        embedded = reader.embedded_signatures
+        # (document time stamps vouch for the long-term data after the signatures;
+        # the signatures are what is reported)
+        embedded = reader.embedded_regular_signatures
     except Exception as exc:  # pyHanko raises many kinds on a damaged file
         raise NotAPdf(str(exc)) from exc
     roots = [_asn1_cert(c) for c in trust_roots]

@@ -91,6 +91,7 @@ ROUTES = (
     # public: no sign-in
     ('verify', '/verify'),
     ('ca_pem', '/ca.pem'),
+    ('ca_crl', '/ca.crl'),
     ('public_notifications', '/public/notifications'),
     ('public_notification_pdf', '/public/notifications/{id}.pdf'),
     # public transparency (kp_workspace.transparency)

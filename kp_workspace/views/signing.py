@@ -1,7 +1,7 @@
 """PDFs, verification, the CA certificate, published notifications, signing PINs.
 
-Public (no sign-in): ``/verify``, ``POST /api/v1/verify``, ``/ca.pem`` and
-``/public/notifications``.  Everything else follows the file's visibility.
+Public (no sign-in): ``/verify``, ``POST /api/v1/verify``, ``/ca.pem``, ``/ca.crl``
+and ``/public/notifications``.  Everything else follows the file's visibility.
 """
 import colander
 import deform
@@ -152,7 +152,7 @@ def verify_page(request):
     signed_when = [(format_when(request, s.signed_at), format_when(request, s.revoked_at, time=False))
                    for s in (result.signatures if result is not None else ())]
     return {'result': result, 'error': error, 'signed_when': signed_when,
-            'ca_url': request.route_url('ca_pem')}
+            'ca_url': request.route_url('ca_pem'), 'crl_url': request.route_url('ca_crl')}
 
 
 @view_config(route_name='ca_pem', permission=PUBLIC)
@@ -160,6 +160,22 @@ def ca_pem(request):
     return Response(body=get_site(request).signing.ca_cert_pem,
                     content_type='application/x-pem-file',
                     content_disposition='attachment; filename="kp-workspace-ca.pem"')
+
+
+# A verifier may cache the CRL a little; a revocation is re-published at once, so the
+# cache is short (five minutes), far shorter than the CRL's own nextUpdate.
+CRL_MAX_AGE = 300
+
+
+@view_config(route_name='ca_crl', permission=PUBLIC)
+def ca_crl(request):
+    """The CA's certificate revocation list (DER), the address every certificate names."""
+    crl = get_site(request).signing.current_crl(request.registry.kpw_settings.secret)
+    response = Response(body=crl, content_type='application/pkix-crl',
+                        content_disposition='attachment; filename="kp-workspace-ca.crl"')
+    response.cache_control.public = True
+    response.cache_control.max_age = CRL_MAX_AGE
+    return response
 
 
 # published notifications -------------------------------------------------------------
@@ -238,12 +254,13 @@ def account_signing(request):
     officer = officer_for(request)
     authority = officer.site.signing
     record = authority.current(officer.login)
-    secret = request.registry.kpw_settings.secret
+    settings = request.registry.kpw_settings
+    secret = settings.secret
     state = record.state if record is not None else None
 
     def activate(data):
         _same(data)
-        authority.activate(officer.login, data['pin'], secret)
+        authority.activate(officer.login, data['pin'], secret, crl_url=settings.crl_url)
         officer.actor.record('signing.pin_set', f'user:{officer.login}', serial=record.serial)
         return _('Your signing certificate is ready. Keep your PIN to yourself.')
 
@@ -313,7 +330,8 @@ def admin_signing(request):
             elif op == 'revoke':
                 record = authority.revoke(request.POST.get('serial', ''),
                                           request.identity.user.login,
-                                          request.POST.get('reason', '').strip()[:200])
+                                          request.POST.get('reason', '').strip()[:200],
+                                          secret=request.registry.kpw_settings.secret)
                 actor.record('signing.certificate_revoked', f'user:{record.login}',
                              serial=record.serial)
                 flash(request, _('Certificate ${serial} revoked.',
@@ -337,5 +355,6 @@ def admin_signing(request):
     return {'rows': rows, 'error': error,
             'users': sorted((u.login, u.name) for u in users.values() if u.active),
             'trusted': len(authority.trusted), 'ca_url': request.route_url('ca_pem'),
+            'crl_url': request.route_url('ca_crl'),
             'crumbs': [(request.localizer.translate(_('Administration')),
                         request.route_url('admin'))]}

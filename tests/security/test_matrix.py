@@ -372,6 +372,7 @@ MATRIX = {
     'verify': [Probe('GET', '/verify', everyone(200, anonymous=200)),
                Probe('POST', '/verify', everyone(400, anonymous=400), form={})],
     'ca_pem': [Probe('GET', '/ca.pem', everyone(200, anonymous=200))],
+    'ca_crl': [Probe('GET', '/ca.crl', everyone(200, anonymous=200))],
     'public_notifications': [Probe('GET', '/public/notifications',
                                    everyone(200, anonymous=200))],
     'public_notification_pdf': [Probe('GET', '/public/notifications/FD-X-0.pdf',
