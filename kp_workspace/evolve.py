@@ -268,6 +268,14 @@ def step_22_ocr_queue(site, registry):
                 queue_if_scanned(site, att, item_id)
 
 
+def step_23_cabinet(site, registry):
+    """The cabinet's registers (``site.cabinet``): proposed agenda items, meetings, the
+    members called to each and the signed minutes (none yet)."""
+    from .cabinet import Cabinet
+    if getattr(site, 'cabinet', None) is None:
+        site.cabinet = Cabinet()
+
+
 STEPS = (
     (1, step_1_layout),
     (2, step_2_tokens_and_throttle),
@@ -291,6 +299,7 @@ STEPS = (
     (20, step_20_record_room),
     (21, step_21_alert_numbers),
     (22, step_22_ocr_queue),
+    (23, step_23_cabinet),
 )
 GENERATION = STEPS[-1][0]
 

@@ -38,6 +38,10 @@ DEPARTMENTS = (
     ('sports', 'Sports Department', 'SPD', 'محکمہ کھیل'),
     ('cm-secretariat', "Chief Minister's Secretariat", 'CMS', 'وزیر اعلیٰ سیکرٹریٹ'),
     ('chief-secretary', "Chief Secretary's Office", 'CSO', 'دفتر چیف سیکرٹری'),
+    # the Cabinet Wing: a section under the Chief Secretary, kept as a department of its
+    # own so its posts' roles (and its file numbers) are its own
+    ('cabinet-wing', "Cabinet Wing, Chief Secretary's Office", 'CAB',
+     'کیبنٹ ونگ، دفتر چیف سیکرٹری'),
 )
 
 POSTS = (
@@ -59,7 +63,12 @@ POSTS = (
      'سیکرٹری سائنس و انفارمیشن ٹیکنالوجی'),
     ('so-sports', 'Section Officer, Sports', 'sports', ('officer',), 'سیکشن آفیسر، محکمہ کھیل'),
     ('secretary-sports', 'Secretary Sports', 'sports', ('approver',), 'سیکرٹری کھیل'),
-    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver',), 'چیف سیکرٹری'),
+    ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver', 'chief_secretary'),
+     'چیف سیکرٹری'),
+    ('so-cabinet', 'Section Officer (Cabinet)', 'cabinet-wing', ('officer', 'cabinet_wing'),
+     'سیکشن آفیسر (کیبنٹ)'),
+    ('secretary-cabinet', 'Secretary Cabinet', 'cabinet-wing', ('approver', 'cabinet_secretary'),
+     'سیکرٹری کیبنٹ'),
     ('chief-minister', 'Chief Minister', 'cm-secretariat', ('chief_minister',), 'وزیر اعلیٰ'),
 )
 
@@ -78,6 +87,12 @@ USERS = (
     ('secretary.sports', 'Rubina Gul', (), ('secretary-sports',)),
     ('cs', 'Chief Secretary', (), ('chief-secretary',)),
     ('cm', 'Chief Minister', (), ('chief-minister',)),
+    ('so.cabinet', 'Farhan Saleem', (), ('so-cabinet',)),
+    ('secretary.cabinet', 'Amna Tariq', (), ('secretary-cabinet',)),
+    # members of the cabinet: a role, no post (they see the cabinet's papers only)
+    ('minister.finance', 'Minister for Finance', ('cabinet_member',), ()),
+    ('minister.education', 'Minister for Higher Education', ('cabinet_member',), ()),
+    ('adviser.it', 'Adviser to the CM on Science & IT', ('cabinet_member',), ()),
 )
 
 
