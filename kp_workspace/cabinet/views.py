@@ -6,7 +6,7 @@ items waiting and a form to schedule a meeting), a meeting's page and its action
 public ``/public/cabinet/decisions``.  API: the same under ``/api/v1/cabinet/...`` and
 ``/api/v1/public/cabinet/decisions`` (no sign-in).
 """
-from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
@@ -23,10 +23,10 @@ from ..views.layout import flash
 from ..views.params import offset_and_limit
 from ..views.signing import PUBLIC
 from ..views.work import iso, officer_for, pdf_response
-from . import (MEMBER_ROLE, STATES, add_annexure, call_members, find_meeting, is_member,
+from . import (MEMBER_ROLE, STATES, add_annexure, call_members, find_meeting,
                is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for, minutes_pdf,
                papers_open, papers_pdf, public_decisions, record_decision, schedule,
-               set_agenda, sign_minutes, signs_minutes, waiting_items)
+               set_agenda, sign_minutes, signs_minutes, uses_cabinet, waiting_items)
 
 _ = TranslationStringFactory('kp_workspace')
 ACTIONS = ('members', 'agenda', 'annexure', 'issue', 'decide', 'sign')
@@ -109,8 +109,16 @@ def meetings_page(request):
     return _meetings_data(request)
 
 
-def _meetings_data(request, error=None):
+def _user(request):
+    """The signed-in user as an Officer, if they have business with the cabinet (403)."""
     officer = officer_for(request)
+    if not uses_cabinet(officer):
+        raise HTTPForbidden()
+    return officer
+
+
+def _meetings_data(request, error=None):
+    officer = _user(request)
     site = officer.site
     translate = request.localizer.translate
     offset, _limit = offset_and_limit(request)
@@ -129,7 +137,6 @@ def _meetings_data(request, error=None):
         'may_secret': keeps_secrets(officer),
         'schedule_url': request.route_url('cabinet_meetings'),
         'public_url': request.route_url('public_cabinet_decisions'),
-        'uses': wing or signs_minutes(officer) or is_member(officer),
     }
 
 
@@ -335,7 +342,7 @@ def api_public(request):
 @view_config(**api_config(route_name='api_cabinet_meetings', request_method='GET',
                           permission=CABINET))
 def api_meetings(request):
-    officer = officer_for(request)
+    officer = _user(request)
     offset, limit = offset_and_limit(request)
     found, more = _take(meetings_for(officer.site, officer), offset, limit)
     return {'items': [meeting_json(request, m, full=False) for m in found], 'more': more}

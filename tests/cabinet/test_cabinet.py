@@ -384,3 +384,16 @@ def test_step_23_adds_the_cabinet_to_an_older_database(tmp_path, demo_template):
         assert browser.api('get', '/api/v1/cabinet/meetings', token).json['items'] == []
     finally:
         close_app(wsgi)
+
+
+def test_the_demo_has_a_meeting_with_two_items_and_signed_minutes(world):
+    from kp_workspace.populate import DEMO_CABINET_SUMMARIES, DEMO_MEMBERS
+    meeting = call(world, DEMO_MEMBERS[0], 'get', '/api/v1/cabinet/meetings/1').json
+    assert meeting['state'] == 'signed' and meeting['signed_by'] == CS
+    assert [i['subject'] for i in meeting['items']] == [s for s, _d, _p in
+                                                        DEMO_CABINET_SUMMARIES]
+    assert [m['login'] for m in meeting['members']] == list(DEMO_MEMBERS)
+    public = Browser(world[0]).get('/api/v1/public/cabinet/decisions').json['items']
+    assert DEMO_CABINET_SUMMARIES[0][0] in [d['subject'] for d in public]
+    assert DEMO_CABINET_SUMMARIES[1][0] not in [d['subject'] for d in public]
+    call(world, NOT_CALLED, 'get', '/api/v1/cabinet/meetings/1', 404)
