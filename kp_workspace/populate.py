@@ -157,8 +157,8 @@ DEMO_MEMBERS = ('minister.finance', 'minister.education')
 
 
 def _demo_cabinet(site, actor, secret):
-    """Two Science & IT summaries the Chief Minister sent to the cabinet (filed by the
-    department since), a meeting held yesterday with both on its agenda, its papers
+    """Two Science & IT summaries the Chief Minister sent to the cabinet (back with the
+    department's Section Officer, decided), a meeting held yesterday with both on its agenda, its papers
     issued, a decision on each, the minutes signed by the Chief Secretary (the decisions
     sent for implementation where that part is installed)."""
     from . import cabinet
@@ -184,7 +184,6 @@ def _demo_cabinet(site, actor, secret):
                     remarks='Submitted for orders.')
         SUMMARY.run(summary, 'decide', cm, decision='for_cabinet', pin=DEMO_PIN,
                     signing=context, remarks='To be placed before the Cabinet.')
-        SUMMARY.run(summary, 'file_decided', so, remarks='Sent to the Cabinet Wing.')
         ids.append(summary.id)
     wing, cs = officer('secretary.cabinet'), officer('cs')
     yesterday = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)
