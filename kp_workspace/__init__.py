@@ -41,6 +41,7 @@ def main(global_config, **settings):
         config.include('.dispatch')            # the dispatch registers' pages and API
         config.include('.recordroom')          # the record room's pages and API
         config.include('.cabinet')             # cabinet meetings, papers, minutes, decisions
+        config.include('.implementation')      # cabinet decisions' implementation
     try:
         config.registry.kpw_generations = prepare_database(
             config.registry, evolve=kpw_settings.evolve_on_start)

@@ -21,6 +21,7 @@ KINDS = {
     'returned': 'A file you sent came back',
     'decided': 'A summary was decided',
     'receipt': 'A letter was marked to you',
+    'implementation_overdue': 'A cabinet decision is overdue for implementation',
 }
 
 

@@ -274,6 +274,19 @@ def step_23_cabinet(site, registry):
     from .cabinet import Cabinet
     if getattr(site, 'cabinet', None) is None:
         site.cabinet = Cabinet()
+def step_24_implementation(site, registry):
+    """The registers of cabinet decisions sent to departments for implementation
+    (``site.implementation``, none yet).  The Chief Secretary's post, as the seed data
+    names it (``chief-secretary``), gets the new ``chief_secretary`` role, which lets it
+    see the implementation dashboard (elsewhere an administrator grants it)."""
+    from .implementation import ImplementationBook
+    if getattr(site, 'implementation', None) is None:
+        site.implementation = ImplementationBook()
+    dept = site['departments'].get('chief-secretary')
+    if dept is not None and 'chief-secretary' in site['principals'].posts:
+        roles = dept.roles_of('post:chief-secretary')
+        if roles and 'chief_secretary' not in roles:
+            dept.set_roles('post:chief-secretary', set(roles) | {'chief_secretary'})
 
 
 STEPS = (
@@ -300,6 +313,7 @@ STEPS = (
     (21, step_21_alert_numbers),
     (22, step_22_ocr_queue),
     (23, step_23_cabinet),
+    (24, step_24_implementation),
 )
 GENERATION = STEPS[-1][0]
 

@@ -15,7 +15,8 @@ ago, due for weeding, and one of class B closed then too, kept for six years mor
 The Cabinet Wing (``so.cabinet``, ``secretary.cabinet``) held a meeting yesterday on two
 Science & IT summaries the Chief Minister sent to the cabinet, called two members of the
 cabinet (``minister.finance``, ``minister.education``; ``adviser.it`` is not called), and
-the Chief Secretary signed its minutes: one decision is public.
+the Chief Secretary signed its minutes: one decision is public, and Science & IT
+reports its implementation in progress.
 """
 import datetime
 import io
@@ -197,6 +198,14 @@ def _demo_cabinet(site, actor, secret):
                                 ['science-it', 'finance'] if n == 1 else ['science-it'],
                                 due, public)
     cabinet.sign_minutes(site, cs, meeting, DEMO_PIN, context)
+    # the first decision under implementation: Science & IT reports it in progress
+    try:
+        from .implementation import for_decision
+    except ImportError:   # (the implementation part not installed)
+        return
+    for item in for_decision(site, cabinet.source_id(meeting, 1)):
+        if item.department == 'science-it':
+            demo_implementation(site, actor, item)
 
 
 DEMO_LETTERS = (
@@ -377,3 +386,34 @@ def backdate_closing(site, casefile, by):
         last.at = casefile.closed_at
         casefile.movements._lines[last.n] = last   # (stored again: its bucket changed)
     room.filed(casefile)
+
+
+def demo_implementation(site, actor, item):
+    """A file worker of ``item``'s department (an implementation item the demo's cabinet
+    meeting sent it; its Section Officer rather than its Secretary) reports it in
+    progress, with a letter attached when the database keeps blobs.  Idempotent: an
+    item with a report already is left as it is.  :returns: the report, or None."""
+    from .access import Officer
+    from .implementation import report
+    from .security.roles import APPROVE, WRITE_NOTE, permissions_of
+    if len(item.reports):
+        return None
+    principals = site['principals']
+    dept = site['departments'][item.department]
+    workers = []
+    for principal, roles in dept.local_roles.items():
+        post = principals.posts.get(principal[5:]) if principal.startswith('post:') else None
+        perms = permissions_of(roles)
+        if post is not None and post.holders and WRITE_NOTE in perms:
+            workers.append((APPROVE in perms, post.post_id, post.holders[0]))
+    if not workers:
+        return None
+    officer = Officer(principals.users[min(workers)[2]], site, actor)
+    uploads = []
+    if blobs_stored(site):
+        uploads = [(io.BytesIO(letter_pdf(dept.title, f'{dept.code}/CAB/{item.id}',
+                                          f'Implementation of: {item.subject}')),
+                    'progress-report.pdf')]
+    return report(item, officer, 'in_progress',
+                  'The draft notification has been prepared and sent to the Law Department '
+                  'for vetting.', uploads=uploads)

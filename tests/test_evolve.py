@@ -513,3 +513,35 @@ def test_step_21_numbers_the_alerts_an_app_asks_for(var_dir):
                                                params={'since': '0'}).json['items']] == texts
     finally:
         close_app(app)
+
+
+def test_step_24_opens_the_implementation_registers_and_lets_the_chief_secretary_see_them(
+        var_dir):
+    """A database as release 22 left it (no implementation registers; the Chief
+    Secretary's post an approver only): step 24 adds the registers, and the post the
+    chief_secretary role, so the Chief Secretary sees the implementation dashboard."""
+    def as_release_22(site):
+        del site.implementation
+        site['departments']['chief-secretary'].set_roles('post:chief-secretary',
+                                                          ('approver',))
+    set_generation(var_dir, 22, as_release_22)
+    app = make_app(var_dir, **{'kp_workspace.indexer': 'off'})
+    try:
+        assert app.registry.kpw_generations == (22, evolve.GENERATION)
+        browser = Browser(app)
+        browser.login('cs')
+        assert 'Implementation of cabinet decisions' in browser.get(
+            '/implementation/dashboard').text
+        assert browser.api('get', '/api/v1/implementation',
+                           browser.token('cs')).json == {'items': [], 'more': False}
+    finally:
+        close_app(app)
+
+
+def test_step_24_on_a_site_that_has_them_changes_nothing():
+    from kp_workspace.implementation import ImplementationBook
+    site = Site()
+    evolve.step_1_layout(site, None)
+    site.implementation = book = ImplementationBook()
+    evolve.step_24_implementation(site, None)
+    assert site.implementation is book

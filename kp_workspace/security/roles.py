@@ -34,6 +34,7 @@ MANAGE_CABINET = 'manage_cabinet'      # schedule cabinet meetings, their agenda
 CABINET_SECRET = 'cabinet_secret'      # handle a secret meeting's papers before it meets
 SIGN_MINUTES = 'sign_minutes'          # confirm and sign the cabinet's minutes
 READ_CABINET_PAPERS = 'read_cabinet_papers'  # a member: papers of the meetings called to
+VIEW_IMPLEMENTATION = 'view_implementation'  # the dashboard of cabinet decisions' implementation
 
 PERMISSION_TITLES = {
     VIEW: _('Use the workspace'),
@@ -58,6 +59,7 @@ PERMISSION_TITLES = {
     CABINET_SECRET: _('Handle secret cabinet papers before the meeting'),
     SIGN_MINUTES: _('Confirm and sign the cabinet\'s minutes'),
     READ_CABINET_PAPERS: _('Read the papers of the cabinet meetings one is called to'),
+    VIEW_IMPLEMENTATION: _('See the implementation of cabinet decisions'),
 }
 
 _FILE_WORK = frozenset({OPEN_FILE, WRITE_NOTE, ATTACH, DRAFT, FORWARD})
@@ -76,8 +78,13 @@ ROLES = (
          _('Opens files, writes notes, attaches, drafts and forwards on files their post holds.')),
     Role('approver', _('Approver'), _FILE_WORK | {APPROVE, SIGN},
          _('An officer who also approves and signs (Secretary and the like).')),
-    Role('chief_minister', _('Chief Minister'), _FILE_WORK | {APPROVE, SIGN, DECIDE_SUMMARY},
+    Role('chief_minister', _('Chief Minister'),
+         _FILE_WORK | {APPROVE, SIGN, DECIDE_SUMMARY, VIEW_IMPLEMENTATION},
          _('Decides and signs summaries.')),
+    Role('chief_secretary', _('Chief Secretary'), frozenset({VIEW_IMPLEMENTATION, SIGN_MINUTES}),
+         _('Follows the implementation of cabinet decisions in every department, and '
+           'confirms and signs the minutes of the cabinet (held with the Approver role for '
+           'file work and signing).')),
     Role('records_clerk', _('Records clerk'), frozenset({READ_ARCHIVE}),
          _('Searches and reads closed files of the department; changes nothing.')),
     Role('diary_clerk', _('Diary clerk'), frozenset({REGISTER_RECEIPT}),
@@ -87,8 +94,6 @@ ROLES = (
            'the decisions.')),
     Role('cabinet_secretary', _('Secretary Cabinet'), frozenset({MANAGE_CABINET, CABINET_SECRET}),
          _('A Cabinet Wing officer who also handles secret papers before the meeting.')),
-    Role('chief_secretary', _('Chief Secretary'), frozenset({SIGN_MINUTES}),
-         _('Confirms and signs the minutes of the cabinet (with a certificate and PIN).')),
     Role('cabinet_member', _('Member of the cabinet'), frozenset({READ_CABINET_PAPERS}),
          _('A Minister or Adviser: reads the papers of the meetings they are called to, and '
            'nothing else of the workspace.')),

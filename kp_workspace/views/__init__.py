@@ -92,6 +92,8 @@ ROUTES = (
     ('api_cabinet_papers', '/api/v1/cabinet/meetings/{meeting}/papers'),
     ('api_cabinet_minutes', '/api/v1/cabinet/meetings/{meeting}/minutes'),
     ('api_public_cabinet_decisions', '/api/v1/public/cabinet/decisions'),
+    ('api_implementation', '/api/v1/implementation'),
+    ('api_implementation_reports', '/api/v1/implementation/{id}/reports'),
     # public: no sign-in
     ('public_cabinet_decisions', '/public/cabinet/decisions'),
     ('verify', '/verify'),
@@ -161,6 +163,12 @@ ROUTES = (
     ('summary_notes', '/summaries/{id}/notes'),
     ('summary_action', '/summaries/{id}/actions/{action}'),
     ('summary_pdf', '/summaries/{id}/pdf'),
+    # cabinet decisions' implementation (the dashboard before {id}: it is not an item)
+    ('implementation', '/implementation'),
+    ('implementation_dashboard', '/implementation/dashboard'),
+    ('implementation_item', '/implementation/{id}'),
+    ('implementation_reports', '/implementation/{id}/reports'),
+    ('implementation_attachment', '/implementation/{id}/attachments/{att_id}'),
 )
 
 

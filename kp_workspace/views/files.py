@@ -609,6 +609,13 @@ class ItemPages:
         return self._back(item, self._done(DRAFT_WORKFLOW, t, draft))
 
 
+def _alert_kind(desk, alert):
+    """The kind of item ``alert`` is about (a cabinet decision's is not on the desk)."""
+    if alert.kind == 'implementation_overdue':
+        return 'implementation'
+    return getattr(desk.items.get(alert.item_id), 'kind', 'file')
+
+
 @view_config(route_name='alerts', permission=VIEW, renderer='kp_workspace:templates/alerts.pt')
 def alerts_page(request):
     officer = officer_for(request)
@@ -624,8 +631,7 @@ def alerts_page(request):
         desk_row(request, r)
         r['until'] = format_when(request, r['parked_until'], time=False)
     return {'items': [{'at': format_when(request, a.at), 'text': a.text, 'unread': unread,
-                       'url': item_url(request, getattr(desk.items.get(a.item_id), 'kind',
-                                                        'file'), a.item_id)}
+                       'url': item_url(request, _alert_kind(desk, a), a.item_id)}
                       for a, unread in items],
             'unread': box.unread() if box is not None else 0,
             # the reminders: what the user's posts parked whose date has come

@@ -69,8 +69,10 @@ def home(request):
                           request.route_url('department_records', name=name)))
         if links:
             work.append((display_title(dept, request), links))
+    from ..implementation.views import glance
     return {
         'desk': _desk(request, officer),
+        'implementation': glance(request),
         'work': work,
         'name': identity.user.name,
         'posts': rows, 'charges_url': request.route_url('charges'),

@@ -107,6 +107,9 @@ class Chrome:
             items.append((_('Record room'), request.route_url('department_records',
                                                               name=records),
                           route.startswith('department_records')))
+        if self.implementation_shown:
+            items.append((_('Cabinet decisions'), request.route_url('implementation'),
+                          route.startswith('implementation')))
         items.append((_('Search'), request.route_url('search'), route == 'search'))
         unread = self.unread_alerts
         items.append((_('Alerts (${n})', mapping={'n': unread}) if unread else _('Alerts'),
@@ -123,6 +126,20 @@ class Chrome:
         items.append((_('Password'), request.route_url('account_password'),
                       route == 'account_password'))
         return items
+
+    @reify
+    def implementation_shown(self):
+        """Whether the navigation leads to the cabinet decisions: the user sees the
+        implementation dashboard, or a department of theirs has decisions to implement."""
+        from ..implementation import (departments_reporting, implementation_book,
+                                      may_see_dashboard)
+        from .work import officer_for
+        officer = officer_for(self.request)
+        book = implementation_book(officer.site)
+        if book is None:
+            return False
+        return may_see_dashboard(officer) or any(
+            book.listed_count(d) for d in departments_reporting(officer))
 
     @reify
     def unread_alerts(self):

@@ -28,7 +28,8 @@ from ..workflows.summary import SUMMARY
 _ = TranslationStringFactory('kp_workspace')
 WORKFLOWS = {'file': CASEFILE, 'summary': SUMMARY, 'receipt': RECEIPT}
 # the page of each kind of item (a route taking its id)
-PAGES = {'file': 'file', 'summary': 'summary', 'receipt': 'receipt'}
+PAGES = {'file': 'file', 'summary': 'summary', 'receipt': 'receipt',
+         'implementation': 'implementation_item'}
 
 
 def item_url(request, kind, item_id):

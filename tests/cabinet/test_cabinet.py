@@ -200,6 +200,12 @@ def test_decisions_then_the_minutes_signed_by_the_chief_secretary(world, signed_
         assert meeting['items'][0]['decision']['sent'] == []
     else:
         assert meeting['items'][1]['decision']['sent'] == ['higher-education', 'finance']
+        # each department concerned has it in its implementation list, with the due date
+        for login, subjects in (('so.hed', ['Creation of a university at Swat']),
+                                ('so.finance', ['Establishment of a provincial health card '
+                                                'scheme', 'Creation of a university at Swat'])):
+            listed = call(world, login, 'get', '/api/v1/implementation').text
+            assert all(s in listed for s in subjects) and due in listed, login
 
 
 def test_public_decisions_only_after_signing_and_only_those_marked(world, signed_meeting):

@@ -124,6 +124,15 @@ RECEIPT_STATES = {
     'missing': (set(), None, False, False),
 }
 DEPARTMENT_STATES = ('own', 'other_department', 'missing')
+# cabinet decisions sent for implementation: a Finance one (seen by Finance's file workers
+# and by the Chief Minister's dashboard), one implemented (final), a Sports one
+IMPLEMENTATION_STATES = {
+    'open': ({'officer', 'other_officer', 'approver', 'chief_minister'}, None, False, False),
+    'implemented': ({'officer', 'other_officer', 'approver', 'chief_minister'}, None, True,
+                    False),
+    'other_department': ({'chief_minister'}, None, False, False),
+    'missing': (set(), None, False, False),
+}
 
 LOGIN = 'login'  # expected: a browser sent to the login page (303)
 
@@ -207,6 +216,22 @@ def only(allowed, status, otherwise=403):
     return expect
 
 
+def reporting(success):
+    """A compliance report on a cabinet decision: the file workers of its department
+    (``write_note`` there); whoever else sees it (the dashboard's) is refused 403; an
+    implemented decision takes no more reports (409)."""
+    def expect(who, state, states, api):
+        if who == 'anonymous':
+            return _anonymous(api)
+        sees, _holder, closed, _frozen = states[state]
+        if who not in sees:
+            return 404
+        if 'write_note' not in MAY[who]:
+            return {403, 409} if closed else 403
+        return 409 if closed else success
+    return expect
+
+
 def in_department(allowed, status):
     """Department routes: ``allowed`` (roles holding the permission in Finance) get
     ``status`` for Finance; nobody may for Sports (403); no such department: 404."""
@@ -270,6 +295,8 @@ class Probe:
 
 
 F, S, D, R = FILE_STATES, SUMMARY_STATES, DEPARTMENT_STATES, RECEIPT_STATES
+IMP = IMPLEMENTATION_STATES
+REPORT = {'status': 'in_progress', 'note': 'Reported by the matrix.'}
 DIARY = {'diary_clerk'}
 LETTER = {'sender': 'The matrix', 'subject': 'A letter to the diary', 'mode': 'post'}
 MARK_ON = {'to_post': 'secretary-finance', 'remarks': 'For orders.'}
@@ -640,6 +667,19 @@ MATRIX = {
                                   only(CABINET_MEMBERS, 200, 404))],
     'api_public_cabinet_decisions': [Probe('GET', '/api/v1/public/cabinet/decisions',
                                            everyone(200, anonymous=200))],
+    # cabinet decisions' implementation (the flows are in tests/implementation)
+    'implementation': [Probe('GET', '/implementation', everyone(200))],
+    'implementation_dashboard': [Probe('GET', '/implementation/dashboard',
+                                       only({'chief_minister'}, 200))],
+    'implementation_item': [Probe('GET', '/implementation/{implementation}', read(),
+                                  states=IMP)],
+    'implementation_reports': [Probe('POST', '/implementation/{implementation}/reports',
+                                     reporting(303), states=IMP, form=REPORT)],
+    'implementation_attachment': [Probe(
+        'GET', '/implementation/{implementation}/attachments/a1', read(), states=IMP)],
+    'api_implementation': [Probe('GET', '/api/v1/implementation', everyone(200))],
+    'api_implementation_reports': [Probe('POST', '/api/v1/implementation/{implementation}/reports',
+                                         reporting(201), states=IMP, json=REPORT)],
     'api_dispatch_acknowledgements': [Probe(
         'POST', '/api/v1/departments/{department}/dispatch/2026-0001/acknowledgements',
         in_department(REGISTER_KEEPERS, 404), states=D,
@@ -716,6 +756,7 @@ class Objects:
                         _receipt(site, officer, state)
                         for _ in range(fresh_receipts.get(state, 0))]
         self._run(make)
+        self.implementations = self._run(_implementations)
         self.receipts['missing'] = {'receipt': 'nosuchreceipt'}
         self.files['missing'] = {'file': 'nosuchfile', 'attachment': 'nosuchatt',
                                  'local_draft': 'd1', 'draft': 'nosuchfile-d1'}
@@ -728,6 +769,8 @@ class Objects:
                              id(RECEIPT_STATES): (self.receipts, self.fresh_receipts)
                              }[id(probe.states)]
             return probe.path.format(**(pools[state].pop() if fresh else shared[state]))
+        if probe.states is IMPLEMENTATION_STATES:
+            return probe.path.format(implementation=self.implementations[state])
         if probe.states is DEPARTMENT_STATES:
             name = {'own': 'finance', 'other_department': 'sports',
                     'missing': 'no-such-department'}[state]
@@ -795,6 +838,33 @@ def _summary(site, officer, state, signing_context=None):
     if state == 'filed':
         SUMMARY_WORKFLOW.run(summary, 'file_decided', who, remarks='')
     return {'summary': summary.id}
+
+
+def _implementations(site, conn):
+    """A cabinet decision for Finance (with a report carrying an attachment, a1), one
+    implemented, one for Sports."""
+    from kp_workspace.access import Officer
+    from kp_workspace.audit import Actor, ensure_audit_log
+    from kp_workspace.implementation import assign, report
+    actor = Actor('matrix', '127.0.0.1', ensure_audit_log(conn))
+
+    def officer(login):
+        return Officer(site['principals'].users[login], site, actor)
+    found = {'missing': 'i999999'}
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    for state, dept, reporter in (('open', 'finance', 'so.finance'),
+                                  ('implemented', 'finance', 'so.finance'),
+                                  ('other_department', 'sports', 'so.sports')):
+        item = assign(site, officer('cs'), department=dept, source_id=f'matrix/{state}',
+                      meeting_title='Matrix meeting', meeting_date=today, item_number=1,
+                      subject=f'Matrix decision ({state})', decision_text='Approved.',
+                      due=today + datetime.timedelta(days=30))
+        report(item, officer(reporter), 'in_progress', 'Started.',
+               uploads=[(io.BytesIO(PNG), 'scan.png')])
+        if state == 'implemented':
+            report(item, officer(reporter), 'implemented', 'Done.')
+        found[state] = item.id
+    return found
 
 
 def _receipt(site, officer, state):

@@ -15,6 +15,7 @@ from ...security.charges import STATES as CHARGE_STATES
 from ...content_types.summary import DECISIONS
 from ...dispatch import MAX_ADDRESSES, MODES as DISPATCH_MODES
 from ...ocr import STATES as OCR_STATES
+from ...implementation import MAX_ATTACHMENTS, MAX_NOTE, MAX_REASONS, REPORTED, STATUSES
 from ...recordroom import LIST_STATES, MAX_HOLD_SEARCH, MAX_LIST, RECORD_CLASSES
 from ...search.engine import KINDS as SEARCH_KINDS
 from ...workflows.casefile import CASEFILE
@@ -336,6 +337,26 @@ SCHEMAS = {
                          'approved_at': TIME, 'destroyed_by': STRING,
                          'destroyed_at': TIME}),
     'Tombstones': closed({'items': array(ref('Tombstone')), 'more': BOOLEAN}),
+    # cabinet decisions' implementation
+    'ImplementationAttachment': closed({'id': STRING, 'title': STRING, 'content_type': STRING,
+                                        'size': INTEGER}),
+    # "post": the post the report was made through (null: a role not from a post);
+    # "reasons": why it is not possible ('' for the other statuses)
+    'ImplementationReport': closed({
+        'n': INTEGER, 'status': {'enum': list(REPORTED)}, 'note': STRING, 'reasons': STRING,
+        'by': STRING, 'by_name': STRING, 'post': MAYBE_STRING, 'at': TIME,
+        'acting': BOOLEAN, 'attachments': array(ref('ImplementationAttachment'))}),
+    # "overdue": not implemented (pending or in progress) and the due date has passed;
+    # "may_report": the caller may add a report now
+    'ImplementationItem': closed({
+        'id': STRING, 'source_id': STRING, 'department': STRING, 'meeting_title': STRING,
+        'meeting_date': {'type': 'string', 'format': 'date'}, 'item_number': STRING,
+        'subject': STRING, 'decision_text': STRING,
+        'due': {'type': 'string', 'format': 'date'}, 'status': {'enum': list(STATUSES)},
+        'overdue': BOOLEAN, 'assigned_at': TIME, 'may_report': BOOLEAN,
+        'reports': array(ref('ImplementationReport'))}),
+    'ImplementationItems': closed({'items': array(ref('ImplementationItem')),
+                                   'more': BOOLEAN}),
 }
 
 # What the text rules (kp_workspace.text_rules) accept, as a pattern a client can
@@ -686,6 +707,9 @@ LIST = path_params('department_id', 'list')
 ROOM = ('Records clerks and approvers of the department only (403 for others).')
 DEVICE = ('A device is an app signed in with "device" (a name) at POST /api/v1/auth/token: '
           'its access token and its refresh token. ')
+IMPLEMENTATION_REPORT = {
+    'status': {'enum': list(REPORTED)}, 'note': text(MAX_NOTE),
+    'reasons': text(MAX_REASONS, blank=True)}
 PATHS.update({
     '/api/v1/alerts/changes': {'get': op(
         'Your alerts newer than "since" (the cursor an earlier answer gave; none: the newest '
@@ -779,6 +803,34 @@ PATHS.update({
         'a confidential or secret one unless you are an approver). ' + ROOM,
         'A page of tombstones', ref('Tombstones'), (400, 401, 403, 404),
         params=DEPT + PAGING)},
+    '/api/v1/implementation': {'get': op(
+        'Cabinet decisions sent to departments for implementation that you may see: those '
+        'of the departments where you write notes (officers and approvers), and every '
+        'department\'s for the Chief Secretary and the Chief Minister; by department, due '
+        'soonest first. "department" and "status" narrow the list. Reading it raises the '
+        'overdue alerts due (once per decision).', 'A page of decisions',
+        ref('ImplementationItems'), (400, 401),
+        params=[*PAGING, {'name': 'department', 'in': 'query', 'required': False,
+                          'schema': {'type': 'string', 'maxLength': 100}},
+                {'name': 'status', 'in': 'query', 'required': False,
+                 'schema': {'enum': list(STATUSES)}}])},
+    '/api/v1/implementation/{id}/reports': {'post': op(
+        'Report compliance on a decision, as its department (write_note there; 403 for '
+        'others who may see it, 404 for the rest): "status" in_progress, implemented or '
+        'not_possible ("reasons" required), and "note". As JSON, or as multipart form data '
+        f'with up to {MAX_ATTACHMENTS} files in the field "file". Reports are never changed; '
+        '409 once the decision is implemented.', 'The decision with the new report',
+        ref('ImplementationItem'), (400, 401, 403, 404, 409, 413, 415, *WRITE),
+        status='201', params=ID,
+        body={'required': True, 'content': {
+            'application/json': {'schema': {
+                'type': 'object', 'additionalProperties': False,
+                'required': ['status', 'note'], 'properties': IMPLEMENTATION_REPORT}},
+            'multipart/form-data': {'schema': {
+                'type': 'object', 'required': ['status', 'note'],
+                'properties': {**IMPLEMENTATION_REPORT, 'file': {
+                    'type': 'array', 'maxItems': MAX_ATTACHMENTS,
+                    'items': {'type': 'string', 'format': 'binary'}}}}}}})},
 })
 
 # Every operation's stable name (operationId: what a generated client calls its function)
@@ -854,6 +906,9 @@ OPERATIONS = {
     'POST /api/v1/departments/{department_id}/holds': ('placeHolds', 'record room'),
     'POST /api/v1/departments/{department_id}/holds/{file}/lift': ('liftHold', 'record room'),
     'GET /api/v1/departments/{department_id}/tombstones': ('listTombstones', 'record room'),
+    'GET /api/v1/implementation': ('listImplementation', 'cabinet implementation'),
+    'POST /api/v1/implementation/{id}/reports': ('reportImplementation',
+                                                 'cabinet implementation'),
 }
 
 # the cabinet's operations (kp_workspace/cabinet/openapi.py, which uses the helpers above)
