@@ -51,7 +51,7 @@ SCHEMAS = {
 PATHS = {
     '/api/v1/cabinet/meetings': {
         'get': op('The cabinet meetings you may see, latest date first. ' + WHO,
-                  'A page of meetings', ref('Meetings'), (400, 401), params=PAGING),
+                  'A page of meetings', ref('Meetings'), (400, 401, 403), params=PAGING),
         'post': op('Schedule a meeting (the Cabinet Wing; a secret one: the Secretary '
                    'Cabinet only). Its number follows the last meeting\'s.', 'The meeting',
                    ref('Meeting'), (400, 401, 403, *(503,)), status='201',
