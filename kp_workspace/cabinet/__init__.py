@@ -457,7 +457,7 @@ def add_annexure(site, officer, meeting, n, stream, filename, title, tmp_dir=Non
 
     :raises DomainError: (404) no such item; (400) not a readable PDF, too large.
     """
-    from ..content_types.extract import DocumentRefused, check_pdf
+    from ..content_types.extract import check_pdf
     _prepare(officer, meeting)
     item = meeting.item(n)
     if item is None:
@@ -484,10 +484,7 @@ def add_annexure(site, officer, meeting, n, stream, filename, title, tmp_dir=Non
         path = f.name
     if head != b'%PDF-':
         raise DomainError(_('An annexure must be a PDF.'), field='file', status=415)
-    try:
-        annexure.pages = check_pdf(path)
-    except DocumentRefused:
-        raise
+    annexure.pages = check_pdf(path)   # (DocumentRefused, 400: broken, encrypted, too long)
     item.annexures.append(annexure)
     officer.actor.record('cabinet.annexure_added', f'meeting:{meeting.id}', item=n,
                          title=title, pages=annexure.pages)
