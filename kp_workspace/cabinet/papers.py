@@ -25,7 +25,7 @@ from ..official_pdf import _build, _letterhead, _styles, dated, text_block
 WING = 'Cabinet Wing, Chief Secretary\'s Office'
 
 
-def _front(meeting, member_names, starts, total_pages):
+def _front(meeting, member_names, starts, total_pages, departments=None):
     """The cover and the agenda as PDF bytes; ``starts``: item n -> its first page (1-based)
     in the whole papers (None on the first pass)."""
     styles = _styles()
@@ -52,7 +52,8 @@ def _front(meeting, member_names, starts, total_pages):
     for n, item in enumerate(meeting.items, 1):
         page = str(starts[n]) if starts else ''
         rows.append([str(n), official_pdf._cell(item.subject, cell),
-                     Paragraph(escape(item.department), cell),
+                     Paragraph(escape((departments or {}).get(item.department,
+                                                              item.department)), cell),
                      Paragraph(escape(item.number), cell), page])
     table = Table(rows, colWidths=[12 * mm, 80 * mm, 30 * mm, 30 * mm, 14 * mm], repeatRows=1)
     table.setStyle(TableStyle([('FONT', (0, 0), (-1, 0), 'Sans-Bold', 9),
@@ -77,7 +78,7 @@ def _numbering(writer, title):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         stamp.setPageSize((width, height))
         stamp.setFillColor(colors.white)
-        stamp.rect(width / 2 - 75 * mm, 3 * mm, 150 * mm, 9 * mm, stroke=0, fill=1)
+        stamp.rect(width / 2 - 80 * mm, 2 * mm, 160 * mm, 13 * mm, stroke=0, fill=1)
         stamp.setFillColor(colors.black)
         stamp.setFont('Sans', 8)
         stamp.drawCentredString(width / 2, 6 * mm, f'{title} · page {n} of {total}')
@@ -105,7 +106,8 @@ def render_papers(site, meeting, member_names, summary_pdf):
                 found.append((f'Annexure {letter}: {annexure.title}', f.read()))
         parts.append(found)
     sizes = [[_pages(data) for _t, data in found] for found in parts]
-    front = _front(meeting, member_names, None, None)
+    departments = {name: d.title for name, d in site['departments'].items()}
+    front = _front(meeting, member_names, None, None, departments)
     for _attempt in range(3):   # (page numbers in the agenda could, in theory, add a page)
         first = _pages(front)
         starts, at = {}, first + 1
@@ -113,7 +115,7 @@ def render_papers(site, meeting, member_names, summary_pdf):
             starts[n] = at
             at += sum(counts)
         total = at - 1
-        front = _front(meeting, member_names, starts, total)
+        front = _front(meeting, member_names, starts, total, departments)
         if _pages(front) == first:
             break
     writer = PdfWriter()
