@@ -40,6 +40,7 @@ def main(global_config, **settings):
         config.include('.views.api.limits')    # per-token rate limits, CORS
         config.include('.dispatch')            # the dispatch registers' pages and API
         config.include('.recordroom')          # the record room's pages and API
+        config.include('.cabinet')             # cabinet meetings, papers, minutes, decisions
         config.include('.implementation')      # cabinet decisions' implementation
         config.include('.transparency')        # public figures, feeds (no sign-in)
     try:

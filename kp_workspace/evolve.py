@@ -271,6 +271,12 @@ def step_22_ocr_queue(site, registry):
                 queue_if_scanned(site, att, item_id)
 
 
+def step_23_cabinet(site, registry):
+    """The cabinet's registers (``site.cabinet``): proposed agenda items, meetings, the
+    members called to each and the signed minutes (none yet)."""
+    from .cabinet import Cabinet
+    if getattr(site, 'cabinet', None) is None:
+        site.cabinet = Cabinet()
 def step_24_implementation(site, registry):
     """The registers of cabinet decisions sent to departments for implementation
     (``site.implementation``, none yet).  The Chief Secretary's post, as the seed data
@@ -321,6 +327,7 @@ STEPS = (
     (20, step_20_record_room),
     (21, step_21_alert_numbers),
     (22, step_22_ocr_queue),
+    (23, step_23_cabinet),
     (24, step_24_implementation),
     (25, step_25_public_figures),
 )

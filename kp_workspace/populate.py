@@ -12,6 +12,11 @@ Sports has follow-ups: a file parked awaiting a reply whose date has passed (due
 back in the inbox), one parked until a date ahead, and a file put up with another.
 The Finance record room (``clerk.finance``) has a file of class C closed four years
 ago, due for weeding, and one of class B closed then too, kept for six years more.
+The Cabinet Wing (``so.cabinet``, ``secretary.cabinet``) held a meeting yesterday on two
+Science & IT summaries the Chief Minister sent to the cabinet, called two members of the
+cabinet (``minister.finance``, ``minister.education``; ``adviser.it`` is not called), and
+the Chief Secretary signed its minutes: one decision is public, and Science & IT
+reports its implementation in progress.
 """
 import datetime
 import io
@@ -38,6 +43,10 @@ DEPARTMENTS = (
     ('sports', 'Sports Department', 'SPD', 'محکمہ کھیل'),
     ('cm-secretariat', "Chief Minister's Secretariat", 'CMS', 'وزیر اعلیٰ سیکرٹریٹ'),
     ('chief-secretary', "Chief Secretary's Office", 'CSO', 'دفتر چیف سیکرٹری'),
+    # the Cabinet Wing: a section under the Chief Secretary, kept as a department of its
+    # own so its posts' roles (and its file numbers) are its own
+    ('cabinet-wing', "Cabinet Wing, Chief Secretary's Office", 'CAB',
+     'کیبنٹ ونگ، دفتر چیف سیکرٹری'),
 )
 
 POSTS = (
@@ -61,6 +70,10 @@ POSTS = (
     ('secretary-sports', 'Secretary Sports', 'sports', ('approver',), 'سیکرٹری کھیل'),
     ('chief-secretary', 'Chief Secretary', 'chief-secretary', ('approver', 'chief_secretary'),
      'چیف سیکرٹری'),
+    ('so-cabinet', 'Section Officer (Cabinet)', 'cabinet-wing', ('officer', 'cabinet_wing'),
+     'سیکشن آفیسر (کیبنٹ)'),
+    ('secretary-cabinet', 'Secretary Cabinet', 'cabinet-wing', ('approver', 'cabinet_secretary'),
+     'سیکرٹری کیبنٹ'),
     ('chief-minister', 'Chief Minister', 'cm-secretariat', ('chief_minister',), 'وزیر اعلیٰ'),
 )
 
@@ -79,6 +92,12 @@ USERS = (
     ('secretary.sports', 'Rubina Gul', (), ('secretary-sports',)),
     ('cs', 'Chief Secretary', (), ('chief-secretary',)),
     ('cm', 'Chief Minister', (), ('chief-minister',)),
+    ('so.cabinet', 'Farhan Saleem', (), ('so-cabinet',)),
+    ('secretary.cabinet', 'Amna Tariq', (), ('secretary-cabinet',)),
+    # members of the cabinet: a role, no post (they see the cabinet's papers only)
+    ('minister.finance', 'Minister for Finance', ('cabinet_member',), ()),
+    ('minister.education', 'Minister for Higher Education', ('cabinet_member',), ()),
+    ('adviser.it', 'Adviser to the CM on Science & IT', ('cabinet_member',), ()),
 )
 
 
@@ -119,7 +138,75 @@ def load_demo(site, actor, secret=None, crl_url=None):
             added += len(DEMO_LETTERS)
         _demo_follow_ups(site, actor)
         _demo_record_room(site, actor)
+        if secret is not None and blobs_stored(site) \
+                and getattr(site, 'cabinet', None) is not None:
+            _demo_cabinet(site, actor, secret)
+            added += 1
     return added
+
+
+DEMO_CABINET_SUMMARIES = (
+    # subject, the decision (public or not)
+    ('Establishment of a Provincial Artificial Intelligence Centre at Peshawar',
+     'Approved. The Centre is to be set up in the Science & IT Department within six months; '
+     'the Finance Department is to provide the funds in the current year.', True),
+    ('Digitisation of the land records of District Mardan',
+     'Approved in principle; a detailed plan with costs is to be placed before the Cabinet '
+     'in its next meeting.', False),
+)
+DEMO_MEETING_PLACE = 'Cabinet Room, Civil Secretariat, Peshawar'
+DEMO_MEMBERS = ('minister.finance', 'minister.education')
+
+
+def _demo_cabinet(site, actor, secret):
+    """Two Science & IT summaries the Chief Minister sent to the cabinet (back with the
+    department's Section Officer, decided), a meeting held yesterday with both on its agenda, its papers
+    issued, a decision on each, the minutes signed by the Chief Secretary (the decisions
+    sent for implementation where that part is installed)."""
+    from . import cabinet
+    from .access import Officer
+    from .content_types.summary import initiate_summary
+    from .signing import SigningContext
+    from .workflows.summary import SUMMARY
+    users = site['principals'].users
+    context = SigningContext(secret=secret)
+
+    def officer(login):
+        return Officer(users[login], site, actor)
+    so, secretary, cm = officer('so.sit'), officer('secretary.sit'), officer('cm')
+    ids = []
+    for subject, _decision, _public in DEMO_CABINET_SUMMARIES:
+        summary = initiate_summary(
+            site['departments']['science-it'], so, subject,
+            'The matter has been examined in the Science & IT Department in consultation '
+            'with the Finance Department.', 'The proposal is set out in the annexed plan.',
+            'Approval of the Cabinet is sought.', 'Within the budget of the current year.')
+        SUMMARY.run(summary, 'submit', so, to_post='secretary-sit', remarks='For approval.')
+        SUMMARY.run(summary, 'put_up', secretary, to_post='chief-minister',
+                    remarks='Submitted for orders.')
+        SUMMARY.run(summary, 'decide', cm, decision='for_cabinet', pin=DEMO_PIN,
+                    signing=context, remarks='To be placed before the Cabinet.')
+        ids.append(summary.id)
+    wing, cs = officer('secretary.cabinet'), officer('cs')
+    yesterday = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)
+    meeting = cabinet.schedule(site, wing, yesterday, DEMO_MEETING_PLACE)
+    cabinet.call_members(site, wing, meeting, list(DEMO_MEMBERS))
+    cabinet.set_agenda(site, wing, meeting, ids)
+    cabinet.issue_papers(site, wing, meeting)
+    due = yesterday + datetime.timedelta(days=180)
+    for n, (_subject, decision, public) in enumerate(DEMO_CABINET_SUMMARIES, 1):
+        cabinet.record_decision(site, wing, meeting, n, decision,
+                                ['science-it', 'finance'] if n == 1 else ['science-it'],
+                                due, public)
+    cabinet.sign_minutes(site, cs, meeting, DEMO_PIN, context)
+    # the first decision under implementation: Science & IT reports it in progress
+    try:
+        from .implementation import for_decision
+    except ImportError:   # (the implementation part not installed)
+        return
+    for item in for_decision(site, cabinet.source_id(meeting, 1)):
+        if item.department == 'science-it':
+            demo_implementation(site, actor, item)
 
 
 DEMO_LETTERS = (

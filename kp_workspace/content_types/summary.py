@@ -16,11 +16,16 @@ from .movable import Movable, create
 
 _ = TranslationStringFactory('kp_workspace')
 
-DECISIONS = ('approved', 'approved_with_changes', 'returned', 'seen')
+# 'for_cabinet': approved for placing before the Cabinet (it reaches the Cabinet Wing
+# as a proposed agenda item; see kp_workspace.cabinet)
+DECISIONS = ('approved', 'approved_with_changes', 'returned', 'seen', 'for_cabinet')
+FOR_CABINET = 'for_cabinet'
 DECISION_TITLES = {'approved': _('Approved'), 'approved_with_changes': _('Approved with changes'),
-                   'returned': _('Returned'), 'seen': _('Seen')}
+                   'returned': _('Returned'), 'seen': _('Seen'),
+                   'for_cabinet': _('Approved for placing before the Cabinet')}
 DECISION_TEXT = {'approved': 'Approved', 'approved_with_changes': 'Approved with changes',
-                 'returned': 'Returned', 'seen': 'Seen'}
+                 'returned': 'Returned', 'seen': 'Seen',
+                 'for_cabinet': 'Approved for placing before the Cabinet'}
 SECTIONS = ('background', 'proposal', 'financial_implications', 'decision_sought')
 SECTION_HEADINGS = ('Background', 'Proposal', 'Financial implications', 'Decision sought')
 

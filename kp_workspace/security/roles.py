@@ -28,6 +28,12 @@ SIGN = 'sign'
 DECIDE_SUMMARY = 'decide_summary'
 READ_ARCHIVE = 'read_archive'          # search and read closed files of the department
 REGISTER_RECEIPT = 'register_receipt'  # diary incoming correspondence
+ACCOUNT = 'account'                    # one's own account: password, devices, the home page
+CABINET = 'cabinet'                    # open the cabinet pages (each says who may see what)
+MANAGE_CABINET = 'manage_cabinet'      # schedule cabinet meetings, their agenda and papers
+CABINET_SECRET = 'cabinet_secret'      # handle a secret meeting's papers before it meets
+SIGN_MINUTES = 'sign_minutes'          # confirm and sign the cabinet's minutes
+READ_CABINET_PAPERS = 'read_cabinet_papers'  # a member: papers of the meetings called to
 VIEW_IMPLEMENTATION = 'view_implementation'  # the dashboard of cabinet decisions' implementation
 
 PERMISSION_TITLES = {
@@ -47,6 +53,12 @@ PERMISSION_TITLES = {
     DECIDE_SUMMARY: _('Decide summaries'),
     READ_ARCHIVE: _('Search and read closed files'),
     REGISTER_RECEIPT: _('Register receipts'),
+    ACCOUNT: _('Manage one\'s own account'),
+    CABINET: _('Open the cabinet pages'),
+    MANAGE_CABINET: _('Prepare cabinet meetings and record their decisions'),
+    CABINET_SECRET: _('Handle secret cabinet papers before the meeting'),
+    SIGN_MINUTES: _('Confirm and sign the cabinet\'s minutes'),
+    READ_CABINET_PAPERS: _('Read the papers of the cabinet meetings one is called to'),
     VIEW_IMPLEMENTATION: _('See the implementation of cabinet decisions'),
 }
 
@@ -69,13 +81,22 @@ ROLES = (
     Role('chief_minister', _('Chief Minister'),
          _FILE_WORK | {APPROVE, SIGN, DECIDE_SUMMARY, VIEW_IMPLEMENTATION},
          _('Decides and signs summaries.')),
-    Role('chief_secretary', _('Chief Secretary'), frozenset({VIEW_IMPLEMENTATION}),
-         _('Follows the implementation of cabinet decisions in every department (held with '
-           'the Approver role for file work).')),
+    Role('chief_secretary', _('Chief Secretary'), frozenset({VIEW_IMPLEMENTATION, SIGN_MINUTES}),
+         _('Follows the implementation of cabinet decisions in every department, and '
+           'confirms and signs the minutes of the cabinet (held with the Approver role for '
+           'file work and signing).')),
     Role('records_clerk', _('Records clerk'), frozenset({READ_ARCHIVE}),
          _('Searches and reads closed files of the department; changes nothing.')),
     Role('diary_clerk', _('Diary clerk'), frozenset({REGISTER_RECEIPT}),
          _('Registers incoming correspondence.')),
+    Role('cabinet_wing', _('Cabinet Wing officer'), frozenset({MANAGE_CABINET}),
+         _('Schedules cabinet meetings, orders their agenda, issues their papers and records '
+           'the decisions.')),
+    Role('cabinet_secretary', _('Secretary Cabinet'), frozenset({MANAGE_CABINET, CABINET_SECRET}),
+         _('A Cabinet Wing officer who also handles secret papers before the meeting.')),
+    Role('cabinet_member', _('Member of the cabinet'), frozenset({READ_CABINET_PAPERS}),
+         _('A Minister or Adviser: reads the papers of the meetings they are called to, and '
+           'nothing else of the workspace.')),
     Role('administrator', _('Administrator'),
          frozenset({MANAGE_USERS, MANAGE_POSTS, MANAGE_DEPARTMENTS, MANAGE_ROLES, VIEW_AUDIT}),
          _('Manages people, posts, departments and roles. Does not read files.')),
@@ -108,11 +129,19 @@ def permissions_of(role_names):
     return perms
 
 
+# Global roles confined to the cabinet pages (and their own account): no VIEW for them,
+# whatever else they hold, so no page of the file work opens to them.
+CONFINED_ROLES = ('cabinet_member',)
+
+
 def site_acl():
-    """The ACL at the root: global roles, then signed-in users may view, then nothing."""
+    """The ACL at the root: global roles, then members of the cabinet denied the
+    workspace, then signed-in users may view, use their account and open the cabinet
+    pages, then nothing."""
     acl = [(Allow, role_principal(role.name), tuple(sorted(role.permissions)))
            for role in ROLES]
-    acl.append((Allow, Authenticated, (VIEW,)))
+    acl.extend((Deny, role_principal(name), (VIEW,)) for name in CONFINED_ROLES)
+    acl.append((Allow, Authenticated, (VIEW, ACCOUNT, CABINET)))
     acl.append((Deny, Everyone, ALL_PERMISSIONS))
     return acl
 

@@ -11,7 +11,7 @@ from ..audit import actor_from_request
 from ..errors import DomainError
 from ..i18n import CODES, COOKIE
 from ..security.policy import is_api
-from ..security.roles import VIEW
+from ..security.roles import ACCOUNT
 from ..security.signin import SignInRefused, sign_in
 from ..site import get_site
 from .forms import CSRFSchema, run_form
@@ -87,7 +87,7 @@ class PasswordChangeSchema(CSRFSchema):
         widget=deform.widget.CheckedPasswordWidget(attributes={'autocomplete': 'new-password'}))
 
 
-@view_config(route_name='account_password', permission=VIEW,
+@view_config(route_name='account_password', permission=ACCOUNT,
              renderer='kp_workspace:templates/form.pt')
 def change_password(request):
     user = request.identity.user

@@ -12,7 +12,7 @@ from pyramid.view import view_config
 
 from ..audit import actor_from_request
 from ..i18n import format_when, isolated
-from ..security.roles import VIEW
+from ..security.roles import ACCOUNT
 from ..site import get_site
 from .confirm import ask, confirmed
 from .layout import flash
@@ -60,7 +60,7 @@ def sign_out(request, user, back_url):
     return HTTPSeeOther(back_url)
 
 
-@view_config(route_name='account_devices', permission=VIEW, request_method='GET',
+@view_config(route_name='account_devices', permission=ACCOUNT, request_method='GET',
              renderer='kp_workspace:templates/account_devices.pt')
 def account_devices(request):
     user = request.identity.user
@@ -69,6 +69,6 @@ def account_devices(request):
         lambda d: request.route_url('account_device_sign_out', id=d.id))}
 
 
-@view_config(route_name='account_device_sign_out', permission=VIEW, request_method='POST')
+@view_config(route_name='account_device_sign_out', permission=ACCOUNT, request_method='POST')
 def account_device_sign_out(request):
     return sign_out(request, request.identity.user, request.route_url('account_devices'))

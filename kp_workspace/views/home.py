@@ -1,6 +1,7 @@
 """The home page: who I am, my posts, what waits on my desk, where I can go."""
 import datetime
 
+from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from pyramid.i18n import TranslationStringFactory
@@ -8,7 +9,7 @@ from pyramid.i18n import TranslationStringFactory
 from ..i18n import display_title
 from ..lists import DAY, at_a_glance
 from ..recordroom import may_enter as may_enter_record_room
-from ..security.roles import APPROVE, DRAFT, OPEN_FILE, ROLES_BY_NAME, VIEW
+from ..security.roles import ACCOUNT, APPROVE, DRAFT, OPEN_FILE, ROLES_BY_NAME, VIEW
 from ..site import get_site
 from .layout import admin_sections
 from .work import desk_row, now_ts, officer_for
@@ -26,8 +27,11 @@ def role_titles(request, names):
     return ', '.join(translate(ROLES_BY_NAME[n].title) for n in names if n in ROLES_BY_NAME)
 
 
-@view_config(route_name='home', permission=VIEW, renderer='kp_workspace:templates/home.pt')
+@view_config(route_name='home', permission=ACCOUNT, renderer='kp_workspace:templates/home.pt')
 def home(request):
+    if not request.has_permission(VIEW, request.root):
+        # a member of the cabinet: the cabinet's pages are all they may open
+        return HTTPSeeOther(request.route_url('cabinet'))
     identity = request.identity
     site = get_site(request)
     principals, departments = site['principals'], site['departments']

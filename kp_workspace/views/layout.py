@@ -80,8 +80,20 @@ class Chrome:
             return []
         request = self.request
         route = request.matched_route.name if request.matched_route else ''
-        items = [(_('Home'), request.route_url('home'), route == 'home')]
         from .work import officer_for
+        from ..cabinet import uses_cabinet
+        from ..security.roles import VIEW
+        cabinet = (_('Cabinet'), request.route_url('cabinet'), route.startswith('cabinet'))
+        if not request.has_permission(VIEW, request.root):
+            # a member of the cabinet: the cabinet's pages and their own account only
+            return [cabinet,
+                    (_('My devices'), request.route_url('account_devices'),
+                     route == 'account_devices'),
+                    (_('Password'), request.route_url('account_password'),
+                     route == 'account_password')]
+        items = [(_('Home'), request.route_url('home'), route == 'home')]
+        if uses_cabinet(officer_for(request)):
+            items.append(cabinet)
         if officer_for(request).post_ids:   # (posts held acting too)
             items.append((_('Inbox'), request.route_url('inbox'),
                           route in ('inbox', 'sent', 'pending', 'overdue', 'receipts',

@@ -5,7 +5,8 @@ from .. import official_pdf, signing
 from ..content_types.casefile import open_file
 from ..content_types.movable import (acting_post, change_state, check_choice, move, now,
                                       put_away, touch, write_note)
-from ..content_types.summary import DECISION_TEXT, DECISION_TITLES, DECISIONS, pdf_fields
+from ..content_types.summary import (DECISION_TEXT, DECISION_TITLES, DECISIONS, FOR_CABINET,
+                                     pdf_fields)
 from ..security.roles import (APPROVE, DECIDE_SUMMARY, FORWARD, OPEN_FILE, SIGN, WRITE_NOTE,
                               permissions_of)
 from . import Refused, Transition, Workflow, check
@@ -90,6 +91,9 @@ def decide(item, officer, params):
     _sign_summary(item, officer, signer, reason[:500], context)
     touch(item)
     officer.actor.record('summary.decided', f'summary:{item.id}', decision=decision)
+    if decision == FOR_CABINET:   # (a proposed agenda item for the Cabinet Wing)
+        from ..cabinet import propose_item
+        propose_item(officer, item)
     move(item, officer, 'decision', item.chain[0], item.decision_remarks, alert='decided')
 
 

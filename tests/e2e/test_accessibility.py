@@ -72,7 +72,13 @@ PAGES = [
     ('admin roles', 'admin', '/admin/roles', 200),
     ('admin audit log', 'admin', '/admin/audit', 200),
     ('admin signing', 'admin', '/admin/signing', 200),
+    ('cabinet (the Cabinet Wing)', 'secretary.cabinet', '/cabinet', 200),
+    ('cabinet (a member)', 'minister.finance', '/cabinet', 200),
+    ('cabinet meeting', 'minister.finance', '/cabinet/meetings/1', 200),
+    ('cabinet meeting (the Chief Secretary)', 'cs', '/cabinet/meetings/1', 200),
+    ('public cabinet decisions', None, '/public/cabinet/decisions', 200),
 ]
+CABINET_MEMBERS = ('minister.finance',)
 LANGUAGES = ('en', 'ur')
 BLOCKING = ('critical', 'serious')
 
@@ -137,8 +143,9 @@ def visits(chromium, base, places, language, viewport, **options):
                     page.context.close()
                 page = new_page(chromium, viewport=viewport, **options)
                 page.goto(f'{base}/language/{language}?next=/login')
-                if login is not None:
-                    sign_in(page, base, login)
+                if login is not None:   # (a member of the cabinet lands on its page)
+                    sign_in(page, base, login,
+                            lands_on='/cabinet' if login in CABINET_MEMBERS else '/')
                 who = login
             response = page.goto(base + path.format(**places))
             assert response.status == status, f'{name}: {path} answered {response.status}'

@@ -34,8 +34,9 @@ def run(ini, *argv, stdin=''):
 def test_init_on_a_new_directory_without_demo(tmp_path):
     ini = write_ini(tmp_path, tmp_path / 'fresh')
     status, out, _ = run(ini, 'init', '--demo-if-empty')
-    assert status == 0 and 'Demo data loaded (40 objects added)' in out
-    # (+ 3 signers; the file, the acting charge and the 4 letters)
+    assert status == 0 and 'Demo data loaded (49 objects added)' in out
+    # (+ 3 signers; the file, the acting charge and the 4 letters; the Cabinet Wing, its
+    # 2 posts, 5 users and the cabinet meeting)
     status, out, _ = run(ini, 'init', '--demo-if-empty')  # not empty any more: nothing added
     assert status == 0 and 'Demo data' not in out and f'generation {GENERATION}' in out
     status, out, _ = run(ini, 'demo')

@@ -40,6 +40,8 @@ WHO = {
     'records_clerk': 'clerk.finance',
     'diary_clerk': 'diary.finance',
     'administrator': 'admin',
+    # a member of the cabinet (a Minister), called to the demo's cabinet meeting
+    'member': 'minister.finance',
     'anonymous': None,
 }
 SIGNED_IN = tuple(w for w in WHO if w != 'anonymous')
@@ -55,11 +57,33 @@ MAY = {
     'records_clerk': {'read_archive'},
     'diary_clerk': {'register_receipt'},
     'administrator': set(),
+    'member': set(),
     'anonymous': set(),
 }
 # What holding an object adds: the roles of the holder's post where it sits (the Chief
 # Minister's post is in the Chief Minister's Secretariat).
 HOLDING_MAY = {'chief_minister': FILE_WORK | {'approve', 'sign', 'decide_summary'}}
+
+# A member of the cabinet sees the cabinet's pages, their own account and the public
+# pages, and nothing else of the workspace: every other route answers them 403 (their
+# role is denied "view" at the site, whatever the object), before anything is looked up.
+MEMBER_REACHES = {
+    'home', 'login', 'logout', 'account_password', 'account_devices',
+    'account_device_sign_out', 'set_language', 'healthz', 'favicon', 'verify', 'ca_pem',
+    'public_notifications', 'public_notification_pdf', 'api_token', 'api_token_refresh',
+    'api_openapi', 'api_me', 'api_devices', 'api_device', 'api_verify',
+    'cabinet', 'cabinet_meetings', 'cabinet_meeting', 'cabinet_meeting_action',
+    'cabinet_papers', 'cabinet_minutes', 'public_cabinet_decisions', 'api_cabinet_meetings',
+    'api_cabinet_proposed', 'api_cabinet_meeting', 'api_cabinet_meeting_action',
+    'api_cabinet_papers', 'api_cabinet_minutes', 'api_public_cabinet_decisions',
+}
+
+
+def expected_for(route, probe, who, state):
+    if who == 'member' and route not in MEMBER_REACHES:
+        return 403
+    return probe.expect(who, state, probe.states, probe.api)
+
 
 # --- object states ----------------------------------------------------------------------
 # state: (who may see it, who holds it, closed, note 1 frozen)
@@ -167,6 +191,13 @@ def in_state(rule, **overrides):
     return expect
 
 
+def member_gets(rule, status):
+    """``rule``, except that the member of the cabinet gets ``status``."""
+    def expect(who, state, states, api):
+        return status if who == 'member' else rule(who, state, states, api)
+    return expect
+
+
 def everyone(status, anonymous=None):
     """Every signed-in user gets ``status``; anonymous gets ``anonymous`` (default: sign in)."""
     def expect(who, state, states, api):
@@ -220,6 +251,9 @@ OPENERS = {'officer', 'other_officer', 'approver'}
 # (what each sees in it is filtered entry by entry: tests/dispatch)
 REGISTER_KEEPERS = OPENERS | {'diary_clerk'}
 
+
+# who has business with the cabinet here: the member (called to the demo's meeting)
+CABINET_MEMBERS = {'member'}
 
 # who may enter a department's record room: its records clerks and its approvers
 ROOM = {'records_clerk', 'approver'}
@@ -279,7 +313,8 @@ PARK = {'until': (datetime.datetime.now(datetime.timezone.utc).date()
                   + datetime.timedelta(days=10)).isoformat(), 'reason': 'Awaiting a reply'}
 
 MATRIX = {
-    'home': [Probe('GET', '/', everyone(200))],
+    # (a member of the cabinet is sent to the cabinet's page)
+    'home': [Probe('GET', '/', member_gets(everyone(200), 303))],
     'login': [Probe('GET', '/login', everyone(303, anonymous=200)),
               Probe('POST', '/login', everyone(401, anonymous=401),
                     form={'login': 'nobody.here', 'password': 'not-a-password'})],
@@ -625,6 +660,38 @@ MATRIX = {
                                  states=F, json={'mode': 'by_hand'})],
     'api_department_dispatch': [Probe('GET', '/api/v1/departments/{department}/dispatch',
                                       in_department(REGISTER_KEEPERS, 200), states=D)],
+    # the cabinet (the flows, and the Cabinet Wing's and Chief Secretary's steps, are in
+    # tests/cabinet): the demo's meeting 1 (minutes signed) is seen by the members called
+    # to it, and by nobody here else (404); the pages are for those with cabinet business
+    'cabinet': [Probe('GET', '/cabinet', only(CABINET_MEMBERS, 200))],
+    'cabinet_meetings': [Probe('POST', '/cabinet/meetings', everyone(403),
+                               form={'date': '2026-01-01', 'place': 'The matrix'})],
+    'cabinet_meeting': [Probe('GET', '/cabinet/meetings/1', only(CABINET_MEMBERS, 200, 404)),
+                        Probe('GET', '/cabinet/meetings/999', everyone(404), name='(none)')],
+    'cabinet_meeting_action': [Probe('POST', '/cabinet/meetings/1/issue',
+                                     only(CABINET_MEMBERS, 403, 404), form={})],
+    'cabinet_papers': [Probe('GET', '/cabinet/meetings/1/papers.pdf',
+                             only(CABINET_MEMBERS, 200, 404))],
+    'cabinet_minutes': [Probe('GET', '/cabinet/meetings/1/minutes.pdf',
+                              only(CABINET_MEMBERS, 200, 404))],
+    'public_cabinet_decisions': [Probe('GET', '/public/cabinet/decisions',
+                                       everyone(200, anonymous=200))],
+    'api_cabinet_meetings': [
+        Probe('GET', '/api/v1/cabinet/meetings', only(CABINET_MEMBERS, 200)),
+        Probe('POST', '/api/v1/cabinet/meetings', everyone(403),
+              json={'date': '2026-01-01', 'place': 'The matrix'})],
+    'api_cabinet_proposed': [Probe('GET', '/api/v1/cabinet/proposed', everyone(403))],
+    'api_cabinet_meeting': [Probe('GET', '/api/v1/cabinet/meetings/1',
+                                  only(CABINET_MEMBERS, 200, 404))],
+    'api_cabinet_meeting_action': [Probe('POST', '/api/v1/cabinet/meetings/1/actions/sign',
+                                         only(CABINET_MEMBERS, 403, 404),
+                                         json={'pin': DEMO_PIN})],
+    'api_cabinet_papers': [Probe('GET', '/api/v1/cabinet/meetings/1/papers',
+                                 only(CABINET_MEMBERS, 200, 404))],
+    'api_cabinet_minutes': [Probe('GET', '/api/v1/cabinet/meetings/1/minutes',
+                                  only(CABINET_MEMBERS, 200, 404))],
+    'api_public_cabinet_decisions': [Probe('GET', '/api/v1/public/cabinet/decisions',
+                                           everyone(200, anonymous=200))],
     # cabinet decisions' implementation (the flows are in tests/implementation)
     'implementation': [Probe('GET', '/implementation', everyone(200))],
     'implementation_dashboard': [Probe('GET', '/implementation/dashboard',
@@ -958,7 +1025,7 @@ def test_route_answers_as_the_matrix_says(world, route):
         missing = {}
         cells = sorted(_cells(probe), key=lambda c: c[1] != 'missing')  # 'missing' first
         for who, state in cells:
-            expected = probe.expect(who, state, probe.states, probe.api)
+            expected = expected_for(route, probe, who, state)
             client = clients[who]
             if probe.fresh_session and client.login:
                 client = client.fresh(wsgi, 200 + len(wrong))

@@ -6,7 +6,7 @@ from pyramid.view import view_config
 
 from ...audit import actor_from_request
 from ...security.client import client_address
-from ...security.roles import MANAGE_USERS, VIEW
+from ...security.roles import ACCOUNT, MANAGE_USERS
 from ...security.signin import SignInRefused, sign_in
 from ...security.tokens import RefreshReused
 from ...site import get_site
@@ -104,7 +104,7 @@ def _current_device(request):
     return record.device if record is not None else None
 
 
-@view_config(**api_config(route_name='api_devices', request_method='GET', permission=VIEW))
+@view_config(**api_config(route_name='api_devices', request_method='GET', permission=ACCOUNT))
 def my_devices(request):
     tokens = get_site(request).tokens
     current = _current_device(request)
@@ -112,7 +112,7 @@ def my_devices(request):
                       for d in tokens.devices_of(request.identity.user)]}
 
 
-@view_config(**api_config(route_name='api_device', request_method='DELETE', permission=VIEW))
+@view_config(**api_config(route_name='api_device', request_method='DELETE', permission=ACCOUNT))
 def revoke_my_device(request):
     return _revoke(request, request.identity.login)
 
@@ -138,7 +138,7 @@ def _revoke(request, login):
     return Response(status=204)
 
 
-@view_config(**api_config(route_name='api_token', request_method='DELETE', permission=VIEW))
+@view_config(**api_config(route_name='api_token', request_method='DELETE', permission=ACCOUNT))
 def revoke_token(request):
     identity = request.identity
     tokens = get_site(request).tokens

@@ -1,7 +1,7 @@
 """``GET /api/v1/me``: who the token belongs to, their roles and posts."""
 from pyramid.view import view_config
 
-from ...security.roles import VIEW
+from ...security.roles import ACCOUNT
 from ...security.principals import effective_roles
 from ...site import get_site
 from . import api_config
@@ -13,7 +13,7 @@ def post_json(post, departments):
             'department_title': dept.title if dept else ''}
 
 
-@view_config(**api_config(route_name='api_me', request_method='GET', permission=VIEW))
+@view_config(**api_config(route_name='api_me', request_method='GET', permission=ACCOUNT))
 def me(request):
     user = request.identity.user
     site = get_site(request)

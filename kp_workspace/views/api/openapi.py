@@ -981,6 +981,12 @@ OPERATIONS = {
     'GET /api/v1/public/departments/{department_id}': ('getDepartmentFigures', 'public'),
 }
 
+# the cabinet's operations (kp_workspace/cabinet/openapi.py, which uses the helpers above)
+from ...cabinet import openapi as _cabinet  # noqa: E402
+SCHEMAS.update(_cabinet.SCHEMAS)
+PATHS.update(_cabinet.PATHS)
+OPERATIONS.update(_cabinet.OPERATIONS)
+
 
 IF_NONE_MATCH = {'name': 'If-None-Match', 'in': 'header', 'required': False,
                  'description': 'The ETag of the copy you have: 304 (no body) if it is '
