@@ -76,6 +76,9 @@ MEMBER_REACHES = {
     'cabinet_papers', 'cabinet_minutes', 'public_cabinet_decisions', 'api_cabinet_meetings',
     'api_cabinet_proposed', 'api_cabinet_meeting', 'api_cabinet_meeting_action',
     'api_cabinet_papers', 'api_cabinet_minutes', 'api_public_cabinet_decisions',
+    # what anyone may read without signing in
+    'ca_crl', 'public', 'public_notifications_atom', 'public_departments', 'public_department',
+    'api_public_notifications', 'api_public_departments', 'api_public_department',
 }
 
 
