@@ -68,7 +68,9 @@ def test_every_page_a_signed_in_user_reaches_carries_the_headers(app, login):
             assert_no_inline_script_or_style(res)
     for res in pages:  # static files, PDFs, JSON: no sniffing, no framing
         assert res.headers['X-Content-Type-Options'] == 'nosniff'
-        if not res.request.path.startswith('/static/'):  # no copy kept in any cache
+        if res.request.path == '/ca.crl':   # (the same public bytes for everyone, which
+            assert 'public' in res.headers['Cache-Control']   # verifiers are meant to cache)
+        elif not res.request.path.startswith('/static/'):  # no copy kept in any cache
             assert res.headers['Cache-Control'] == 'no-store', res.request.path
         if res.request.path.endswith('/inline') and res.content_type == 'application/pdf':
             # a PDF for the reading pane (a receipt's letter): only this site may frame it
