@@ -2,7 +2,8 @@
 item; the Cabinet Wing schedules a meeting, calls members, orders the agenda, adds an
 annexure and issues the papers (one PDF read back: outline, pages, page numbers); the
 decisions are recorded and the Chief Secretary signs the minutes (pyHanko and pdfsig);
-each decision goes for implementation; public decisions; who sees what (members only
+each decision goes for implementation, a department reports on it and the Chief
+Secretary's dashboard counts it; public decisions; who sees what (members only
 their meetings and nothing else; secret papers before the meeting); hostile input.
 
 One app (a copy of the demo) for the module: the tests build on each other's
@@ -192,20 +193,30 @@ def test_decisions_then_the_minutes_signed_by_the_chief_secretary(world, signed_
                     str(ca)], check=True)
     out = pdfsig(db, pdf, tmp_path)
     assert 'Signature is Valid' in out and 'Certificate is Trusted' in out
-    # each decision to each department concerned (when the implementation part is here)
+    # each decision to each department concerned
     meeting = call(world, CS, 'get', f'/api/v1/cabinet/meetings/{mid}').json
-    try:
-        import kp_workspace.implementation  # noqa: F401
-    except ImportError:
-        assert meeting['items'][0]['decision']['sent'] == []
-    else:
-        assert meeting['items'][1]['decision']['sent'] == ['higher-education', 'finance']
-        # each department concerned has it in its implementation list, with the due date
-        for login, subjects in (('so.hed', ['Creation of a university at Swat']),
-                                ('so.finance', ['Establishment of a provincial health card '
-                                                'scheme', 'Creation of a university at Swat'])):
-            listed = call(world, login, 'get', '/api/v1/implementation').text
-            assert all(s in listed for s in subjects) and due in listed, login
+    assert meeting['items'][1]['decision']['sent'] == ['higher-education', 'finance']
+    # each department concerned has it in its implementation list, with the due date
+    for login, subjects in (('so.hed', ['Creation of a university at Swat']),
+                            ('so.finance', ['Establishment of a provincial health card '
+                                            'scheme', 'Creation of a university at Swat'])):
+        listed = call(world, login, 'get', '/api/v1/implementation').text
+        assert all(s in listed for s in subjects) and due in listed, login
+    # Higher Education reports; the Chief Secretary's dashboard counts it in progress
+    _wsgi, app, tokens = world
+    (swat,) = [i for i in app.api('get', '/api/v1/implementation', tokens('so.hed')).json[
+        'items'] if i['subject'] == 'Creation of a university at Swat']
+    row = re.compile(r'>Higher Education Department</a></td>\s*'   # (awaiting, in progress)
+                     r'<td>(\d+)</td>\s*<td>(\d+)</td>')
+    cs = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.8'})
+    cs.login(CS)
+    assert row.search(cs.get('/implementation/dashboard').text).groups() == ('1', '0')
+    reported = app.api('post_json', f'/api/v1/implementation/{swat["id"]}/reports',
+                       tokens('so.hed'), status=201,
+                       params={'status': 'in_progress',
+                               'note': 'The feasibility study is commissioned.'}).json
+    assert reported['status'] == 'in_progress'
+    assert row.search(cs.get('/implementation/dashboard').text).groups() == ('0', '1')
 
 
 def test_public_decisions_only_after_signing_and_only_those_marked(world, signed_meeting):
