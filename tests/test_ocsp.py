@@ -138,7 +138,7 @@ def test_the_responder_key_is_decrypted_once_and_renewed_before_it_ends(monkeypa
     assert loads == [] and per_answer < 0.03    # (about 2 ms; decrypting is 100 ms)
     # renewed when RESPONDER_RENEW is left: the CA's key decrypted to certify a new key,
     # and that one decrypted once
-    later = _utc() + datetime.timedelta(days=RESPONDER_DAYS) - RESPONDER_RENEW
+    later = _utc() + datetime.timedelta(days=RESPONDER_DAYS, minutes=1) - RESPONDER_RENEW
     responder.answer(authority, SECRET, request, now=later)
     responder.answer(authority, SECRET, request, now=later)
     assert authority.ocsp_cert_pem != first and loads == [1, 1]
@@ -147,11 +147,11 @@ def test_the_responder_key_is_decrypted_once_and_renewed_before_it_ends(monkeypa
 
 
 # -- over HTTP: hostile requests ----------------------------------------------------------
-def test_the_http_routes_answer_every_request_with_an_ocsp_response(app, open_site):
+def test_the_http_routes_answer_every_request_with_an_ocsp_response(app, open_site, demo_url):
     ca = x509.load_pem_x509_certificate(app.get('/ca.pem').body)
-    # the demo's certificates name the responder (kpw init --demo, the default public_url)
+    # the demo's certificates name the responder (kpw init --demo, its public_url)
     demo = open_site(lambda site, _conn: site.signing.current(SIGNER).certificate)
-    assert _aia(demo) == ['http://127.0.0.1:6543/ocsp']
+    assert _aia(demo) == [demo_url + '/ocsp']
     res = app.post('/ocsp', _request(demo, ca), headers={'Content-Type': OCSP_TYPE})
     assert _checked(res.body, ca).certificate_status == ocsp.OCSPCertStatus.GOOD
     der = _request_for(ca, 424242)
@@ -232,14 +232,20 @@ def test_pdfsig_and_pyhanko_see_a_revoked_signer_through_ocsp_alone(var_dir, tmp
                                                    RevocationCheckingPolicy,
                                                    RevocationCheckingRule)
     from kp_workspace.signing import ocsp as responder
-    answered = []
-    real = responder.answer
+    from kp_workspace.views import signing as views
+    answered, methods = [], []
+    real, real_response = responder.answer, views._ocsp_response
 
     def answer(*args, **kw):
         result = real(*args, **kw)
         answered.append(result.cert_status)
         return result
+
+    def response(request, der):
+        methods.append(request.method)
+        return real_response(request, der)
     monkeypatch.setattr(responder, 'answer', answer)
+    monkeypatch.setattr(views, '_ocsp_response', response)
     served = Served(var_dir)
     try:
         browser = served.browser
@@ -252,6 +258,7 @@ def test_pdfsig_and_pyhanko_see_a_revoked_signer_through_ocsp_alone(var_dir, tmp
         out = _pdfsig(db, pdf, tmp_path)
         assert 'Signature is Valid' in out and 'Certificate is Trusted' in out, out
         assert answered == ['good']         # NSS asked the responder itself
+        assert methods == ['GET']           # (RFC 5019: GET, the request being small)
 
         browser.login('admin')
         form, _count = revoke_form(browser.get('/admin/signing'), SIGNER)
@@ -278,7 +285,7 @@ def test_pdfsig_and_pyhanko_see_a_revoked_signer_through_ocsp_alone(var_dir, tmp
                 intermediate_ca_cert_rule=RevocationCheckingRule.NO_CHECK)))
         status = asyncio.run(asyncio.to_thread(validate_pdf_signature, sig, context))
         assert status.intact and status.revoked and not status.bottom_line
-        assert answered[2:] == ['revoked']
+        assert answered[2:] == ['revoked'] and methods[2:] == ['POST']
     finally:
         served.close()
 
