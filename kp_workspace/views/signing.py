@@ -1,7 +1,8 @@
 """PDFs, verification, the CA certificate, published notifications, signing PINs.
 
 Public (no sign-in): ``/verify``, ``POST /api/v1/verify``, ``/ca.pem``, ``/ca.crl``,
-the OCSP responder ``/ocsp`` and ``/public/notifications``.  Everything else follows the file's visibility.
+the OCSP responder ``/ocsp`` and ``/public/notifications``.  Everything else follows
+the file's visibility.
 """
 import colander
 import deform
