@@ -11,6 +11,8 @@ from pyramid.i18n import TranslationStringFactory
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
+from pyramid_zodbconn import get_connection
+from ZEO.ClientStorage import ClientStorage
 
 from .. import official_pdf
 from ..audit import actor_from_request
@@ -185,7 +187,20 @@ def ca_crl(request):
 OCSP_MAX_AGE = 60   # a GET answer may be cached by the way for a minute
 
 
+def _caught_up(request):
+    """Take in every commit any process made before now.  RelStorage polls for them when
+    a transaction starts; a ZEO client learns of them from its server asynchronously, so
+    a request that starts just after another process revoked a certificate might not see
+    it yet: wait for them (a round trip to the server, what ZEO's ``server_sync`` does at
+    every transaction) and take them in.  (This request has changed nothing yet.)"""
+    conn = get_connection(request)
+    if isinstance(conn.db().storage, ClientStorage):
+        conn.db().storage.ping()
+        conn.newTransaction(None, False)
+
+
 def _ocsp_response(request, der):
+    _caught_up(request)
     answer = ocsp.answer(get_site(request).signing, request.registry.kpw_settings.secret, der)
     response = Response(body=answer.body, status=answer.status,
                         content_type=ocsp.RESPONSE_TYPE)
