@@ -101,11 +101,12 @@ USERS = (
 )
 
 
-def load_demo(site, actor, secret=None, crl_url=None):
+def load_demo(site, actor, secret=None, crl_url=None, ocsp_url=None):
     """Add whatever of the demo data is missing.  :returns: how many objects were added.
 
     :param secret: the deployment secret; without it no signing certificates are made.
     :param crl_url: the CRL's address, written in the demo signers' certificates.
+    :param ocsp_url: the OCSP responder's address, written in them too.
     """
     departments, principals = site['departments'], site['principals']
     added = 0
@@ -128,7 +129,7 @@ def load_demo(site, actor, secret=None, crl_url=None):
             if login not in post.holders:
                 principals.assign(actor, post, user)
     if secret is not None:
-        added += _demo_signers(site, actor, secret, crl_url)
+        added += _demo_signers(site, actor, secret, crl_url, ocsp_url)
     if len(site.desk.items) == 0:
         _demo_notification(site, actor)
         _demo_charge(site, actor)
@@ -274,13 +275,13 @@ def _demo_dak(site, actor):
             RECEIPT.run(receipt, 'mark', diary, to_post=to_post, remarks='Please examine.')
 
 
-def _demo_signers(site, actor, secret, crl_url):
+def _demo_signers(site, actor, secret, crl_url, ocsp_url):
     added = 0
     for login in SIGNERS:
         if site.signing.current(login) is None:
             user = site['principals'].users[login]
             record = site.signing.issue(login, user.name, 'demo')
-            site.signing.activate(login, DEMO_PIN, secret, crl_url=crl_url)
+            site.signing.activate(login, DEMO_PIN, secret, crl_url=crl_url, ocsp_url=ocsp_url)
             actor.record('signing.certificate_issued', f'user:{login}', serial=record.serial)
             added += 1
     return added

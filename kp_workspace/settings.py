@@ -41,7 +41,7 @@ class WorkspaceSettings:
     retention_years: tuple = (('B', 10), ('C', 3))   # record classes kept for years
     mail: bool = False
     tsa_url: str = ''          # an RFC 3161 time-stamping service for signatures, if any
-    public_url: str = 'http://127.0.0.1:6543'  # where the public reaches us (CRL addresses)
+    public_url: str = 'http://127.0.0.1:6543'  # where the public reaches us (CRL, OCSP)
     indexer: str = 'thread'    # 'thread': this process runs the search indexer; 'off': it does not
     ocr: str = 'off'           # 'thread': this process reads scans (while it indexes); 'off'
     search: str = 'whoosh'     # the search engine: 'whoosh' or 'postgresql'
@@ -52,6 +52,11 @@ class WorkspaceSettings:
     def crl_url(self):
         """The absolute address of the CA's CRL, written in every new certificate."""
         return self.public_url + '/ca.crl'
+
+    @property
+    def ocsp_url(self):
+        """The absolute address of the CA's OCSP responder, in every new certificate."""
+        return self.public_url + '/ocsp'
 
 
 class SettingsError(ValueError):

@@ -109,11 +109,20 @@ def _no_outside_settings(monkeypatch):
 
 
 @pytest.fixture(scope='session')
-def demo_template(tmp_path_factory):
+def demo_url():
+    """The demo's ``public_url``: a loopback port free when the session starts.  The
+    demo's certificates name its ``/ca.crl`` and its OCSP responder (``/ocsp``), which
+    pdfsig asks (see :func:`demo_responder`)."""
+    from tests.pg import free_port
+    return f'http://127.0.0.1:{free_port()}'
+
+
+@pytest.fixture(scope='session')
+def demo_template(tmp_path_factory, demo_url):
     from kp_workspace.scripts import kpw
     base = tmp_path_factory.mktemp('demo-template')
     var = base / 'var'
-    ini = write_ini(base, var)
+    ini = write_ini(base, var, **{'kp_workspace.public_url': demo_url})
     saved = os.environ.pop('KPW_VAR_DIR', None)
     try:
         assert kpw.main(['-c', ini, 'init', '--demo'], out=open(os.devnull, 'w')) == 0
@@ -121,6 +130,25 @@ def demo_template(tmp_path_factory):
         if saved is not None:
             os.environ['KPW_VAR_DIR'] = saved
     return var
+
+
+@pytest.fixture(scope='session')
+def demo_responder(demo_template, demo_url, tmp_path_factory):
+    """A copy of the demo served at its ``public_url``: the OCSP responder the demo's
+    certificates name.  pdfsig asks it whether a signer is revoked, and without an
+    answer says "Unknown issue with Certificate" (tests/test_ocsp.py).  It answers for
+    the demo's certificates as the template has them (good)."""
+    import threading
+    from waitress.server import create_server
+    var = copy_demo(demo_template, tmp_path_factory.mktemp('demo-responder') / 'var')
+    app = make_app(var, **{'kp_workspace.public_url': demo_url,
+                           'kp_workspace.indexer': 'off'})
+    server = create_server(app, host='127.0.0.1', port=int(demo_url.rsplit(':', 1)[1]),
+                           threads=2)
+    threading.Thread(target=server.run, daemon=True).start()
+    yield demo_url
+    server.close()
+    close_app(app)
 
 
 def copy_demo(template, target):

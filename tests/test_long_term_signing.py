@@ -1,7 +1,8 @@
 """Signatures verifiable by outsiders for years: the CA's CRL at ``/ca.crl`` (named in
 every new certificate, re-issued on every revocation), a revoked signer seen by
-poppler's pdfsig and by pyHanko through it, and PAdES B-LT/B-LTA documents that still
-verify after their signer's certificate has expired."""
+poppler's pdfsig and by pyHanko through it (through OCSP: tests/test_ocsp.py), and
+PAdES B-LT/B-LTA documents that still verify after their signer's certificate has
+expired."""
 import asyncio
 import datetime
 import io
@@ -84,14 +85,14 @@ def test_a_crl_is_reissued_when_a_day_old_and_names_only_this_cas_certificates()
         record.certificate.serial_number]
 
 
-def test_new_certificates_name_the_public_url_setting(app):
-    # the demo's certificates were made with the default setting
+def test_new_certificates_name_the_public_url_setting(app, demo_url):
+    # the demo's certificates were made with the setting (the tests' demo_url)
     from pyhanko.pdf_utils.reader import PdfFileReader
     tokens = token_getter(app)
     pdf = sign_demo(app, tokens, issue=False)[3]
     (sig,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
     cert = x509.load_der_x509_certificate(sig.signer_cert.dump())
-    assert _cdp(cert) == ['http://127.0.0.1:6543/ca.crl']
+    assert _cdp(cert) == [demo_url + '/ca.crl']
 
 
 # -- a real HTTP server, as an outside verifier sees the workspace ------------------------
@@ -165,11 +166,11 @@ def _nss_db(tmp_path, ca_pems):
     return db
 
 
-def _pdfsig(db, pdf, tmp_path):
+def _pdfsig(db, pdf, tmp_path, *options):
     path = tmp_path / 'check.pdf'
     path.write_bytes(pdf)
-    run = subprocess.run([PDFSIG, '-nssdir', f'sql:{db}', str(path)], capture_output=True,
-                         text=True, timeout=60)
+    run = subprocess.run([PDFSIG, *options, '-nssdir', f'sql:{db}', str(path)],
+                         capture_output=True, text=True, timeout=60)
     return run.stdout + run.stderr
 
 
@@ -200,14 +201,15 @@ def test_a_revoked_signer_is_reported_revoked_by_pdfsig_and_pyhanko_through_the_
         browser.login('admin')
         form, _count = revoke_form(browser.get('/admin/signing'), SIGNER)
         confirm(form.submit(status=200))
+        # through the CRL alone (-no-ocsp; the OCSP responder is tests/test_ocsp.py's):
         # pdfsig's NSS never fetches a CRL itself (poppler asks NSS for CRL checks with
         # network fetching forbidden): without the CRL in its database it cannot know
-        assert 'Certificate is Trusted' in _pdfsig(db, pdf, tmp_path)
+        assert 'Revoked' not in _pdfsig(db, pdf, tmp_path, '-no-ocsp')
         # the verifier takes the CRL from the address the certificate names, over HTTP
         (tmp_path / 'ca.crl').write_bytes(urllib.request.urlopen(crl_url).read())
         subprocess.run([CRLUTIL, '-I', '-d', f'sql:{db}', '-t', '1', '-i',
                         str(tmp_path / 'ca.crl')], check=True)
-        out = _pdfsig(db, pdf, tmp_path)
+        out = _pdfsig(db, pdf, tmp_path, '-no-ocsp')
         assert 'Signature is Valid' in out and 'Certificate has been Revoked' in out, out
 
         # pyHanko, fetching revocation information from the CDP (over HTTP) and requiring it

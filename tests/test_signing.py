@@ -54,8 +54,9 @@ def verify_api(app, data, status=200):
 
 
 @pytest.fixture
-def nss_db(tmp_path, app):
-    """An NSS database trusting the workspace CA (downloaded from /ca.pem)."""
+def nss_db(tmp_path, app, demo_responder):
+    """An NSS database trusting the workspace CA (downloaded from /ca.pem); the demo's
+    OCSP responder, which pdfsig asks, is up."""
     if not (PDFSIG and CERTUTIL):
         pytest.fail('pdfsig and certutil are needed (make test installs poppler-utils, '
                     'libnss3-tools)')

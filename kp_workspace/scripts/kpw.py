@@ -495,12 +495,14 @@ def _run(args, env, out):
     if args.command == 'init':
         if args.demo or (args.demo_if_empty and len(principals.users) == 0):
             added = load_demo(site, actor, env['registry'].kpw_settings.secret,
-                              env['registry'].kpw_settings.crl_url)
+                              env['registry'].kpw_settings.crl_url,
+                              env['registry'].kpw_settings.ocsp_url)
             print(f'Demo data loaded ({added} objects added).', file=out)
         print(f'Workspace ready at generation {site.generation}.', file=out)
     elif args.command == 'demo':
         added = load_demo(site, actor, env['registry'].kpw_settings.secret,
-                          env['registry'].kpw_settings.crl_url)
+                          env['registry'].kpw_settings.crl_url,
+                          env['registry'].kpw_settings.ocsp_url)
         print(f'Demo data loaded ({added} objects added).', file=out)
     elif args.command == 'evolve':
         steps = pending(site)

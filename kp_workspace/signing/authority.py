@@ -16,10 +16,11 @@ A signer's certificate has three states:
 
 Revocations are published for any verifier as a CRL signed by the CA (served at
 ``/ca.crl``; every certificate made here names that address in its CRL
-Distribution Points).  The CRL is stored: it is re-issued, with the next CRL
-number, in the transaction of every revocation, and whenever it is read or
-embedded in a signed document more than :data:`CRL_REFRESH` after it was
-issued (its nextUpdate is :data:`CRL_DAYS` after).  Being stored, it is the same
+Distribution Points), and answered live by an OCSP responder (``/ocsp``, named in
+every new certificate's Authority Information Access; see :mod:`.ocsp`).  The CRL
+is stored: it is re-issued, with the next CRL number, in the transaction of every
+revocation, and whenever it is read or embedded in a signed document more than
+:data:`CRL_REFRESH` after it was issued (its nextUpdate is :data:`CRL_DAYS` after).  Being stored, it is the same
 bytes in every process; two processes re-issuing it at once conflict, and the
 retried one finds the other's.
 
@@ -37,7 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from persistent import Persistent
 from persistent.list import PersistentList
 from pyramid.i18n import TranslationStringFactory
@@ -53,6 +54,9 @@ PIN_MIN, PIN_MAX = 6, 12
 SIGNER_YEARS = 3
 CRL_DAYS = 7                                # a CRL's nextUpdate: a week after it was issued
 CRL_REFRESH = datetime.timedelta(days=1)    # re-issued when a day old, or on a revocation
+RESPONDER_NAME = 'KP Digital Workspace OCSP Responder'
+RESPONDER_DAYS = 90                         # the OCSP responder's certificate lives 90 days...
+RESPONDER_RENEW = datetime.timedelta(days=30)   # ...and is replaced when 30 are left
 # argon2id for the PIN-derived key: the OWASP minimum (19 MiB, 2 passes)
 _KDF = {'time_cost': 2, 'memory_cost': 19 * 1024, 'parallelism': 1, 'hash_len': 32,
         'type': Type.ID}
@@ -74,6 +78,10 @@ def _now():
 
 def _ca_passphrase(secret):
     return hmac.new(secret.encode(), b'kp-workspace ca key', hashlib.sha256).hexdigest().encode()
+
+
+def _ocsp_passphrase(secret):
+    return hmac.new(secret.encode(), b'kp-workspace ocsp key', hashlib.sha256).hexdigest().encode()
 
 
 def _pin_passphrase(secret, pin, salt):
@@ -153,6 +161,8 @@ class SigningAuthority(Persistent):
     crl_der = None          # the present CRL (DER)
     crl_number = 0          # its CRL number (RFC 5280: increases with each CRL issued)
     crl_issued_at = None
+    ocsp_cert_pem = None    # the delegated OCSP responder's certificate (PEM)...
+    ocsp_key_pem = None     # ...and its key, encrypted under the deployment secret
 
     def __init__(self, secret, now=None):
         super().__init__()
@@ -210,11 +220,13 @@ class SigningAuthority(Persistent):
     def _ca_key(self, secret):
         return serialization.load_pem_private_key(self._ca_key_pem, _ca_passphrase(secret))
 
-    def activate(self, login, pin, secret, now=None, crl_url=None):
+    def activate(self, login, pin, secret, now=None, crl_url=None, ocsp_url=None):
         """The signer sets a PIN: the key pair is made and certified now.
 
         :param crl_url: the absolute address of the CRL (``/ca.crl``), written in the
             certificate's CRL Distribution Points so that any verifier finds it.
+        :param ocsp_url: the absolute address of the OCSP responder (``/ocsp``), written
+            in the certificate's Authority Information Access.
         """
         record = self.current(login)
         if record is None or record.state != 'awaiting_pin':
@@ -243,6 +255,11 @@ class SigningAuthority(Persistent):
             builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
                 full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None,
                 reasons=None, crl_issuer=None)]), critical=False)
+        if ocsp_url:
+            builder = builder.add_extension(x509.AuthorityInformationAccess([
+                x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
+                                       x509.UniformResourceIdentifier(ocsp_url))]),
+                critical=False)
         cert = builder.sign(ca_key, hashes.SHA256())
         record.cert_pem = _pem(cert)
         record.chain_pems = (self.ca_cert_pem,)
@@ -311,6 +328,51 @@ class SigningAuthority(Persistent):
         if self.crl_der is None or now - self.crl_issued_at >= CRL_REFRESH:
             return self.publish_crl(secret, now)
         return self.crl_der
+
+    # the OCSP responder's certificate ----------------------------------------------
+    def ocsp_responder(self, secret, now=None):
+        """The delegated OCSP responder's certificate (PEM) and its encrypted key (PEM),
+        issued by the CA first if there is none or it has less than
+        :data:`RESPONDER_RENEW` left.  Being stored, it is the same in every process
+        (two processes issuing one at once conflict; the retried one finds the other's).
+        """
+        now = now or _now()
+        if self.ocsp_cert_pem is None or (
+                load_pem(self.ocsp_cert_pem).not_valid_after_utc - now < RESPONDER_RENEW):
+            self.issue_ocsp_responder(secret, now)
+        return self.ocsp_cert_pem, self.ocsp_key_pem
+
+    def issue_ocsp_responder(self, secret, now=None):
+        """Certify a new key for signing OCSP responses: extended key usage OCSPSigning
+        and id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2), for :data:`RESPONDER_DAYS` days.
+        The key is stored encrypted under the deployment secret, as the CA's is."""
+        now = now or _now()
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ca = self.ca_certificate
+        cert = (x509.CertificateBuilder()
+                .subject_name(_name(RESPONDER_NAME)).issuer_name(ca.subject)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=RESPONDER_DAYS))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                    crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]),
+                               critical=False)
+                .add_extension(x509.OCSPNoCheck(), critical=False)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                               critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    ca.public_key()), critical=False)
+                .sign(self._ca_key(secret), hashes.SHA256()))
+        self.ocsp_cert_pem = _pem(cert)
+        self.ocsp_key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(_ocsp_passphrase(secret)))
+        return cert
 
     def revoked_serials(self):
         """``{serial (int): revoked_at}`` of every revoked certificate."""

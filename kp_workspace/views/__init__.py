@@ -100,6 +100,8 @@ ROUTES = (
     ('verify', '/verify'),
     ('ca_pem', '/ca.pem'),
     ('ca_crl', '/ca.crl'),
+    ('ocsp', '/ocsp'),
+    ('ocsp_get', '/ocsp/*request'),
     ('public_notifications', '/public/notifications'),
     ('public_notification_pdf', '/public/notifications/{id}.pdf'),
     # public transparency (kp_workspace.transparency)

@@ -1,7 +1,8 @@
 """PDFs, verification, the CA certificate, published notifications, signing PINs.
 
-Public (no sign-in): ``/verify``, ``POST /api/v1/verify``, ``/ca.pem``, ``/ca.crl``
-and ``/public/notifications``.  Everything else follows the file's visibility.
+Public (no sign-in): ``/verify``, ``POST /api/v1/verify``, ``/ca.pem``, ``/ca.crl``,
+the OCSP responder ``/ocsp`` and ``/public/notifications``.  Everything else follows
+the file's visibility.
 """
 import colander
 import deform
@@ -10,6 +11,8 @@ from pyramid.i18n import TranslationStringFactory
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
+from pyramid_zodbconn import get_connection
+from ZEO.ClientStorage import ClientStorage
 
 from .. import official_pdf
 from ..audit import actor_from_request
@@ -18,7 +21,7 @@ from ..content_types.summary import pdf_fields as summary_fields
 from ..errors import DomainError
 from ..i18n import display_title, format_when
 from ..security.roles import MANAGE_USERS, VIEW
-from ..signing import SigningRefused, WrongPin, read_pdf, verify
+from ..signing import SigningRefused, WrongPin, ocsp, read_pdf, verify
 from ..site import get_site
 from .api import api_config
 from .confirm import ask, confirmed
@@ -178,6 +181,69 @@ def ca_crl(request):
     return response
 
 
+# The OCSP responder (RFC 6960): POST a DER request to /ocsp, or GET /ocsp/{base64}.
+# Clients post a bare body with no cookie or session, so there is no CSRF token; the
+# answer changes nothing (but a first responder certificate; see ocsp.py).
+OCSP_MAX_AGE = 60   # a GET answer may be cached by the way for a minute
+
+
+def _caught_up(request):
+    """Take in every commit any process made before now.  RelStorage polls for them when
+    a transaction starts; a ZEO client learns of them from its server asynchronously, so
+    a request that starts just after another process revoked a certificate might not see
+    it yet: wait for them (a round trip to the server, what ZEO's ``server_sync`` does at
+    every transaction) and take them in.  (This request has changed nothing yet.)"""
+    conn = get_connection(request)
+    if isinstance(conn.db().storage, ClientStorage):
+        conn.db().storage.ping()
+        conn.newTransaction(None, False)
+
+
+def _ocsp_response(request, der):
+    _caught_up(request)
+    answer = ocsp.answer(get_site(request).signing, request.registry.kpw_settings.secret, der)
+    response = Response(body=answer.body, status=answer.status,
+                        content_type=ocsp.RESPONSE_TYPE)
+    if request.method == 'GET' and answer.status == 200:
+        response.cache_control.public = True
+        response.cache_control.max_age = OCSP_MAX_AGE
+    else:
+        response.cache_control.no_store = True
+    return response
+
+
+def _ocsp_refusal(request, status, allow=None):
+    """An OCSP malformedRequest answer, with HTTP ``status`` (400, 405, 413)."""
+    response = Response(body=ocsp.malformed(status).body, status=status,
+                        content_type=ocsp.RESPONSE_TYPE)
+    response.cache_control.no_store = True
+    if allow:
+        response.allow = allow
+    return response
+
+
+@view_config(route_name='ocsp', permission=PUBLIC, require_csrf=False)
+def ocsp_post(request):
+    """``POST /ocsp`` with an ``application/ocsp-request`` body."""
+    if request.method != 'POST':
+        return _ocsp_refusal(request, 405, ('POST',))
+    if (request.content_length or 0) > ocsp.MAX_REQUEST:
+        return _ocsp_refusal(request, 413)
+    return _ocsp_response(request, request.body_file.read(ocsp.MAX_REQUEST + 1))
+
+
+@view_config(route_name='ocsp_get', permission=PUBLIC, require_csrf=False)
+def ocsp_get(request):
+    """``GET /ocsp/{the request, base64}`` (RFC 6960 A.1)."""
+    if request.method not in ('GET', 'HEAD'):
+        return _ocsp_refusal(request, 405, ('GET',))
+    try:
+        der = ocsp.decode_get('/'.join(request.matchdict['request']))
+    except ValueError:
+        return _ocsp_refusal(request, 400)
+    return _ocsp_response(request, der)
+
+
 # published notifications -------------------------------------------------------------
 def _published(site, address):
     try:
@@ -260,7 +326,8 @@ def account_signing(request):
 
     def activate(data):
         _same(data)
-        authority.activate(officer.login, data['pin'], secret, crl_url=settings.crl_url)
+        authority.activate(officer.login, data['pin'], secret, crl_url=settings.crl_url,
+                           ocsp_url=settings.ocsp_url)
         officer.actor.record('signing.pin_set', f'user:{officer.login}', serial=record.serial)
         return _('Your signing certificate is ready. Keep your PIN to yourself.')
 

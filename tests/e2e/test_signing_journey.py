@@ -1,6 +1,7 @@
 """The demo's signing journey in Chromium: secretary.finance approves, signs (PIN) and
 issues the notification so.finance drafted; the public page serves the signed PDF and
-poppler's pdfsig, trusting the workspace CA, finds the signature valid."""
+poppler's pdfsig, trusting the workspace CA, finds the signature valid (asking the OCSP
+responder the demo's certificates name: ``demo_responder``)."""
 import shutil
 import subprocess
 import urllib.request
@@ -11,7 +12,8 @@ from kp_workspace.populate import DEMO_PIN
 from tests.e2e.conftest import new_page as _page, sign_in
 
 
-def test_secretary_signs_and_issues_the_demo_notification(live_server, chromium, tmp_path):
+def test_secretary_signs_and_issues_the_demo_notification(live_server, chromium, tmp_path,
+                                                          demo_responder):
     page = _page(chromium)
     sign_in(page, live_server, 'secretary.finance')
     page.get_by_role('link', name='Inbox', exact=True).click()

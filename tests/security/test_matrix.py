@@ -411,6 +411,12 @@ MATRIX = {
                Probe('POST', '/verify', everyone(400, anonymous=400), form={})],
     'ca_pem': [Probe('GET', '/ca.pem', everyone(200, anonymous=200))],
     'ca_crl': [Probe('GET', '/ca.crl', everyone(200, anonymous=200))],
+    # the OCSP responder: a request it cannot read is malformed (400) for anyone; one for
+    # another CA (this one) is answered, "unauthorized", for anyone
+    'ocsp': [Probe('POST', '/ocsp', everyone(400, anonymous=400), form={}),
+             Probe('GET', '/ocsp', everyone(405, anonymous=405))],
+    'ocsp_get': [Probe('GET', '/ocsp/MEIwQDA+MDwwOjAJBgUrDgMCGgUABBQBAQEBAQEBAQEBAQEBAQEBAQEB'
+                       'AQQUAgICAgICAgICAgICAgICAgICAgICAQE=', everyone(200, anonymous=200))],
     'public_notifications': [Probe('GET', '/public/notifications',
                                    everyone(200, anonymous=200))],
     'public_notification_pdf': [Probe('GET', '/public/notifications/FD-X-0.pdf',
