@@ -606,6 +606,7 @@ def sign_minutes(site, officer, meeting, pin, context):
     if undecided:
         raise Refused(_('Item ${n} of ${title} has no decision recorded yet.',
                         mapping={'n': undecided[0], 'title': meeting.title}))
+    pin = check_pin_text(pin)
     posts = officer.posts_with(SIGN)
     signer = signing.unlock(officer, posts[0].post_id if posts else None, context, pin)
     at = now()
@@ -624,6 +625,15 @@ def sign_minutes(site, officer, meeting, pin, context):
                          items=len(meeting.items))
     send_for_implementation(site, officer, meeting)
     return meeting
+
+
+def check_pin_text(pin):
+    """``pin`` as the summaries' workflows take it: text (a number, true or a list is
+    refused plainly rather than reaching the signing code).  :raises DomainError: (400)"""
+    if pin is not None and not isinstance(pin, str):
+        raise DomainError(_('Give the signing PIN as text: its digits, in quotes.'),
+                          field='pin')
+    return check_text(pin, 'pin', 200, minimum=0, single_line=True, strip=False)
 
 
 def source_id(meeting, n):

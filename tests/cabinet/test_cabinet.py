@@ -414,3 +414,31 @@ def test_the_demo_has_a_meeting_with_two_items_and_signed_minutes(world):
     assert DEMO_CABINET_SUMMARIES[0][0] in [d['subject'] for d in public]
     assert DEMO_CABINET_SUMMARIES[1][0] not in [d['subject'] for d in public]
     call(world, NOT_CALLED, 'get', '/api/v1/cabinet/meetings/1', 404)
+
+
+# --- the reviewer's findings ------------------------------------------------------------------
+
+DUE = (TODAY + datetime.timedelta(days=30)).isoformat()
+
+
+def issued_meeting(world, subject, decide=True, login=WING, **summary):
+    """A meeting today with one item (a new summary), its papers issued and (``decide``)
+    its decision recorded: ``(meeting id, summary id)``."""
+    sid = summary_for_cabinet(world, subject, **summary)
+    mid = schedule(world, login)['id']
+    act(world, login, mid, 'members', members=[MEMBERS[0]])
+    act(world, login, mid, 'agenda', items=[sid])
+    act(world, login, mid, 'issue')
+    if decide:
+        act(world, login, mid, 'decide', item=1, text='Approved as proposed.',
+            departments=['finance'], due=DUE)
+    return mid, sid
+
+
+def test_a_pin_that_is_not_text_is_refused_plainly(world):
+    mid, _sid = issued_meeting(world, 'Revision of the rates of stamp duty')
+    for pin in (123456, True, ['246810'], {'pin': DEMO_PIN}, 1.5):
+        res = act(world, CS, mid, 'sign', 400, pin=pin)
+        assert 'PIN' in res['error'], pin
+    assert call(world, CS, 'get', f'/api/v1/cabinet/meetings/{mid}').json['state'] == 'issued'
+    assert act(world, CS, mid, 'sign', pin=DEMO_PIN)['state'] == 'signed'
