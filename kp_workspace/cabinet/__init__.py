@@ -57,6 +57,9 @@ MAX_MEMBERS = 60
 MAX_ANNEXURES = 20
 ANNEXURE_LIMIT = 20 * 1024 * 1024
 MEMBER_ROLE = 'cabinet_member'
+# a summary so classified goes only on a secret meeting's agenda, is listed as proposed only
+# to those who handle secret meetings, and its decision is never public
+CLASSIFIED = ('confidential', 'secret')
 
 
 def today():
@@ -70,6 +73,7 @@ class ProposedItem(Persistent):
     agenda it is on (None: waiting)."""
 
     meeting = None
+    classification = 'routine'
 
     def __init__(self, summary_id, number, subject, department, classification, at):
         super().__init__()
@@ -96,6 +100,7 @@ class Decision(Record):
 
 class AgendaItem(Persistent):
     decision = None
+    classification = 'routine'   # the summary's (set with the agenda)
 
     def __init__(self, summary_id, number, subject, department):
         super().__init__()
@@ -312,10 +317,21 @@ def propose_item(officer, summary):
     return item
 
 
+def classified(item):
+    """Whether ``item`` (a proposed or agenda item) is a confidential or secret summary."""
+    return item.classification in CLASSIFIED
+
+
 def waiting_items(site, officer):
-    """The proposed items on no meeting's agenda yet, newest first (the Cabinet Wing)."""
+    """The proposed items on no meeting's agenda yet, newest first (the Cabinet Wing).
+
+    A classified summary is listed only to those who handle secret meetings (the
+    Secretary Cabinet): to the rest of the Wing it is not there at all (it could only
+    go on a secret meeting, which they do not prepare)."""
     _check(is_wing(officer))
-    return [p for p in _cabinet(site).proposed_items() if p.meeting is None]
+    secrets = keeps_secrets(officer)
+    return [p for p in _cabinet(site).proposed_items()
+            if p.meeting is None and (secrets or not classified(p))]
 
 
 # --- meetings --------------------------------------------------------------------------------
@@ -432,6 +448,11 @@ def set_agenda(site, officer, meeting, summary_ids):
         if found is None:
             raise DomainError(_('"${id}" is not an item proposed for the cabinet.',
                                 mapping={'id': summary_id[:40]}), field='items')
+        if classified(found) and not meeting.secret:
+            raise Refused(_('${number} is a ${classification} summary: it may be placed '
+                            'only on a secret meeting\'s agenda.',
+                            mapping={'number': found.number,
+                                     'classification': found.classification}))
         if found.meeting not in (None, meeting.id):
             raise Refused(_('${number} is on the agenda of meeting No. ${other} already.',
                             mapping={'number': found.number, 'other': found.meeting}))
@@ -443,9 +464,11 @@ def set_agenda(site, officer, meeting, summary_ids):
     items = []
     for found in proposed:
         found.meeting = meeting.id
-        items.append(kept.get(found.summary_id)
-                     or AgendaItem(found.summary_id, found.number, found.subject,
-                                   found.department))
+        item = kept.get(found.summary_id) or AgendaItem(found.summary_id, found.number,
+                                                        found.subject, found.department)
+        if item.classification != found.classification:
+            item.classification = found.classification
+        items.append(item)
     meeting.items[:] = items
     officer.actor.record('cabinet.agenda_set', f'meeting:{meeting.id}',
                          items=', '.join(i.number for i in items))
@@ -583,6 +606,10 @@ def record_decision(site, officer, meeting, n, text, departments, due, public=Fa
     due = check_date(due, 'due', earliest=meeting.date, latest_days=5 * 366)
     if not isinstance(public, bool):
         raise DomainError(_('"public" must be true or false.'), field='public')
+    if public and classified(item):
+        raise Refused(_('Item ${n} is a ${classification} summary: its decision cannot be '
+                        'made public.', mapping={'n': n,
+                                                 'classification': item.classification}))
     item.decision = Decision(text, departments, due, public, officer.login, now())
     officer.actor.record('cabinet.decision_recorded', f'meeting:{meeting.id}', item=n,
                          departments=', '.join(departments), due=due.isoformat(),
@@ -680,7 +707,7 @@ def public_decisions(site, offset=0, limit=50):
         return found, False
     for meeting in cabinet.signed_meetings():
         for n, item in enumerate(meeting.items, 1):
-            if item.decision is None or not item.decision.public:
+            if item.decision is None or not item.decision.public or classified(item):
                 continue
             if skipped < offset:
                 skipped += 1

@@ -2,6 +2,7 @@
 :mod:`kp_workspace.views.api.openapi`): its schemas, paths and operation names."""
 from ..views.api.openapi import (BOOLEAN, INTEGER, MAYBE_STRING, MAYBE_TIME, PDF, STRING, array,
                                  closed, errors, json_body, op, path_params, ref, text)
+from ..content_types.movable import CLASSIFICATIONS
 from . import MAX_ITEMS, MAX_MEMBERS, STATES
 
 DATE = {'type': 'string', 'format': 'date'}
@@ -22,6 +23,7 @@ SCHEMAS = {
                                'sent': array(STRING)}),
     'AgendaItem': closed({'n': INTEGER, 'summary': STRING, 'number': STRING,
                           'subject': STRING, 'department': STRING,
+                          'classification': {'enum': list(CLASSIFICATIONS)},
                           'annexures': array(closed({'title': STRING,
                                                      'pages': {'type': ['integer', 'null']}})),
                           'decision': {'oneOf': [{'type': 'null'},
@@ -37,7 +39,9 @@ SCHEMAS = {
         optional=('members', 'items', 'papers_pages', 'minutes')),
     'Meetings': closed({'items': array(ref('Meeting')), 'more': BOOLEAN}),
     'ProposedItem': closed({'summary': STRING, 'number': STRING, 'subject': STRING,
-                            'department': STRING, 'proposed_at': {'type': 'string',
+                            'department': STRING,
+                            'classification': {'enum': list(CLASSIFICATIONS)},
+                            'proposed_at': {'type': 'string',
                                                                   'format': 'date-time'},
                             'meeting': MAYBE_STRING}),
     'ProposedItems': closed({'items': array(ref('ProposedItem'))}),
@@ -59,7 +63,9 @@ PATHS = {
                                    'secret': BOOLEAN}, ['date', 'place']))},
     '/api/v1/cabinet/proposed': {'get': op(
         'Summaries the Chief Minister approved for placing before the Cabinet that are on no '
-        'meeting\'s agenda yet, newest first (the Cabinet Wing only).', 'The proposed items',
+        'meeting\'s agenda yet, newest first (the Cabinet Wing only; a confidential or secret '
+        'summary only to the Secretary Cabinet: it may go only on a secret meeting).',
+        'The proposed items',
         ref('ProposedItems'), (401, 403))},
     '/api/v1/cabinet/meetings/{meeting}': {'get': op(
         'A meeting. ' + WHO, 'The meeting', ref('Meeting'), (401, 404), params=MEETING)},

@@ -23,7 +23,7 @@ from ..views.layout import flash
 from ..views.params import offset_and_limit
 from ..views.signing import PUBLIC
 from ..views.work import iso, officer_for, pdf_response
-from . import (MEMBER_ROLE, STATES, add_annexure, call_members, find_meeting,
+from . import (MEMBER_ROLE, STATES, add_annexure, call_members, classified, find_meeting,
                is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for, minutes_pdf,
                papers_open, papers_pdf, public_decisions, record_decision, schedule,
                set_agenda, sign_minutes, signs_minutes, uses_cabinet, waiting_items)
@@ -76,6 +76,7 @@ def meeting_json(request, meeting, full=True):
     found['members'] = _names(site, meeting.members)
     found['items'] = [{'n': n, 'summary': item.summary_id, 'number': item.number,
                        'subject': item.subject, 'department': item.department,
+                       'classification': item.classification,
                        'annexures': [{'title': a.title, 'pages': a.pages}
                                      for a in item.annexures],
                        'decision': decision_json(site, item.decision)}
@@ -87,8 +88,8 @@ def meeting_json(request, meeting, full=True):
 
 def proposed_json(p):
     return {'summary': p.summary_id, 'number': p.number, 'subject': p.subject,
-            'department': p.department, 'proposed_at': iso(p.proposed_at),
-            'meeting': p.meeting}
+            'department': p.department, 'classification': p.classification,
+            'proposed_at': iso(p.proposed_at), 'meeting': p.meeting}
 
 
 def public_json(meeting, n, item, departments):
@@ -194,9 +195,12 @@ def _meeting_data(request, error=None):
     proposed = []
     if prepare and scheduled:
         on = [item.summary_id for item in meeting.items]
-        proposed = [proposed_json(p) for p in waiting_items(site, officer)] + [
+        # (a classified summary goes only on a secret meeting's agenda)
+        proposed = [proposed_json(p) for p in waiting_items(site, officer)
+                    if meeting.secret or not classified(p)] + [
             {'summary': i.summary_id, 'number': i.number, 'subject': i.subject,
-             'department': i.department} for i in meeting.items]
+             'department': i.department, 'classification': i.classification}
+            for i in meeting.items]
         for p in proposed:
             p['position'] = on.index(p['summary']) + 1 if p['summary'] in on else ''
     departments = [(name, d.title) for name, d in site['departments'].items()]

@@ -45,10 +45,12 @@ def call(world, login, method, path, status=200, **body):
 
 
 def summary_for_cabinet(world, subject, department='finance', so='so.finance',
-                        secretary='secretary.finance', decision='for_cabinet'):
+                        secretary='secretary.finance', decision='for_cabinet',
+                        classification='routine'):
     """A summary of ``department`` put up to the CM and decided ``decision``: its id."""
     sid = call(world, so, 'post_json', f'/api/v1/departments/{department}/summaries', 201,
                subject=subject, background='The background of the matter.',
+               classification=classification,
                proposal='The proposal.', decision_sought='Approval of the cabinet.').json['id']
     act = f'/api/v1/summaries/{sid}/actions'
     call(world, so, 'post_json', f'{act}/submit', to_post=f'secretary-{department}'
@@ -442,3 +444,43 @@ def test_a_pin_that_is_not_text_is_refused_plainly(world):
         assert 'PIN' in res['error'], pin
     assert call(world, CS, 'get', f'/api/v1/cabinet/meetings/{mid}').json['state'] == 'issued'
     assert act(world, CS, mid, 'sign', pin=DEMO_PIN)['state'] == 'signed'
+
+
+def test_a_classified_summary_goes_only_on_a_secret_meeting_and_is_never_public(world):
+    subject = 'Procurement of equipment for the counter-terrorism department'
+    sid = summary_for_cabinet(world, subject, classification='secret')
+    # the Section Officer (Cabinet) does not see it among the proposed items at all
+    listed = call(world, WING, 'get', '/api/v1/cabinet/proposed').json['items']
+    assert sid not in [p['summary'] for p in listed]
+    wing = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.11'})
+    wing.login(WING)
+    assert subject not in wing.get('/cabinet').text
+    # the Secretary Cabinet does, classified
+    (found,) = [p for p in call(world, SECRETARY, 'get', '/api/v1/cabinet/proposed').json[
+        'items'] if p['summary'] == sid]
+    assert found['subject'] == subject and found['classification'] == 'secret'
+    # not on a meeting that is not secret
+    open_meeting = schedule(world, SECRETARY)['id']
+    res = act(world, SECRETARY, open_meeting, 'agenda', 409, items=[sid])
+    assert 'secret meeting' in res['error']
+    act(world, WING, open_meeting, 'agenda', 409, items=[sid])
+    # on a secret one (held today)
+    mid = schedule(world, SECRETARY, secret=True)['id']
+    act(world, SECRETARY, mid, 'members', members=[MEMBERS[0]])
+    got = act(world, SECRETARY, mid, 'agenda', items=[sid])
+    assert got['items'][0]['classification'] == 'secret'
+    act(world, SECRETARY, mid, 'issue')
+    # the papers say so: on the agenda and at the head of the summary's pages
+    reader = PdfReader(io.BytesIO(call(world, SECRETARY, 'get',
+                                       f'/api/v1/cabinet/meetings/{mid}/papers').body))
+    assert '[SECRET]' in reader.pages[1].extract_text()
+    assert all('SECRET · item 1' in page.extract_text() for page in reader.pages[2:])
+    # its decision can never be public
+    res = act(world, SECRETARY, mid, 'decide', 409, item=1, text='Approved.',
+              departments=['finance'], due=DUE, public=True)
+    assert 'public' in res['error']
+    act(world, SECRETARY, mid, 'decide', item=1, text='Approved.', departments=['finance'],
+        due=DUE, public=False)
+    act(world, CS, mid, 'sign', pin=DEMO_PIN)
+    public = Browser(world[0]).get('/api/v1/public/cabinet/decisions').json['items']
+    assert subject not in [d['subject'] for d in public]
