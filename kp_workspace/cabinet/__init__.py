@@ -454,6 +454,11 @@ def set_agenda(site, officer, meeting, summary_ids):
                             mapping={'number': found.number,
                                      'classification': found.classification}))
         if found.meeting not in (None, meeting.id):
+            other = cabinet.meeting(found.meeting)
+            if other is not None and secret_now(other) and not papers_open(officer, other):
+                # (not which: a secret meeting's agenda is not theirs to know)
+                raise Refused(_('${number} is on the agenda of another meeting already.',
+                                mapping={'number': found.number}))
             raise Refused(_('${number} is on the agenda of meeting No. ${other} already.',
                             mapping={'number': found.number, 'other': found.meeting}))
         proposed.append(found)
@@ -509,8 +514,10 @@ def add_annexure(site, officer, meeting, n, stream, filename, title, tmp_dir=Non
         raise DomainError(_('An annexure must be a PDF.'), field='file', status=415)
     annexure.pages = check_pdf(path)   # (DocumentRefused, 400: broken, encrypted, too long)
     item.annexures.append(annexure)
+    # (a secret meeting's annexures are not named on the audit log: its item and pages)
+    details = {} if meeting.secret else {'title': title}
     officer.actor.record('cabinet.annexure_added', f'meeting:{meeting.id}', item=n,
-                         title=title, pages=annexure.pages)
+                         pages=annexure.pages, **details)
     return annexure
 
 

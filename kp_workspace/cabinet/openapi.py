@@ -13,8 +13,9 @@ PAGING = [{'name': 'offset', 'in': 'query', 'required': False,
 MEETING = path_params('meeting')
 WHO = ('Seen by the Cabinet Wing, the Chief Secretary and, once its papers are issued, the '
        'members of the cabinet called to it; to anyone else it does not exist (404). A '
-       'secret meeting\'s papers ("items", the PDF) are seen before its date only by the '
-       'members called and the Secretary Cabinet ("papers_open" says; 403 for the PDF).')
+       'secret meeting\'s papers ("items", "items_count", "members", the PDF) are seen '
+       'before its date only by the members called and the Secretary Cabinet ("papers_open" '
+       'says; 403 for the PDF).')
 
 SCHEMAS = {
     'CabinetDecision': closed({'text': STRING, 'departments': array(STRING), 'due': DATE,
@@ -29,14 +30,16 @@ SCHEMAS = {
                           'decision': {'oneOf': [{'type': 'null'},
                                                  ref('CabinetDecision')]}}),
     'MeetingMember': closed({'login': STRING, 'name': STRING}),
-    # a meeting in a list has no "members", "items", "papers_pages" or "minutes"
+    # a meeting in a list has no "members", "items", "papers_pages" or "minutes"; a secret
+    # meeting before its date, to those who may not read its papers, no "items_count" and
+    # no "members"
     'Meeting': closed({
         'id': STRING, 'number': INTEGER, 'title': STRING, 'date': DATE, 'place': STRING,
         'secret': BOOLEAN, 'state': {'enum': list(STATES)}, 'items_count': INTEGER,
         'papers_open': BOOLEAN, 'issued_at': MAYBE_TIME, 'signed_at': MAYBE_TIME,
         'signed_by': MAYBE_STRING, 'members': array(ref('MeetingMember')),
         'items': array(ref('AgendaItem')), 'papers_pages': INTEGER, 'minutes': BOOLEAN},
-        optional=('members', 'items', 'papers_pages', 'minutes')),
+        optional=('members', 'items', 'papers_pages', 'minutes', 'items_count')),
     'Meetings': closed({'items': array(ref('Meeting')), 'more': BOOLEAN}),
     'ProposedItem': closed({'summary': STRING, 'number': STRING, 'subject': STRING,
                             'department': STRING,

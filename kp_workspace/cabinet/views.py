@@ -67,13 +67,15 @@ def meeting_json(request, meeting, full=True):
     found = {'id': meeting.id, 'number': meeting.number, 'title': meeting.title,
              'date': meeting.date.isoformat(), 'place': meeting.place,
              'secret': meeting.secret, 'state': meeting.state,
-             'items_count': len(meeting.items), 'papers_open': papers_open(officer, meeting),
+             'papers_open': papers_open(officer, meeting),
              'issued_at': iso(meeting.issued_at), 'signed_at': iso(meeting.signed_at),
              'signed_by': meeting.signed_by}
+    shown = found['papers_open']
+    if shown:   # (a secret meeting before its date: its number, date and place only)
+        found['items_count'] = len(meeting.items)
     if not full:
         return found
-    shown = found['papers_open']
-    found['members'] = _names(site, meeting.members)
+    found['members'] = _names(site, meeting.members) if shown else []
     found['items'] = [{'n': n, 'summary': item.summary_id, 'number': item.number,
                        'subject': item.subject, 'department': item.department,
                        'classification': item.classification,
@@ -130,7 +132,8 @@ def _meetings_data(request, error=None):
         'meetings': [{'title': m.title, 'url': request.route_url('cabinet_meeting', meeting=m.id),
                       'date': format_when(request, m.date, time=False), 'place': m.place,
                       'secret': m.secret, 'state': translate(STATES[m.state]),
-                      'items': len(m.items)} for m in found],
+                      'items': len(m.items) if papers_open(officer, m) else '—'}
+                     for m in found],
         'next_url': request.route_url('cabinet', _query={'offset': offset + SHOWN})
         if more else None,
         'proposed': [proposed_json(p) for p in waiting_items(site, officer)] if wing else [],

@@ -484,3 +484,44 @@ def test_a_classified_summary_goes_only_on_a_secret_meeting_and_is_never_public(
     act(world, CS, mid, 'sign', pin=DEMO_PIN)
     public = Browser(world[0]).get('/api/v1/public/cabinet/decisions').json['items']
     assert subject not in [d['subject'] for d in public]
+
+
+def test_a_secret_meeting_s_agenda_does_not_leak_before_it_meets(world):
+    from kp_workspace.audit import ROOT_KEY
+    sid = summary_for_cabinet(world, 'Relocation of the provincial data centre')
+    mid = schedule(world, SECRETARY, TODAY + datetime.timedelta(days=5), secret=True)['id']
+    act(world, SECRETARY, mid, 'members', members=list(MEMBERS))
+    act(world, SECRETARY, mid, 'agenda', items=[sid])
+    annex(world, mid, 1, login=SECRETARY)
+    # the Section Officer (Cabinet) trying the item elsewhere is not told which meeting
+    other = schedule(world)['id']
+    res = act(world, WING, other, 'agenda', 409, items=[sid])
+    assert 'another meeting' in res['error'] and f'No. {mid}' not in res['error']
+    res = act(world, SECRETARY, other, 'agenda', 409, items=[sid])   # (she may know)
+    assert f'No. {mid}' in res['error']
+    act(world, SECRETARY, mid, 'issue')
+    # number, date and place only: not how many items, nor who is called
+    for login in (WING, CS):
+        seen = call(world, login, 'get', f'/api/v1/cabinet/meetings/{mid}').json
+        assert 'items_count' not in seen and seen['members'] == [], login
+        (listed,) = [m for m in call(world, login, 'get', '/api/v1/cabinet/meetings').json[
+            'items'] if m['id'] == mid]
+        assert 'items_count' not in listed
+    page = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.12'})
+    page.login(WING)
+    text = page.get(f'/cabinet/meetings/{mid}').text
+    assert 'Members called' not in text and 'Minister' not in text
+    assert call(world, SECRETARY, 'get', f'/api/v1/cabinet/meetings/{mid}').json[
+        'items_count'] == 1
+    # the audit log names neither its items' subjects nor its annexures' titles
+    conn = world[0].registry._zodb_databases['audit'].open()
+    try:
+        entries, _cursor = conn.root()[ROOT_KEY].page(limit=50)
+        mine = [e for e in entries if e.target == f'meeting:{mid}']
+    finally:
+        conn.transaction_manager.abort()
+        conn.close()
+    assert {'cabinet.agenda_set', 'cabinet.annexure_added'} <= {e.action for e in mine}
+    for entry in mine:
+        assert 'Cost estimates' not in entry.details_text()
+        assert 'data centre' not in entry.details_text()
