@@ -610,7 +610,11 @@ def record_decision(site, officer, meeting, n, text, departments, due, public=Fa
         raise nothing_here()
     text = check_text(text, 'text', 5000, minimum=3)
     departments = _departments(site, departments)
-    due = check_date(due, 'due', earliest=meeting.date, latest_days=5 * 366)
+    due = check_date(due, 'due', latest_days=5 * 366)
+    if due <= today():   # (else it would reach the departments overdue)
+        raise DomainError(_('The date it is to be implemented by must be after today '
+                            '(${today}).', mapping={'today': today().isoformat()}),
+                          field='due')
     if not isinstance(public, bool):
         raise DomainError(_('"public" must be true or false.'), field='public')
     if public and classified(item):

@@ -244,7 +244,7 @@ def test_a_decided_meeting_not_signed_is_not_public(world):
     act(world, WING, mid, 'agenda', items=[sid])
     act(world, WING, mid, 'issue')
     act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
-        departments=['sports'], due=TODAY.isoformat(), public=True)
+        departments=['sports'], due=DUE, public=True)
     got = Browser(world[0]).get('/api/v1/public/cabinet/decisions').json
     assert 'Revision of the provincial sports policy' not in [d['subject']
                                                               for d in got['items']]
@@ -525,3 +525,16 @@ def test_a_secret_meeting_s_agenda_does_not_leak_before_it_meets(world):
     for entry in mine:
         assert 'Cost estimates' not in entry.details_text()
         assert 'data centre' not in entry.details_text()
+
+
+def test_a_decision_is_due_after_the_day_it_is_recorded(world):
+    mid, _sid = issued_meeting(world, 'Amendment of the provincial motor vehicles rules',
+                               decide=False)
+    for due in (TODAY, TODAY - datetime.timedelta(days=1)):
+        res = act(world, WING, mid, 'decide', 400, item=1, text='Approved as proposed.',
+                  departments=['finance'], due=due.isoformat())
+        assert 'after today' in res['error'], due
+    tomorrow = (TODAY + datetime.timedelta(days=1)).isoformat()
+    got = act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
+              departments=['finance'], due=tomorrow)
+    assert got['items'][0]['decision']['due'] == tomorrow
