@@ -289,6 +289,20 @@ def _check(allowed, message=None):
                                    'business.'), status=403)
 
 
+def _item_number(n):
+    """``n`` (a whole number, or its digits as text: a form's value) as an int.
+    :raises DomainError: (400)"""
+    if isinstance(n, str):
+        try:
+            n = int(n.strip())
+        except ValueError:
+            pass
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise DomainError(_('"${name}" must be a whole number.', mapping={'name': 'item'}),
+                          field='item')
+    return n
+
+
 def _check_state(meeting, *states):
     if meeting.state not in states:
         messages = {
@@ -487,6 +501,7 @@ def add_annexure(site, officer, meeting, n, stream, filename, title, tmp_dir=Non
     """
     from ..content_types.extract import check_pdf
     _prepare(officer, meeting)
+    n = _item_number(n)
     item = meeting.item(n)
     if item is None:
         raise nothing_here()
@@ -605,6 +620,7 @@ def record_decision(site, officer, meeting, n, text, departments, due, public=Fa
     if today() < meeting.date:
         raise Refused(_('${title} has not met yet (${date}).',
                         mapping={'title': meeting.title, 'date': meeting.date.isoformat()}))
+    n = _item_number(n)
     item = meeting.item(n)
     if item is None:
         raise nothing_here()

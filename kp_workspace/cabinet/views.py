@@ -244,7 +244,9 @@ def run_action(request, meeting, action, body, form=False):
         public = body.get('public', False)
         if form:
             public = public == '1'
-        return record_decision(site, officer, meeting, _int(body.get('item'), 'item'),
+        # (the item's number is checked in the domain: after who may, so a role that may
+        # not gets 403 whatever it sends)
+        return record_decision(site, officer, meeting, body.get('item'),
                                body.get('text'), body.get('departments'), body.get('due'),
                                public)
     if action == 'sign':
@@ -284,7 +286,7 @@ def action_from_page(request):
             if not hasattr(upload, 'file'):
                 raise DomainError(_('Choose a PDF to add.'), field='file')
             officer = officer_for(request)
-            add_annexure(officer.site, officer, meeting, _int(post.get('item'), 'item'),
+            add_annexure(officer.site, officer, meeting, post.get('item'),
                          upload.file, upload.filename, post.get('title', ''))
         else:
             body = {'members': post.getall('members'), 'items': _agenda_from_form(post)

@@ -538,3 +538,16 @@ def test_a_decision_is_due_after_the_day_it_is_recorded(world):
     got = act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
               departments=['finance'], due=tomorrow)
     assert got['items'][0]['decision']['due'] == tomorrow
+
+
+def test_who_may_is_checked_before_what_is_sent(world):
+    mid, _sid = issued_meeting(world, 'Regularisation of contract teachers', decide=False)
+    for login in (MEMBERS[0], CS):
+        for body in ({}, {'item': 'one'}, {'item': True, 'due': 'soon'}):
+            act(world, login, mid, 'decide', 403, **body)
+    for body in ({}, {'item': 'one'}, {'item': True}, {'item': 1.5}):   # the Wing: 400
+        assert 'whole number' in act(world, WING, mid, 'decide', 400, **body)['error']
+    act(world, WING, mid, 'decide', 404, item='7', text='No such item.',
+        departments=['finance'], due=DUE)
+    act(world, WING, mid, 'decide', item=' 1 ', text='Approved as proposed.',
+        departments=['finance'], due=DUE)
