@@ -18,6 +18,7 @@ from ..signing import WrongPin, context_from_settings
 from ..site import get_site
 from ..views.api import api_config, json_body
 from ..views.auditing import refused
+from ..views.confirm import ask, confirmed
 from ..views.errors import error_response
 from ..views.layout import flash
 from ..views.params import offset_and_limit
@@ -26,7 +27,7 @@ from ..views.work import iso, officer_for, pdf_response
 from . import (MEMBER_ROLE, STATES, add_annexure, call_members, classified, find_meeting,
                is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for, minutes_pdf,
                papers_open, papers_pdf, public_decisions, record_decision, schedule,
-               set_agenda, sign_minutes, signs_minutes, uses_cabinet, waiting_items)
+               set_agenda, sign_minutes, signs_minutes, today, uses_cabinet, waiting_items)
 
 _ = TranslationStringFactory('kp_workspace')
 ACTIONS = ('members', 'agenda', 'annexure', 'issue', 'decide', 'sign')
@@ -216,8 +217,13 @@ def _meeting_data(request, error=None):
         'minutes_url': request.route_url('cabinet_minutes', meeting=meeting.id)
         if data['minutes'] else None,
         'prepare': prepare and scheduled, 'candidates': members, 'proposed': proposed,
-        'decide': prepare and meeting.state == 'issued' and data['papers_open'],
-        'sign': signs_minutes(officer) and meeting.state == 'issued',
+        # (decisions once the meeting has met; the minutes once every item has one)
+        'decide': prepare and meeting.state == 'issued' and data['papers_open']
+        and today() >= meeting.date,
+        'sign': signs_minutes(officer) and meeting.state == 'issued'
+        and all(item.decision is not None for item in meeting.items),
+        'sign_waiting': signs_minutes(officer) and meeting.state == 'issued'
+        and any(item.decision is None for item in meeting.items),
         'departments': departments,
         'action': {a: action(a) for a in ACTIONS},
     }
@@ -280,6 +286,12 @@ def action_from_page(request):
     if action not in ACTIONS:
         raise HTTPNotFound()
     post = request.POST
+    if action == 'issue' and not confirmed(request):
+        return ask(request, request.localizer.translate(_(
+            'Issue the papers of ${title}? They are compiled into one PDF for the members '
+            'called, and the agenda and the members called cannot change after.',
+            mapping={'title': meeting.title})), _('Yes, issue the papers'),
+            request.route_url('cabinet_meeting', meeting=meeting.id))
     try:
         if action == 'annexure':
             upload = post.get('file')

@@ -18,7 +18,7 @@ import transaction
 from pypdf import PdfReader
 
 from kp_workspace.populate import DEMO_PIN, letter_pdf
-from tests.conftest import Browser, close_app, copy_demo, make_app, token_getter
+from tests.conftest import Browser, close_app, confirm, copy_demo, make_app, token_getter
 from tests.test_signing import PDFSIG, CERTUTIL, pdfsig  # noqa: F401
 
 WING, SECRETARY, CS, CM = 'so.cabinet', 'secretary.cabinet', 'cs', 'cm'
@@ -371,8 +371,12 @@ def test_the_cabinet_pages_in_the_browser(world):
     form[f'position-{sid}'] = '1'
     page = form.submit(status=303).follow()
     assert 'Grant for flood relief in District Swat' in page.text
-    page = [f for f in page.forms.values() if f.action.endswith('/issue')][0].submit(
-        status=303).follow()
+    # issuing cannot be undone: the page asks first
+    asked = [f for f in page.forms.values() if f.action.endswith('/issue')][0].submit(
+        status=200)
+    assert 'cannot change after' in asked.text
+    assert browser.get(page.request.url).text.count('papers.pdf') == 0   # (not yet)
+    page = confirm(asked).follow()
     assert 'papers.pdf' in page.text
     from kp_workspace.audit import ROOT_KEY
     conn = world[0].registry._zodb_databases['audit'].open()
@@ -551,3 +555,30 @@ def test_who_may_is_checked_before_what_is_sent(world):
         departments=['finance'], due=DUE)
     act(world, WING, mid, 'decide', item=' 1 ', text='Approved as proposed.',
         departments=['finance'], due=DUE)
+
+
+def test_the_decision_forms_wait_for_the_meeting_and_the_minutes_for_every_decision(world):
+    def page_of(login, mid):
+        browser = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.13'})
+        browser.login(login)
+        return browser.get(f'/cabinet/meetings/{mid}')
+
+    sids = [summary_for_cabinet(world, subject) for subject in
+            ('Upgrade of the district headquarters hospital at Mardan',
+             'Tourism promotion policy for the northern districts')]
+    later = schedule(world, date=TODAY + datetime.timedelta(days=3))['id']
+    act(world, WING, later, 'members', members=[MEMBERS[0]])
+    act(world, WING, later, 'agenda', items=[sids[0]])
+    act(world, WING, later, 'issue')
+    page = page_of(WING, later)
+    assert not [f for f in page.forms.values() if f.action.endswith('/decide')]
+    mid = schedule(world)['id']
+    act(world, WING, mid, 'members', members=[MEMBERS[0]])
+    act(world, WING, mid, 'agenda', items=[sids[1]])
+    act(world, WING, mid, 'issue')
+    assert [f for f in page_of(WING, mid).forms.values() if f.action.endswith('/decide')]
+    page = page_of(CS, mid)
+    assert 'Sign the minutes' not in page.text and 'once every item' in page.text
+    act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
+        departments=['finance'], due=DUE)
+    assert 'Sign the minutes' in page_of(CS, mid).text
