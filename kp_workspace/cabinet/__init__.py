@@ -419,6 +419,12 @@ def _prepare(officer, meeting):
     _check_state(meeting, 'scheduled')
 
 
+def check_prepare(officer, meeting):
+    """That ``officer`` may prepare ``meeting`` now (before asking them to confirm a step).
+    :raises Refused: (403) not theirs to prepare; (409) the papers are issued."""
+    _prepare(officer, meeting)
+
+
 def call_members(site, officer, meeting, logins):
     """The members called to ``meeting`` are exactly ``logins`` (each a member of the
     cabinet, active).  :raises DomainError: (400) an unknown login or not a member."""

@@ -24,8 +24,8 @@ from ..views.layout import flash
 from ..views.params import offset_and_limit
 from ..views.signing import PUBLIC
 from ..views.work import iso, officer_for, pdf_response
-from . import (MEMBER_ROLE, STATES, add_annexure, call_members, classified, find_meeting,
-               is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for, minutes_pdf,
+from . import (MEMBER_ROLE, STATES, add_annexure, call_members, check_prepare, classified,
+               find_meeting, is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for, minutes_pdf,
                papers_open, papers_pdf, public_decisions, record_decision, schedule,
                set_agenda, sign_minutes, signs_minutes, today, uses_cabinet, waiting_items)
 
@@ -286,13 +286,14 @@ def action_from_page(request):
     if action not in ACTIONS:
         raise HTTPNotFound()
     post = request.POST
-    if action == 'issue' and not confirmed(request):
-        return ask(request, request.localizer.translate(_(
-            'Issue the papers of ${title}? They are compiled into one PDF for the members '
-            'called, and the agenda and the members called cannot change after.',
-            mapping={'title': meeting.title})), _('Yes, issue the papers'),
-            request.route_url('cabinet_meeting', meeting=meeting.id))
     try:
+        if action == 'issue' and not confirmed(request):
+            check_prepare(officer_for(request), meeting)   # (403 or 409 before asking)
+            return ask(request, request.localizer.translate(_(
+                'Issue the papers of ${title}? They are compiled into one PDF for the members '
+                'called, and the agenda and the members called cannot change after.',
+                mapping={'title': meeting.title})), _('Yes, issue the papers'),
+                request.route_url('cabinet_meeting', meeting=meeting.id))
         if action == 'annexure':
             upload = post.get('file')
             if not hasattr(upload, 'file'):

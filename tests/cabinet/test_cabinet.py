@@ -582,3 +582,17 @@ def test_the_decision_forms_wait_for_the_meeting_and_the_minutes_for_every_decis
     act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
         departments=['finance'], due=DUE)
     assert 'Sign the minutes' in page_of(CS, mid).text
+
+
+def test_only_who_may_issue_is_asked_to_confirm(world, signed_meeting):
+    mid = schedule(world)['id']
+    for login, status in ((CS, 403), (WING, 200)):
+        browser = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.14'})
+        browser.login(login)
+        res = browser.post(f'/cabinet/meetings/{mid}/issue', {'csrf_token': browser.csrf()},
+                           status=status)
+        assert ('name="confirmed"' in res.text) == (status == 200), login
+    # issued already: 409 straight away
+    res = browser.post(f'/cabinet/meetings/{signed_meeting["id"]}/issue',
+                       {'csrf_token': browser.csrf()}, status=409)
+    assert 'name="confirmed"' not in res.text
