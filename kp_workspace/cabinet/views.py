@@ -25,9 +25,10 @@ from ..views.params import offset_and_limit
 from ..views.signing import PUBLIC
 from ..views.work import iso, officer_for, pdf_response
 from . import (MEMBER_ROLE, STATES, add_annexure, call_members, check_prepare, classified,
-               find_meeting, is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for, minutes_pdf,
-               papers_open, papers_pdf, public_decisions, record_decision, schedule,
-               set_agenda, sign_minutes, signs_minutes, today, uses_cabinet, waiting_items)
+               find_meeting, is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for,
+               minutes_pdf, papers_open, papers_pdf, public_decisions, record_decision,
+               schedule, set_agenda, sign_minutes, signs_minutes, today, uses_cabinet,
+               waiting_items)
 
 _ = TranslationStringFactory('kp_workspace')
 ACTIONS = ('members', 'agenda', 'annexure', 'issue', 'decide', 'sign')
