@@ -274,7 +274,8 @@ def test_the_department_pages_in_english_and_urdu(world):
 def test_public_answers_are_cacheable_signed_out_and_private_signed_in(world):
     public = anonymous(world)
     for path in (*FIGURES, '/public/notifications', '/public/notifications.atom',
-                 '/api/v1/public/notifications'):
+                 '/api/v1/public/notifications', '/public/cabinet/decisions',
+                 '/api/v1/public/cabinet/decisions'):
         res = public.get(path)
         assert 'Set-Cookie' not in res.headers, path
         assert res.headers['Cache-Control'] == 'public, max-age=60', path

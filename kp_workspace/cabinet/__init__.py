@@ -57,6 +57,9 @@ MAX_MEMBERS = 60
 MAX_ANNEXURES = 20
 ANNEXURE_LIMIT = 20 * 1024 * 1024
 MEMBER_ROLE = 'cabinet_member'
+# a summary so classified goes only on a secret meeting's agenda, is listed as proposed only
+# to those who handle secret meetings, and its decision is never public
+CLASSIFIED = ('confidential', 'secret')
 
 
 def today():
@@ -70,6 +73,7 @@ class ProposedItem(Persistent):
     agenda it is on (None: waiting)."""
 
     meeting = None
+    classification = 'routine'
 
     def __init__(self, summary_id, number, subject, department, classification, at):
         super().__init__()
@@ -96,6 +100,7 @@ class Decision(Record):
 
 class AgendaItem(Persistent):
     decision = None
+    classification = 'routine'   # the summary's (set with the agenda)
 
     def __init__(self, summary_id, number, subject, department):
         super().__init__()
@@ -284,6 +289,20 @@ def _check(allowed, message=None):
                                    'business.'), status=403)
 
 
+def _item_number(n):
+    """``n`` (a whole number, or its digits as text: a form's value) as an int.
+    :raises DomainError: (400)"""
+    if isinstance(n, str):
+        try:
+            n = int(n.strip())
+        except ValueError:
+            pass
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise DomainError(_('"${name}" must be a whole number.', mapping={'name': 'item'}),
+                          field='item')
+    return n
+
+
 def _check_state(meeting, *states):
     if meeting.state not in states:
         messages = {
@@ -312,10 +331,21 @@ def propose_item(officer, summary):
     return item
 
 
+def classified(item):
+    """Whether ``item`` (a proposed or agenda item) is a confidential or secret summary."""
+    return item.classification in CLASSIFIED
+
+
 def waiting_items(site, officer):
-    """The proposed items on no meeting's agenda yet, newest first (the Cabinet Wing)."""
+    """The proposed items on no meeting's agenda yet, newest first (the Cabinet Wing).
+
+    A classified summary is listed only to those who handle secret meetings (the
+    Secretary Cabinet): to the rest of the Wing it is not there at all (it could only
+    go on a secret meeting, which they do not prepare)."""
     _check(is_wing(officer))
-    return [p for p in _cabinet(site).proposed_items() if p.meeting is None]
+    secrets = keeps_secrets(officer)
+    return [p for p in _cabinet(site).proposed_items()
+            if p.meeting is None and (secrets or not classified(p))]
 
 
 # --- meetings --------------------------------------------------------------------------------
@@ -389,6 +419,12 @@ def _prepare(officer, meeting):
     _check_state(meeting, 'scheduled')
 
 
+def check_prepare(officer, meeting):
+    """That ``officer`` may prepare ``meeting`` now (before asking them to confirm a step).
+    :raises Refused: (403) not theirs to prepare; (409) the papers are issued."""
+    _prepare(officer, meeting)
+
+
 def call_members(site, officer, meeting, logins):
     """The members called to ``meeting`` are exactly ``logins`` (each a member of the
     cabinet, active).  :raises DomainError: (400) an unknown login or not a member."""
@@ -432,7 +468,17 @@ def set_agenda(site, officer, meeting, summary_ids):
         if found is None:
             raise DomainError(_('"${id}" is not an item proposed for the cabinet.',
                                 mapping={'id': summary_id[:40]}), field='items')
+        if classified(found) and not meeting.secret:
+            raise Refused(_('${number} is a ${classification} summary: it may be placed '
+                            'only on a secret meeting\'s agenda.',
+                            mapping={'number': found.number,
+                                     'classification': found.classification}))
         if found.meeting not in (None, meeting.id):
+            other = cabinet.meeting(found.meeting)
+            if other is not None and secret_now(other) and not papers_open(officer, other):
+                # (not which: a secret meeting's agenda is not theirs to know)
+                raise Refused(_('${number} is on the agenda of another meeting already.',
+                                mapping={'number': found.number}))
             raise Refused(_('${number} is on the agenda of meeting No. ${other} already.',
                             mapping={'number': found.number, 'other': found.meeting}))
         proposed.append(found)
@@ -443,9 +489,11 @@ def set_agenda(site, officer, meeting, summary_ids):
     items = []
     for found in proposed:
         found.meeting = meeting.id
-        items.append(kept.get(found.summary_id)
-                     or AgendaItem(found.summary_id, found.number, found.subject,
-                                   found.department))
+        item = kept.get(found.summary_id) or AgendaItem(found.summary_id, found.number,
+                                                        found.subject, found.department)
+        if item.classification != found.classification:
+            item.classification = found.classification
+        items.append(item)
     meeting.items[:] = items
     officer.actor.record('cabinet.agenda_set', f'meeting:{meeting.id}',
                          items=', '.join(i.number for i in items))
@@ -459,6 +507,7 @@ def add_annexure(site, officer, meeting, n, stream, filename, title, tmp_dir=Non
     """
     from ..content_types.extract import check_pdf
     _prepare(officer, meeting)
+    n = _item_number(n)
     item = meeting.item(n)
     if item is None:
         raise nothing_here()
@@ -486,8 +535,10 @@ def add_annexure(site, officer, meeting, n, stream, filename, title, tmp_dir=Non
         raise DomainError(_('An annexure must be a PDF.'), field='file', status=415)
     annexure.pages = check_pdf(path)   # (DocumentRefused, 400: broken, encrypted, too long)
     item.annexures.append(annexure)
+    # (a secret meeting's annexures are not named on the audit log: its item and pages)
+    details = {} if meeting.secret else {'title': title}
     officer.actor.record('cabinet.annexure_added', f'meeting:{meeting.id}', item=n,
-                         title=title, pages=annexure.pages)
+                         pages=annexure.pages, **details)
     return annexure
 
 
@@ -575,14 +626,23 @@ def record_decision(site, officer, meeting, n, text, departments, due, public=Fa
     if today() < meeting.date:
         raise Refused(_('${title} has not met yet (${date}).',
                         mapping={'title': meeting.title, 'date': meeting.date.isoformat()}))
+    n = _item_number(n)
     item = meeting.item(n)
     if item is None:
         raise nothing_here()
     text = check_text(text, 'text', 5000, minimum=3)
     departments = _departments(site, departments)
-    due = check_date(due, 'due', earliest=meeting.date, latest_days=5 * 366)
+    due = check_date(due, 'due', latest_days=5 * 366)
+    if due <= today():   # (else it would reach the departments overdue)
+        raise DomainError(_('The date it is to be implemented by must be after today '
+                            '(${today}).', mapping={'today': today().isoformat()}),
+                          field='due')
     if not isinstance(public, bool):
         raise DomainError(_('"public" must be true or false.'), field='public')
+    if public and classified(item):
+        raise Refused(_('Item ${n} is a ${classification} summary: its decision cannot be '
+                        'made public.', mapping={'n': n,
+                                                 'classification': item.classification}))
     item.decision = Decision(text, departments, due, public, officer.login, now())
     officer.actor.record('cabinet.decision_recorded', f'meeting:{meeting.id}', item=n,
                          departments=', '.join(departments), due=due.isoformat(),
@@ -606,6 +666,7 @@ def sign_minutes(site, officer, meeting, pin, context):
     if undecided:
         raise Refused(_('Item ${n} of ${title} has no decision recorded yet.',
                         mapping={'n': undecided[0], 'title': meeting.title}))
+    pin = check_pin_text(pin)
     posts = officer.posts_with(SIGN)
     signer = signing.unlock(officer, posts[0].post_id if posts else None, context, pin)
     at = now()
@@ -624,6 +685,15 @@ def sign_minutes(site, officer, meeting, pin, context):
                          items=len(meeting.items))
     send_for_implementation(site, officer, meeting)
     return meeting
+
+
+def check_pin_text(pin):
+    """``pin`` as the summaries' workflows take it: text (a number, true or a list is
+    refused plainly rather than reaching the signing code).  :raises DomainError: (400)"""
+    if pin is not None and not isinstance(pin, str):
+        raise DomainError(_('Give the signing PIN as text: its digits, in quotes.'),
+                          field='pin')
+    return check_text(pin, 'pin', 200, minimum=0, single_line=True, strip=False)
 
 
 def source_id(meeting, n):
@@ -670,7 +740,7 @@ def public_decisions(site, offset=0, limit=50):
         return found, False
     for meeting in cabinet.signed_meetings():
         for n, item in enumerate(meeting.items, 1):
-            if item.decision is None or not item.decision.public:
+            if item.decision is None or not item.decision.public or classified(item):
                 continue
             if skipped < offset:
                 skipped += 1

@@ -2,6 +2,7 @@
 :mod:`kp_workspace.views.api.openapi`): its schemas, paths and operation names."""
 from ..views.api.openapi import (BOOLEAN, INTEGER, MAYBE_STRING, MAYBE_TIME, PDF, STRING, array,
                                  closed, errors, json_body, op, path_params, ref, text)
+from ..content_types.movable import CLASSIFICATIONS
 from . import MAX_ITEMS, MAX_MEMBERS, STATES
 
 DATE = {'type': 'string', 'format': 'date'}
@@ -12,8 +13,9 @@ PAGING = [{'name': 'offset', 'in': 'query', 'required': False,
 MEETING = path_params('meeting')
 WHO = ('Seen by the Cabinet Wing, the Chief Secretary and, once its papers are issued, the '
        'members of the cabinet called to it; to anyone else it does not exist (404). A '
-       'secret meeting\'s papers ("items", the PDF) are seen before its date only by the '
-       'members called and the Secretary Cabinet ("papers_open" says; 403 for the PDF).')
+       'secret meeting\'s papers ("items", "items_count", "members", the PDF) are seen '
+       'before its date only by the members called and the Secretary Cabinet ("papers_open" '
+       'says; 403 for the PDF).')
 
 SCHEMAS = {
     'CabinetDecision': closed({'text': STRING, 'departments': array(STRING), 'due': DATE,
@@ -22,22 +24,27 @@ SCHEMAS = {
                                'sent': array(STRING)}),
     'AgendaItem': closed({'n': INTEGER, 'summary': STRING, 'number': STRING,
                           'subject': STRING, 'department': STRING,
+                          'classification': {'enum': list(CLASSIFICATIONS)},
                           'annexures': array(closed({'title': STRING,
                                                      'pages': {'type': ['integer', 'null']}})),
                           'decision': {'oneOf': [{'type': 'null'},
                                                  ref('CabinetDecision')]}}),
     'MeetingMember': closed({'login': STRING, 'name': STRING}),
-    # a meeting in a list has no "members", "items", "papers_pages" or "minutes"
+    # a meeting in a list has no "members", "items", "papers_pages" or "minutes"; a secret
+    # meeting before its date, to those who may not read its papers, no "items_count" and
+    # no "members"
     'Meeting': closed({
         'id': STRING, 'number': INTEGER, 'title': STRING, 'date': DATE, 'place': STRING,
         'secret': BOOLEAN, 'state': {'enum': list(STATES)}, 'items_count': INTEGER,
         'papers_open': BOOLEAN, 'issued_at': MAYBE_TIME, 'signed_at': MAYBE_TIME,
         'signed_by': MAYBE_STRING, 'members': array(ref('MeetingMember')),
         'items': array(ref('AgendaItem')), 'papers_pages': INTEGER, 'minutes': BOOLEAN},
-        optional=('members', 'items', 'papers_pages', 'minutes')),
+        optional=('members', 'items', 'papers_pages', 'minutes', 'items_count')),
     'Meetings': closed({'items': array(ref('Meeting')), 'more': BOOLEAN}),
     'ProposedItem': closed({'summary': STRING, 'number': STRING, 'subject': STRING,
-                            'department': STRING, 'proposed_at': {'type': 'string',
+                            'department': STRING,
+                            'classification': {'enum': list(CLASSIFICATIONS)},
+                            'proposed_at': {'type': 'string',
                                                                   'format': 'date-time'},
                             'meeting': MAYBE_STRING}),
     'ProposedItems': closed({'items': array(ref('ProposedItem'))}),
@@ -59,7 +66,9 @@ PATHS = {
                                    'secret': BOOLEAN}, ['date', 'place']))},
     '/api/v1/cabinet/proposed': {'get': op(
         'Summaries the Chief Minister approved for placing before the Cabinet that are on no '
-        'meeting\'s agenda yet, newest first (the Cabinet Wing only).', 'The proposed items',
+        'meeting\'s agenda yet, newest first (the Cabinet Wing only; a confidential or secret '
+        'summary only to the Secretary Cabinet: it may go only on a secret meeting).',
+        'The proposed items',
         ref('ProposedItems'), (401, 403))},
     '/api/v1/cabinet/meetings/{meeting}': {'get': op(
         'A meeting. ' + WHO, 'The meeting', ref('Meeting'), (401, 404), params=MEETING)},

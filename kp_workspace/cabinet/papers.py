@@ -51,7 +51,10 @@ def _front(meeting, member_names, starts, total_pages, departments=None):
     rows = [['Item', 'Subject', 'Department', 'Summary No.', 'Page']]
     for n, item in enumerate(meeting.items, 1):
         page = str(starts[n]) if starts else ''
-        rows.append([str(n), official_pdf._cell(item.subject, cell),
+        subject = item.subject
+        if item.classification != 'routine':
+            subject = f'[{item.classification.upper()}] {subject}'
+        rows.append([str(n), official_pdf._cell(subject, cell),
                      Paragraph(escape((departments or {}).get(item.department,
                                                               item.department)), cell),
                      Paragraph(escape(item.number), cell), page])
@@ -68,8 +71,9 @@ def _pages(data):
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
-def _numbering(writer, title):
-    """Stamp "title · page N of M" at the foot of every page of ``writer``."""
+def _numbering(writer, title, headers=None):
+    """Stamp "title · page N of M" at the foot of every page of ``writer``; and
+    ``headers`` (page index -> text, e.g. "SECRET") at the head of those pages."""
     official_pdf._register_fonts()
     total = len(writer.pages)
     out = io.BytesIO()
@@ -82,6 +86,12 @@ def _numbering(writer, title):
         stamp.setFillColor(colors.black)
         stamp.setFont('Sans', 8)
         stamp.drawCentredString(width / 2, 6 * mm, f'{title} · page {n} of {total}')
+        header = (headers or {}).get(n - 1)
+        if header:
+            stamp.setFillColor(colors.HexColor('#b00000'))
+            stamp.setFont('Sans-Bold', 10)
+            stamp.drawCentredString(width / 2, height - 7 * mm, header)
+            stamp.setFillColor(colors.black)
         stamp.showPage()
     with official_pdf._reportlab:
         stamp.save()
@@ -121,12 +131,17 @@ def render_papers(site, meeting, member_names, summary_pdf):
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(front)))
     marks = []   # (title, page, parent title or None): added once the pages are there
+    headers = {}   # page index -> the classification of the item it belongs to
     for n, (item, found) in enumerate(zip(meeting.items, parts), 1):
         parent = f'Item {n}: {item.subject}'[:200]
         marks.append((parent, starts[n] - 1, None))
         for title, data in found:
             marks.append((title[:200], len(writer.pages), parent))
+            first = len(writer.pages)
             writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
+            if item.classification != 'routine':
+                for page in range(first, len(writer.pages)):
+                    headers[page] = f'{item.classification.upper()} · item {n}'
     writer.add_outline_item(title='Cover', page_number=0)
     writer.add_outline_item(title='Agenda', page_number=1)
     parents = {}
@@ -136,7 +151,7 @@ def render_papers(site, meeting, member_names, summary_pdf):
         if parent is None:
             parents[title] = found
     label = f'{meeting.title}' + (' · SECRET' if meeting.secret else '')
-    _numbering(writer, label)
+    _numbering(writer, label, headers)
     writer.add_metadata({'/Title': f'{meeting.title}: working papers',
                          '/Creator': 'KP Digital Workspace'})
     out = io.BytesIO()

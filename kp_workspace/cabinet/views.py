@@ -18,15 +18,17 @@ from ..signing import WrongPin, context_from_settings
 from ..site import get_site
 from ..views.api import api_config, json_body
 from ..views.auditing import refused
+from ..views.confirm import ask, confirmed
 from ..views.errors import error_response
 from ..views.layout import flash
 from ..views.params import offset_and_limit
 from ..views.signing import PUBLIC
 from ..views.work import iso, officer_for, pdf_response
-from . import (MEMBER_ROLE, STATES, add_annexure, call_members, find_meeting,
-               is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for, minutes_pdf,
-               papers_open, papers_pdf, public_decisions, record_decision, schedule,
-               set_agenda, sign_minutes, signs_minutes, uses_cabinet, waiting_items)
+from . import (MEMBER_ROLE, STATES, add_annexure, call_members, check_prepare, classified,
+               find_meeting, is_wing, issue_papers, keeps_secrets, may_prepare, meetings_for,
+               minutes_pdf, papers_open, papers_pdf, public_decisions, record_decision,
+               schedule, set_agenda, sign_minutes, signs_minutes, today, uses_cabinet,
+               waiting_items)
 
 _ = TranslationStringFactory('kp_workspace')
 ACTIONS = ('members', 'agenda', 'annexure', 'issue', 'decide', 'sign')
@@ -67,15 +69,18 @@ def meeting_json(request, meeting, full=True):
     found = {'id': meeting.id, 'number': meeting.number, 'title': meeting.title,
              'date': meeting.date.isoformat(), 'place': meeting.place,
              'secret': meeting.secret, 'state': meeting.state,
-             'items_count': len(meeting.items), 'papers_open': papers_open(officer, meeting),
+             'papers_open': papers_open(officer, meeting),
              'issued_at': iso(meeting.issued_at), 'signed_at': iso(meeting.signed_at),
              'signed_by': meeting.signed_by}
+    shown = found['papers_open']
+    if shown:   # (a secret meeting before its date: its number, date and place only)
+        found['items_count'] = len(meeting.items)
     if not full:
         return found
-    shown = found['papers_open']
-    found['members'] = _names(site, meeting.members)
+    found['members'] = _names(site, meeting.members) if shown else []
     found['items'] = [{'n': n, 'summary': item.summary_id, 'number': item.number,
                        'subject': item.subject, 'department': item.department,
+                       'classification': item.classification,
                        'annexures': [{'title': a.title, 'pages': a.pages}
                                      for a in item.annexures],
                        'decision': decision_json(site, item.decision)}
@@ -87,8 +92,8 @@ def meeting_json(request, meeting, full=True):
 
 def proposed_json(p):
     return {'summary': p.summary_id, 'number': p.number, 'subject': p.subject,
-            'department': p.department, 'proposed_at': iso(p.proposed_at),
-            'meeting': p.meeting}
+            'department': p.department, 'classification': p.classification,
+            'proposed_at': iso(p.proposed_at), 'meeting': p.meeting}
 
 
 def public_json(meeting, n, item, departments):
@@ -129,7 +134,8 @@ def _meetings_data(request, error=None):
         'meetings': [{'title': m.title, 'url': request.route_url('cabinet_meeting', meeting=m.id),
                       'date': format_when(request, m.date, time=False), 'place': m.place,
                       'secret': m.secret, 'state': translate(STATES[m.state]),
-                      'items': len(m.items)} for m in found],
+                      'items': len(m.items) if papers_open(officer, m) else '—'}
+                     for m in found],
         'next_url': request.route_url('cabinet', _query={'offset': offset + SHOWN})
         if more else None,
         'proposed': [proposed_json(p) for p in waiting_items(site, officer)] if wing else [],
@@ -194,9 +200,12 @@ def _meeting_data(request, error=None):
     proposed = []
     if prepare and scheduled:
         on = [item.summary_id for item in meeting.items]
-        proposed = [proposed_json(p) for p in waiting_items(site, officer)] + [
+        # (a classified summary goes only on a secret meeting's agenda)
+        proposed = [proposed_json(p) for p in waiting_items(site, officer)
+                    if meeting.secret or not classified(p)] + [
             {'summary': i.summary_id, 'number': i.number, 'subject': i.subject,
-             'department': i.department} for i in meeting.items]
+             'department': i.department, 'classification': i.classification}
+            for i in meeting.items]
         for p in proposed:
             p['position'] = on.index(p['summary']) + 1 if p['summary'] in on else ''
     departments = [(name, d.title) for name, d in site['departments'].items()]
@@ -209,8 +218,13 @@ def _meeting_data(request, error=None):
         'minutes_url': request.route_url('cabinet_minutes', meeting=meeting.id)
         if data['minutes'] else None,
         'prepare': prepare and scheduled, 'candidates': members, 'proposed': proposed,
-        'decide': prepare and meeting.state == 'issued' and data['papers_open'],
-        'sign': signs_minutes(officer) and meeting.state == 'issued',
+        # (decisions once the meeting has met; the minutes once every item has one)
+        'decide': prepare and meeting.state == 'issued' and data['papers_open']
+        and today() >= meeting.date,
+        'sign': signs_minutes(officer) and meeting.state == 'issued'
+        and all(item.decision is not None for item in meeting.items),
+        'sign_waiting': signs_minutes(officer) and meeting.state == 'issued'
+        and any(item.decision is None for item in meeting.items),
         'departments': departments,
         'action': {a: action(a) for a in ACTIONS},
     }
@@ -237,7 +251,9 @@ def run_action(request, meeting, action, body, form=False):
         public = body.get('public', False)
         if form:
             public = public == '1'
-        return record_decision(site, officer, meeting, _int(body.get('item'), 'item'),
+        # (the item's number is checked in the domain: after who may, so a role that may
+        # not gets 403 whatever it sends)
+        return record_decision(site, officer, meeting, body.get('item'),
                                body.get('text'), body.get('departments'), body.get('due'),
                                public)
     if action == 'sign':
@@ -272,12 +288,19 @@ def action_from_page(request):
         raise HTTPNotFound()
     post = request.POST
     try:
+        if action == 'issue' and not confirmed(request):
+            check_prepare(officer_for(request), meeting)   # (403 or 409 before asking)
+            return ask(request, request.localizer.translate(_(
+                'Issue the papers of ${title}? They are compiled into one PDF for the members '
+                'called, and the agenda and the members called cannot change after.',
+                mapping={'title': meeting.title})), _('Yes, issue the papers'),
+                request.route_url('cabinet_meeting', meeting=meeting.id))
         if action == 'annexure':
             upload = post.get('file')
             if not hasattr(upload, 'file'):
                 raise DomainError(_('Choose a PDF to add.'), field='file')
             officer = officer_for(request)
-            add_annexure(officer.site, officer, meeting, _int(post.get('item'), 'item'),
+            add_annexure(officer.site, officer, meeting, post.get('item'),
                          upload.file, upload.filename, post.get('title', ''))
         else:
             body = {'members': post.getall('members'), 'items': _agenda_from_form(post)

@@ -54,6 +54,7 @@ CACHEABLE = {
     'public_department': 'page', 'public_notifications_atom': 'data',
     'public_notification_pdf': 'data', 'api_public_notifications': 'data',
     'api_public_departments': 'data', 'api_public_department': 'data',
+    'public_cabinet_decisions': 'page', 'api_public_cabinet_decisions': 'data',
 }
 
 

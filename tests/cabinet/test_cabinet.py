@@ -18,7 +18,7 @@ import transaction
 from pypdf import PdfReader
 
 from kp_workspace.populate import DEMO_PIN, letter_pdf
-from tests.conftest import Browser, close_app, copy_demo, make_app, token_getter
+from tests.conftest import Browser, close_app, confirm, copy_demo, make_app, token_getter
 from tests.test_signing import PDFSIG, CERTUTIL, pdfsig  # noqa: F401
 
 WING, SECRETARY, CS, CM = 'so.cabinet', 'secretary.cabinet', 'cs', 'cm'
@@ -45,10 +45,12 @@ def call(world, login, method, path, status=200, **body):
 
 
 def summary_for_cabinet(world, subject, department='finance', so='so.finance',
-                        secretary='secretary.finance', decision='for_cabinet'):
+                        secretary='secretary.finance', decision='for_cabinet',
+                        classification='routine'):
     """A summary of ``department`` put up to the CM and decided ``decision``: its id."""
     sid = call(world, so, 'post_json', f'/api/v1/departments/{department}/summaries', 201,
                subject=subject, background='The background of the matter.',
+               classification=classification,
                proposal='The proposal.', decision_sought='Approval of the cabinet.').json['id']
     act = f'/api/v1/summaries/{sid}/actions'
     call(world, so, 'post_json', f'{act}/submit', to_post=f'secretary-{department}'
@@ -242,7 +244,7 @@ def test_a_decided_meeting_not_signed_is_not_public(world):
     act(world, WING, mid, 'agenda', items=[sid])
     act(world, WING, mid, 'issue')
     act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
-        departments=['sports'], due=TODAY.isoformat(), public=True)
+        departments=['sports'], due=DUE, public=True)
     got = Browser(world[0]).get('/api/v1/public/cabinet/decisions').json
     assert 'Revision of the provincial sports policy' not in [d['subject']
                                                               for d in got['items']]
@@ -369,8 +371,12 @@ def test_the_cabinet_pages_in_the_browser(world):
     form[f'position-{sid}'] = '1'
     page = form.submit(status=303).follow()
     assert 'Grant for flood relief in District Swat' in page.text
-    page = [f for f in page.forms.values() if f.action.endswith('/issue')][0].submit(
-        status=303).follow()
+    # issuing cannot be undone: the page asks first
+    asked = [f for f in page.forms.values() if f.action.endswith('/issue')][0].submit(
+        status=200)
+    assert 'cannot change after' in asked.text
+    assert browser.get(page.request.url).text.count('papers.pdf') == 0   # (not yet)
+    page = confirm(asked).follow()
     assert 'papers.pdf' in page.text
     from kp_workspace.audit import ROOT_KEY
     conn = world[0].registry._zodb_databases['audit'].open()
@@ -414,3 +420,179 @@ def test_the_demo_has_a_meeting_with_two_items_and_signed_minutes(world):
     assert DEMO_CABINET_SUMMARIES[0][0] in [d['subject'] for d in public]
     assert DEMO_CABINET_SUMMARIES[1][0] not in [d['subject'] for d in public]
     call(world, NOT_CALLED, 'get', '/api/v1/cabinet/meetings/1', 404)
+
+
+# --- the reviewer's findings ------------------------------------------------------------------
+
+DUE = (TODAY + datetime.timedelta(days=30)).isoformat()
+
+
+def issued_meeting(world, subject, decide=True, login=WING, **summary):
+    """A meeting today with one item (a new summary), its papers issued and (``decide``)
+    its decision recorded: ``(meeting id, summary id)``."""
+    sid = summary_for_cabinet(world, subject, **summary)
+    mid = schedule(world, login)['id']
+    act(world, login, mid, 'members', members=[MEMBERS[0]])
+    act(world, login, mid, 'agenda', items=[sid])
+    act(world, login, mid, 'issue')
+    if decide:
+        act(world, login, mid, 'decide', item=1, text='Approved as proposed.',
+            departments=['finance'], due=DUE)
+    return mid, sid
+
+
+def test_a_pin_that_is_not_text_is_refused_plainly(world):
+    mid, _sid = issued_meeting(world, 'Revision of the rates of stamp duty')
+    for pin in (123456, True, ['246810'], {'pin': DEMO_PIN}, 1.5):
+        res = act(world, CS, mid, 'sign', 400, pin=pin)
+        assert 'PIN' in res['error'], pin
+    assert call(world, CS, 'get', f'/api/v1/cabinet/meetings/{mid}').json['state'] == 'issued'
+    assert act(world, CS, mid, 'sign', pin=DEMO_PIN)['state'] == 'signed'
+
+
+def test_a_classified_summary_goes_only_on_a_secret_meeting_and_is_never_public(world):
+    subject = 'Procurement of equipment for the counter-terrorism department'
+    sid = summary_for_cabinet(world, subject, classification='secret')
+    # the Section Officer (Cabinet) does not see it among the proposed items at all
+    listed = call(world, WING, 'get', '/api/v1/cabinet/proposed').json['items']
+    assert sid not in [p['summary'] for p in listed]
+    wing = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.11'})
+    wing.login(WING)
+    assert subject not in wing.get('/cabinet').text
+    # the Secretary Cabinet does, classified
+    (found,) = [p for p in call(world, SECRETARY, 'get', '/api/v1/cabinet/proposed').json[
+        'items'] if p['summary'] == sid]
+    assert found['subject'] == subject and found['classification'] == 'secret'
+    # not on a meeting that is not secret
+    open_meeting = schedule(world, SECRETARY)['id']
+    res = act(world, SECRETARY, open_meeting, 'agenda', 409, items=[sid])
+    assert 'secret meeting' in res['error']
+    act(world, WING, open_meeting, 'agenda', 409, items=[sid])
+    # on a secret one (held today)
+    mid = schedule(world, SECRETARY, secret=True)['id']
+    act(world, SECRETARY, mid, 'members', members=[MEMBERS[0]])
+    got = act(world, SECRETARY, mid, 'agenda', items=[sid])
+    assert got['items'][0]['classification'] == 'secret'
+    act(world, SECRETARY, mid, 'issue')
+    # the papers say so: on the agenda and at the head of the summary's pages
+    reader = PdfReader(io.BytesIO(call(world, SECRETARY, 'get',
+                                       f'/api/v1/cabinet/meetings/{mid}/papers').body))
+    assert '[SECRET]' in reader.pages[1].extract_text()
+    assert all('SECRET · item 1' in page.extract_text() for page in reader.pages[2:])
+    # its decision can never be public
+    res = act(world, SECRETARY, mid, 'decide', 409, item=1, text='Approved.',
+              departments=['finance'], due=DUE, public=True)
+    assert 'public' in res['error']
+    act(world, SECRETARY, mid, 'decide', item=1, text='Approved.', departments=['finance'],
+        due=DUE, public=False)
+    act(world, CS, mid, 'sign', pin=DEMO_PIN)
+    public = Browser(world[0]).get('/api/v1/public/cabinet/decisions').json['items']
+    assert subject not in [d['subject'] for d in public]
+
+
+def test_a_secret_meeting_s_agenda_does_not_leak_before_it_meets(world):
+    from kp_workspace.audit import ROOT_KEY
+    sid = summary_for_cabinet(world, 'Relocation of the provincial data centre')
+    mid = schedule(world, SECRETARY, TODAY + datetime.timedelta(days=5), secret=True)['id']
+    act(world, SECRETARY, mid, 'members', members=list(MEMBERS))
+    act(world, SECRETARY, mid, 'agenda', items=[sid])
+    annex(world, mid, 1, login=SECRETARY)
+    # the Section Officer (Cabinet) trying the item elsewhere is not told which meeting
+    other = schedule(world)['id']
+    res = act(world, WING, other, 'agenda', 409, items=[sid])
+    assert 'another meeting' in res['error'] and f'No. {mid}' not in res['error']
+    res = act(world, SECRETARY, other, 'agenda', 409, items=[sid])   # (she may know)
+    assert f'No. {mid}' in res['error']
+    act(world, SECRETARY, mid, 'issue')
+    # number, date and place only: not how many items, nor who is called
+    for login in (WING, CS):
+        seen = call(world, login, 'get', f'/api/v1/cabinet/meetings/{mid}').json
+        assert 'items_count' not in seen and seen['members'] == [], login
+        (listed,) = [m for m in call(world, login, 'get', '/api/v1/cabinet/meetings').json[
+            'items'] if m['id'] == mid]
+        assert 'items_count' not in listed
+    page = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.12'})
+    page.login(WING)
+    text = page.get(f'/cabinet/meetings/{mid}').text
+    assert 'Members called' not in text and 'Minister' not in text
+    assert call(world, SECRETARY, 'get', f'/api/v1/cabinet/meetings/{mid}').json[
+        'items_count'] == 1
+    # the audit log names neither its items' subjects nor its annexures' titles
+    conn = world[0].registry._zodb_databases['audit'].open()
+    try:
+        entries, _cursor = conn.root()[ROOT_KEY].page(limit=50)
+        mine = [e for e in entries if e.target == f'meeting:{mid}']
+    finally:
+        conn.transaction_manager.abort()
+        conn.close()
+    assert {'cabinet.agenda_set', 'cabinet.annexure_added'} <= {e.action for e in mine}
+    for entry in mine:
+        assert 'Cost estimates' not in entry.details_text()
+        assert 'data centre' not in entry.details_text()
+
+
+def test_a_decision_is_due_after_the_day_it_is_recorded(world):
+    mid, _sid = issued_meeting(world, 'Amendment of the provincial motor vehicles rules',
+                               decide=False)
+    for due in (TODAY, TODAY - datetime.timedelta(days=1)):
+        res = act(world, WING, mid, 'decide', 400, item=1, text='Approved as proposed.',
+                  departments=['finance'], due=due.isoformat())
+        assert 'after today' in res['error'], due
+    tomorrow = (TODAY + datetime.timedelta(days=1)).isoformat()
+    got = act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
+              departments=['finance'], due=tomorrow)
+    assert got['items'][0]['decision']['due'] == tomorrow
+
+
+def test_who_may_is_checked_before_what_is_sent(world):
+    mid, _sid = issued_meeting(world, 'Regularisation of contract teachers', decide=False)
+    for login in (MEMBERS[0], CS):
+        for body in ({}, {'item': 'one'}, {'item': True, 'due': 'soon'}):
+            act(world, login, mid, 'decide', 403, **body)
+    for body in ({}, {'item': 'one'}, {'item': True}, {'item': 1.5}):   # the Wing: 400
+        assert 'whole number' in act(world, WING, mid, 'decide', 400, **body)['error']
+    act(world, WING, mid, 'decide', 404, item='7', text='No such item.',
+        departments=['finance'], due=DUE)
+    act(world, WING, mid, 'decide', item=' 1 ', text='Approved as proposed.',
+        departments=['finance'], due=DUE)
+
+
+def test_the_decision_forms_wait_for_the_meeting_and_the_minutes_for_every_decision(world):
+    def page_of(login, mid):
+        browser = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.13'})
+        browser.login(login)
+        return browser.get(f'/cabinet/meetings/{mid}')
+
+    sids = [summary_for_cabinet(world, subject) for subject in
+            ('Upgrade of the district headquarters hospital at Mardan',
+             'Tourism promotion policy for the northern districts')]
+    later = schedule(world, date=TODAY + datetime.timedelta(days=3))['id']
+    act(world, WING, later, 'members', members=[MEMBERS[0]])
+    act(world, WING, later, 'agenda', items=[sids[0]])
+    act(world, WING, later, 'issue')
+    page = page_of(WING, later)
+    assert not [f for f in page.forms.values() if f.action.endswith('/decide')]
+    mid = schedule(world)['id']
+    act(world, WING, mid, 'members', members=[MEMBERS[0]])
+    act(world, WING, mid, 'agenda', items=[sids[1]])
+    act(world, WING, mid, 'issue')
+    assert [f for f in page_of(WING, mid).forms.values() if f.action.endswith('/decide')]
+    page = page_of(CS, mid)
+    assert 'Sign the minutes' not in page.text and 'once every item' in page.text
+    act(world, WING, mid, 'decide', item=1, text='Approved as proposed.',
+        departments=['finance'], due=DUE)
+    assert 'Sign the minutes' in page_of(CS, mid).text
+
+
+def test_only_who_may_issue_is_asked_to_confirm(world, signed_meeting):
+    mid = schedule(world)['id']
+    for login, status in ((CS, 403), (WING, 200)):
+        browser = Browser(world[0], extra_environ={'REMOTE_ADDR': '10.30.0.14'})
+        browser.login(login)
+        res = browser.post(f'/cabinet/meetings/{mid}/issue', {'csrf_token': browser.csrf()},
+                           status=status)
+        assert ('name="confirmed"' in res.text) == (status == 200), login
+    # issued already: 409 straight away
+    res = browser.post(f'/cabinet/meetings/{signed_meeting["id"]}/issue',
+                       {'csrf_token': browser.csrf()}, status=409)
+    assert 'name="confirmed"' not in res.text
