@@ -170,7 +170,8 @@ class Worker(threading.Thread):
         ok, _status, body = self.call('inbox', 'GET', '/api/v1/inbox?limit=200')
         if ok:
             for row in body['items']:
-                self.remember(row['id'])
+                if row['kind'] == 'file':   # (a summary, as the demo's, is not read as a file)
+                    self.remember(row['id'])
             return [row['id'] for row in body['items'] if row['kind'] == 'file'
                     and row['holder'] == self.post and row['subject'].startswith(PREFIX)]
         return None

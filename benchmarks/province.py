@@ -121,6 +121,7 @@ DEMO_SHAPE = {
     'cm-secretariat': ("CM's Secretariat", 1, ('public complaints', 'CM directives')),
     'chief-secretary': ("Chief Secretary's Office", 1, ('performance review',
                                                         'coordination meeting')),
+    'cabinet-wing': ('Cabinet Wing', 0.5, ('cabinet meeting', 'working papers')),
 }
 PROVINCE = (
     # name, title, code, title in Urdu, short name, share of files, topics

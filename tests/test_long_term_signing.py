@@ -16,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from kp_workspace.signing.pades import _run_sync  # (pyHanko's sync calls: no event loop)
 from tests.conftest import SECRET, Browser, close_app, confirm, make_app, token_getter
 from tests.test_signing import (CERTUTIL, PDFSIG, _tsa_server, revoke_form, sign_demo,
                                 verify_api)
@@ -217,7 +218,7 @@ def test_a_revoked_signer_is_reported_revoked_by_pdfsig_and_pyhanko_through_the_
             trust_roots=[asn1_x509.Certificate.load(
                 x509.load_pem_x509_certificate(ca_pem).public_bytes(Encoding.DER))],
             allow_fetching=True, revocation_mode='require')
-        status = asyncio.run(asyncio.to_thread(validate_pdf_signature, sig, context))
+        status = _run_sync(validate_pdf_signature, sig, context)
         assert status.intact and status.revoked and not status.bottom_line
         assert verify_api(browser, pdf)['signatures'][0]['revoked'] is True
     finally:
@@ -298,10 +299,10 @@ def test_issued_documents_carry_long_term_data_and_verify_after_the_signer_expir
         later = cert.not_valid_after_utc + datetime.timedelta(days=1)
         roots = [asn1_x509.Certificate.load(ca_der), asn1_x509.Certificate.load(
             x509.load_pem_x509_certificate(tsa_ca).public_bytes(Encoding.DER))]
-        status = validate_pdf_signature(sig, ValidationContext(
+        status = _run_sync(validate_pdf_signature, sig, ValidationContext(
             trust_roots=roots, moment=later, allow_fetching=False))
         assert status.intact and not status.bottom_line
-        result = asyncio.run(ades_lta_validation(
+        result = _run_sync(asyncio.run, ades_lta_validation(
             reader.embedded_regular_signatures[0], _validation_spec(roots),
             ValidationTimingInfo(validation_time=later, best_signature_time=later,
                                  point_in_time_validation=False)))

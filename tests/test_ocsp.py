@@ -2,7 +2,6 @@
 Information Access, it lets poppler's pdfsig (NSS) see a revoked signer by itself, with
 no CRL imported, and pyHanko too; it answers what the database says at each request
 (across processes), and answers hostile requests with OCSP errors, never a 500."""
-import asyncio
 import base64
 import datetime
 import subprocess
@@ -17,6 +16,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from kp_workspace.populate import SIGNERS
+from kp_workspace.signing.pades import _run_sync  # (pyHanko's sync calls: no event loop)
 from tests.conftest import SECRET, Browser, close_app, confirm, make_app
 from tests.test_long_term_signing import (SIGNER, Served, _new_certificate, _nss_db, _pdfsig,
                                           _sign, _signer_cert)
@@ -285,7 +285,7 @@ def test_pdfsig_and_pyhanko_see_a_revoked_signer_through_ocsp_alone(var_dir, tmp
             allow_fetching=True, revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy(
                 ee_certificate_rule=RevocationCheckingRule.OCSP_REQUIRED,
                 intermediate_ca_cert_rule=RevocationCheckingRule.NO_CHECK)))
-        status = asyncio.run(asyncio.to_thread(validate_pdf_signature, sig, context))
+        status = _run_sync(validate_pdf_signature, sig, context)
         assert status.intact and status.revoked and not status.bottom_line
         assert answered[2:] == ['revoked'] and methods[2:] == ['POST']
     finally:

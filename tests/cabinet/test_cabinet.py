@@ -153,7 +153,8 @@ def test_the_agenda_cannot_change_after_the_papers_are_issued(world, signed_meet
 
 
 def test_decisions_then_the_minutes_signed_by_the_chief_secretary(world, signed_meeting,
-                                                                  tmp_path):
+                                                                  tmp_path, demo_responder):
+    # (demo_responder: the OCSP responder the demo's certificates name, which pdfsig asks)
     mid = signed_meeting['id']
     # no minutes before every item has a decision
     assert 'no decision' in act(world, CS, mid, 'sign', 409, pin=DEMO_PIN)['error']

@@ -41,7 +41,7 @@ def test_a_long_post_picker_can_be_filtered_by_typing(live_app, chromium):
     page.wait_for_url(f'{base}/files/*')
     box = page.get_by_label('Find a post')
     expect(box).to_be_visible()
-    assert len(visible_options(page, '#to-forward')) == 31  # 12 demo + 20, not its own
+    assert len(visible_options(page, '#to-forward')) == 33  # 14 demo + 20, not its own
     box.fill('sports deputy')
     expect(page.locator('#to-forward option[value="extra-0"]')).to_be_hidden()
     shown = visible_options(page, '#to-forward')

@@ -393,7 +393,7 @@ def test_kpw_reindex_fills_an_empty_postgresql_index_from_the_database(
     assert f'missing: {f["id"]}' in out.getvalue()
     out = io.StringIO()
     assert kpw.main(['-c', ini, 'reindex'], out=out, err=io.StringIO()) == 0
-    assert 'Reindexed 11 items' in out.getvalue()  # and the demo's six files and four letters
+    assert 'Reindexed 13 items' in out.getvalue()  # the demo's files, letters and summaries
     out = io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
     assert found_by_a_new_app(var_dir, search_settings, 'raven') == [f['id']]

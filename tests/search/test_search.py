@@ -331,7 +331,7 @@ def test_reindex_check_finds_a_damaged_index_and_reindex_repairs_it(app, wsgi_ap
     assert f'missing: {f["id"]}' in out.getvalue() and '1 missing, 0 extra, 0 stale' in out.getvalue()
     out = _io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--batch', '1'], out=out) == 0
-    assert 'Reindexed 12 items' in out.getvalue()  # and the demo's files and letters
+    assert 'Reindexed 14 items' in out.getvalue()  # and the demo's files, letters and summaries
     out = _io.StringIO()
     assert kpw.main(['-c', ini, 'reindex', '--check'], out=out) == 0
     assert 'The index matches the database.' in out.getvalue()
