@@ -77,7 +77,7 @@ MEMBER_REACHES = {
     'api_cabinet_proposed', 'api_cabinet_meeting', 'api_cabinet_meeting_action',
     'api_cabinet_papers', 'api_cabinet_minutes', 'api_public_cabinet_decisions',
     # what anyone may read without signing in
-    'ca_crl', 'public', 'public_notifications_atom', 'public_departments', 'public_department',
+    'ca_crl', 'ocsp', 'ocsp_get', 'public', 'public_notifications_atom', 'public_departments', 'public_department',
     'api_public_notifications', 'api_public_departments', 'api_public_department',
 }
 

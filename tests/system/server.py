@@ -312,14 +312,18 @@ class Client:
 
 
 def small_pdf(text):
-    """A valid one-page PDF (a few hundred bytes) that says ``text``."""
+    """A valid one-page PDF (a couple of kilobytes) that says ``text``, the same bytes
+    every time.  It carries text of its own: a page without any is taken for a scan and
+    read by Tesseract (kp_workspace/ocr), which the tests' servers would then wait for."""
     import io
-    import pypdf
-    writer = pypdf.PdfWriter()
-    writer.add_blank_page(595, 842)
-    writer.add_metadata({'/Title': text})
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
     buf = io.BytesIO()
-    writer.write(buf)
+    page = canvas.Canvas(buf, pagesize=A4, invariant=1)   # (no date, no random id)
+    page.setTitle(text)
+    page.drawString(72, 770, text)
+    page.drawString(72, 750, 'An inward letter, received and placed on the file.')
+    page.save()
     return buf.getvalue()
 
 
