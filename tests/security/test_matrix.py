@@ -1051,3 +1051,25 @@ def test_route_answers_as_the_matrix_says(world, route):
                 wrong.append(f'{probe!r} as {who} on {state}: 404 says {message_of(res)!r}, '
                              f'not {missing[who]!r} as for one that does not exist')
     assert not wrong, '\n'.join([f'{len(wrong)} cells differ from the matrix:'] + wrong)
+
+
+def test_every_status_the_matrix_expects_of_the_api_is_in_the_openapi_document():
+    """Each status an API route answers someone in the matrix (a member of the cabinet
+    kept out: 403; a file of another department: 404; ...) is one its operation lists."""
+    from kp_workspace.views import ROUTES
+    from kp_workspace.views.api.openapi import openapi_document
+    patterns = dict(ROUTES)
+    paths = openapi_document('http://localhost')['paths']
+    missing = set()
+    for route, probes in MATRIX.items():
+        for probe in probes:
+            if not probe.api or patterns[route] not in paths:
+                continue
+            responses = paths[patterns[route]][probe.method.lower()]['responses']
+            for who in WHO:
+                for state in probe.states or (None,):
+                    expected = expected_for(route, probe, who, state)
+                    for status in expected if isinstance(expected, set) else {expected}:
+                        if isinstance(status, int) and str(status) not in responses:
+                            missing.add(f'{probe.method} {patterns[route]}: {status}')
+    assert not missing, sorted(missing)

@@ -37,7 +37,8 @@ MAYBE_TIME = {'type': ['string', 'null'], 'format': 'date-time'}
 ERROR_TEXT = {
     400: 'Malformed request, or a value that cannot be (the message says which)',
     401: 'No valid bearer token, or a wrong login or password',
-    403: 'Not permitted (your roles or posts do not allow it, or a wrong signing PIN)',
+    403: 'Not permitted (your roles or posts do not allow it -- a member of the cabinet '
+         'may call only the cabinet\'s operations -- or a wrong signing PIN)',
     404: 'Not found, or you may not see it (the two are not told apart)',
     409: 'Conflicts with the current state (not the holder, a state that does not allow it)',
     410: 'Gone: the file was destroyed under a weeding list (said to its department\'s '
@@ -1010,6 +1011,11 @@ def _conditional(path, method, operation):
                           '304': NOT_MODIFIED}}
 
 
+# what a member of the cabinet (a role kept to the cabinet's business) may call with a
+# token; every other operation answers them 403 (kp_workspace.security.roles.CONFINED_ROLES)
+MEMBERS_REACH = ('/api/v1/auth/', '/api/v1/me', '/api/v1/cabinet/')
+
+
 def _named(paths):
     """``paths`` with each operation's ``operationId`` and ``tags`` from :data:`OPERATIONS`
     (and, for reads, their ETag).  :raises KeyError: an operation has no name there."""
@@ -1027,6 +1033,9 @@ def _named(paths):
                 # (with a bearer token: its rate limit, where one is set)
                 operation = {**operation, 'responses': {**errors(429),
                                                         **operation['responses']}}
+                if not path.startswith(MEMBERS_REACH):   # (a member of the cabinet: 403)
+                    operation = {**operation, 'responses': {**errors(403),
+                                                            **operation['responses']}}
             example = REQUEST_EXAMPLES.get(f'{method.upper()} {path}')
             if example is not None:
                 operation = _with_request_example(operation, example)
