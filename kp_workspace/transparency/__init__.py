@@ -70,6 +70,14 @@ class Pendency(Persistent):
         self._months = OOBTree()   # (department, 'YYYY-MM', 'received'|'disposed') -> Length
         self._open = OOBTree()     # department -> OOTreeSet((since ts, file id))
         self._since = OOBTree()    # file id -> (department, since ts): its key in _open
+        self._pending = OOBTree()  # department -> Length: how many are in _open (a set's
+        #                            len() walks all its buckets; this is read at once)
+
+    def _pending_length(self, department):
+        length = self._pending.get(department)
+        if length is None:
+            length = self._pending[department] = Length(0)
+        return length
 
     def _add(self, department, month, event):
         key = (department, month, event)
@@ -90,6 +98,7 @@ class Pendency(Persistent):
             found = self._open[department] = OOTreeSet()
         found.add((ts, file_id))
         self._since[file_id] = (department, ts)
+        self._pending_length(department).change(1)
 
     def disposed(self, file_id, at):
         """The file ``file_id`` was disposed of (closed) at ``at``: counted in its month
@@ -103,6 +112,7 @@ class Pendency(Persistent):
         found = self._open.get(department)
         if found is not None:
             found.discard((ts, file_id))
+        self._pending_length(department).change(-1)
         self._add(department, month_of(at), 'disposed')
 
     def redate_disposal(self, department, was, now_at):
@@ -120,24 +130,27 @@ class Pendency(Persistent):
 
     def pending(self, department):
         """How many of ``department``'s files are open now."""
-        found = self._open.get(department)
-        return len(found) if found else 0
+        length = self._pending.get(department)
+        return length() if length is not None else 0
 
     def by_age(self, department, now_ts):
         """``[(band name, count)]``: the open files of ``department`` by how many whole
-        days ago they came, counted by the set's own range lengths."""
+        days ago they came.  The bands of the last 30 days are counted by the set's own
+        range lengths (they walk only those files); the oldest is what remains of the
+        files open (however many the archive holds, it is not walked)."""
         found = self._open.get(department)
         counts = []
         for name, low, high in AGE_BANDS:
             if not found:
                 counts.append((name, 0))
-                continue
-            bounds = {}
-            if low:   # came at or before now - low days
-                bounds.update(max=(now_ts - low * DAY, _LAST))
-            if high is not None:   # and after now - high days
-                bounds.update(min=(now_ts - high * DAY, _LAST), excludemin=True)
-            counts.append((name, len(found.keys(**bounds))))
+            elif high is None:   # (the last band: the rest)
+                counts.append((name, max(0, self.pending(department) -
+                                         sum(n for _name, n in counts))))
+            else:   # came after now - high days, and at or before now - low days
+                bounds = {'min': (now_ts - high * DAY, _LAST), 'excludemin': True}
+                if low:
+                    bounds['max'] = (now_ts - low * DAY, _LAST)
+                counts.append((name, len(found.keys(**bounds))))
         return counts
 
     def months(self, department, now_ts, count=MONTHS):
