@@ -43,6 +43,15 @@ def check_overdue(request):
     alert_overdue(officer.site, officer.actor, mailer=officer.mailer)
 
 
+def _book(request, officer):
+    """The registers, the overdue alerts due now raised (404 before evolve step 24)."""
+    book = implementation_book(officer.site)
+    if book is None:
+        raise HTTPNotFound()
+    check_overdue(request)
+    return book
+
+
 def glance(request):
     """What the home page shows of the implementation (None: nothing for this user):
     the open items of the user's departments, due soonest first, and the links."""
@@ -130,10 +139,7 @@ def _status_param(request):
              renderer='kp_workspace:implementation/templates/list.pt')
 def list_page(request):
     officer = officer_for(request)
-    book = implementation_book(officer.site)
-    if book is None:
-        raise HTTPNotFound()
-    check_overdue(request)
+    book = _book(request, officer)
     on = today()
     visible = _visible_departments(request, officer, book)
     asked = request.params.get('department')
@@ -166,10 +172,7 @@ def list_page(request):
                           permission=VIEW))
 def api_list(request):
     officer = officer_for(request)
-    book = implementation_book(officer.site)
-    if book is None:
-        raise HTTPNotFound()
-    check_overdue(request)
+    book = _book(request, officer)
     offset, limit = offset_and_limit(request)
     statuses = _status_param(request)
     visible = _visible_departments(request, officer, book)
@@ -330,10 +333,7 @@ def dashboard(request):
     officer = officer_for(request)
     if not may_see_dashboard(officer):
         raise HTTPForbidden()
-    book = implementation_book(officer.site)
-    if book is None:
-        raise HTTPNotFound()
-    check_overdue(request)
+    book = _book(request, officer)
     translate = request.localizer.translate
     on = today()
     counts = dashboard_counts(officer.site, on)
