@@ -12,7 +12,7 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..errors import DomainError
-from ..i18n import format_when
+from ..i18n import display_title, format_when
 from ..security.roles import CABINET
 from ..signing import WrongPin, context_from_settings
 from ..site import get_site
@@ -209,6 +209,16 @@ def _meeting_data(request, error=None):
         for p in proposed:
             p['position'] = on.index(p['summary']) + 1 if p['summary'] in on else ''
     departments = [(name, d.title) for name, d in site['departments'].items()]
+
+    def named(name):   # (a department's name in the page's language, not its id)
+        dept = site['departments'].get(name)
+        return display_title(dept, request) if dept is not None else name
+    for row, item in zip(data.get('items', ()), meeting.items):
+        row['department_title'] = named(item.department)
+        if row.get('decision'):
+            row['decision']['departments_text'] = ', '.join(
+                named(d) for d in item.decision.departments)
+            row['decision']['due_text'] = format_when(request, item.decision.due, time=False)
     return {
         **data, 'error': error, 'cabinet_url': request.route_url('cabinet'),
         'date_text': format_when(request, meeting.date, time=False),
